@@ -1,0 +1,248 @@
+import { isIP } from 'node:net';
+import { InventoryError, type InventoryIssue } from '../pipeline/cluster.js';
+
+/**
+ * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
+ * file, so it stays plain JSON.
+ */
+export interface ClusterInventory {
+  readonly name: string;
+  readonly domain: {
+    /** Base domain, e.g. `example.org`. */
+    readonly base: string;
+    /** Domain of cluster-scoped hosts, e.g. `k8s.example.org`. */
+    readonly cluster: string;
+    /** Domain of the site's machines. */
+    readonly site: string;
+  };
+  readonly kubernetes: {
+    readonly clusterDomain: string;
+    readonly podCidrs: readonly string[];
+    readonly serviceCidrs: readonly string[];
+    readonly apiServiceIps: readonly string[];
+    readonly apiServer: { readonly host: string; readonly port: number };
+  };
+  readonly hosts: readonly HostInventory[];
+  readonly network: { readonly cni: string; readonly ipv4NativeRoutingCidr: string; readonly mtu: number };
+  readonly vault: {
+    readonly address: string;
+    readonly pkiMounts: { readonly kubernetes: string; readonly etcd: string; readonly frontProxy: string };
+    readonly serviceAccountKeyPath: string;
+  };
+  readonly gitops: { readonly repoURL: string; readonly targetRevision: string; readonly url: string };
+  readonly sso: { readonly oidcIssuerUrl: string; readonly allowedEmails: readonly string[] };
+  readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
+  readonly storage: { readonly truenas: { readonly host: string; readonly storageHost: string } };
+}
+
+export type HostRole = 'control-plane' | 'worker' | 'etcd';
+
+export interface HostInventory {
+  readonly name: string;
+  readonly fqdn: string;
+  readonly ipv4: string;
+  readonly ipv6: string;
+  readonly roles: readonly HostRole[];
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Walks untyped JSON, collecting every issue with its path instead of stopping at the first. */
+class Reader {
+  constructor(
+    private readonly value: unknown,
+    private readonly path: string,
+    private readonly issues: InventoryIssue[],
+  ) {}
+
+  private at(key: string | number): string {
+    if (typeof key === 'number') return `${this.path}[${key}]`;
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
+  private field(key: string): unknown {
+    return typeof this.value === 'object' && this.value !== null && !Array.isArray(this.value)
+      ? (this.value as Record<string, unknown>)[key]
+      : undefined;
+  }
+
+  issue(key: string, message: string): void {
+    this.issues.push({ path: this.at(key), message });
+  }
+
+  object<T>(key: string, read: (reader: Reader) => T): T {
+    const value = this.field(key);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.issue(key, value === undefined ? 'is required (an object)' : 'must be an object');
+    }
+    return read(new Reader(value, this.at(key), this.issues));
+  }
+
+  string(key: string, check?: (value: string) => string | undefined): string {
+    const value = this.field(key);
+    if (typeof value !== 'string' || value.length === 0) {
+      this.issue(key, value === undefined ? 'is required (a string)' : 'must be a non-empty string');
+      return '';
+    }
+    const problem = check?.(value);
+    if (problem) this.issue(key, `"${value}" ${problem}`);
+    return value;
+  }
+
+  number(key: string, min: number, max: number): number {
+    const value = this.field(key);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.issue(key, `must be an integer from ${min} to ${max}`);
+      return 0;
+    }
+    return value;
+  }
+
+  array<T>(key: string, read: (reader: Reader, index: number) => T, minItems = 1): T[] {
+    const value = this.field(key);
+    if (!Array.isArray(value)) {
+      this.issue(key, value === undefined ? 'is required (a list)' : 'must be a list');
+      return [];
+    }
+    if (value.length < minItems) this.issue(key, `must have at least ${minItems} item${minItems === 1 ? '' : 's'}`);
+    return value.map((item, index) => read(new Reader(item, `${this.at(key)}[${index}]`, this.issues), index));
+  }
+
+  strings(key: string, check?: (value: string) => string | undefined): string[] {
+    return this.array(key, (item) => item.self(check));
+  }
+
+  /** The value itself as a string (for list items). */
+  self(check?: (value: string) => string | undefined): string {
+    if (typeof this.value !== 'string' || this.value.length === 0) {
+      this.issues.push({ path: this.path, message: 'must be a non-empty string' });
+      return '';
+    }
+    const problem = check?.(this.value);
+    if (problem) this.issues.push({ path: this.path, message: `"${this.value}" ${problem}` });
+    return this.value;
+  }
+
+  /** Reports keys the inventory does not know, so typos do not pass silently. */
+  known(keys: readonly string[]): void {
+    if (typeof this.value !== 'object' || this.value === null || Array.isArray(this.value)) return;
+    for (const key of Object.keys(this.value)) {
+      if (!keys.includes(key)) this.issue(key, `is not a known field (known: ${keys.join(', ')})`);
+    }
+  }
+}
+
+const dnsName = (value: string) => (DNS_NAME.test(value) ? undefined : 'is not a valid lowercase DNS name');
+const dnsLabel = (value: string) => (DNS_LABEL.test(value) ? undefined : 'is not a valid DNS-1123 label');
+const email = (value: string) => (EMAIL.test(value) ? undefined : 'is not an e-mail address');
+const httpsUrl = (value: string) => {
+  try {
+    return new URL(value).protocol === 'https:' ? undefined : 'must be an https:// URL';
+  } catch {
+    return 'is not a URL';
+  }
+};
+const ipv4 = (value: string) => (isIP(value) === 4 ? undefined : 'is not an IPv4 address');
+const ipv6 = (value: string) => (isIP(value) === 6 ? undefined : 'is not an IPv6 address');
+const anyIp = (value: string) => (isIP(value) !== 0 ? undefined : 'is not an IP address');
+const cidr = (value: string) => {
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  const bits = Number(prefix);
+  if (rest.length > 0 || family === 0 || !/^\d+$/.test(prefix ?? '') || bits > (family === 4 ? 32 : 128)) {
+    return 'is not a CIDR (address/prefix)';
+  }
+  return undefined;
+};
+const vaultPath = (value: string) =>
+  /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) ? undefined : 'is not a Vault path (segments separated by "/")';
+const ROLES: readonly HostRole[] = ['control-plane', 'worker', 'etcd'];
+
+/** Parses and checks an inventory; throws InventoryError listing every problem found. */
+export function parseInventory(data: unknown, expectedName?: string): ClusterInventory {
+  const issues: InventoryIssue[] = [];
+  const r = new Reader(data, '', issues);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new InventoryError([{ path: '(root)', message: 'the inventory must be a JSON object' }]);
+  }
+  r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage']);
+  const inventory: ClusterInventory = {
+    name: r.string('name', (value) =>
+      dnsLabel(value) ?? (expectedName !== undefined && value !== expectedName ? `must match the file name "${expectedName}"` : undefined),
+    ),
+    domain: r.object('domain', (d) => {
+      d.known(['base', 'cluster', 'site']);
+      return { base: d.string('base', dnsName), cluster: d.string('cluster', dnsName), site: d.string('site', dnsName) };
+    }),
+    kubernetes: r.object('kubernetes', (k) => {
+      k.known(['clusterDomain', 'podCidrs', 'serviceCidrs', 'apiServiceIps', 'apiServer']);
+      return {
+        clusterDomain: k.string('clusterDomain', dnsName),
+        podCidrs: k.strings('podCidrs', cidr),
+        serviceCidrs: k.strings('serviceCidrs', cidr),
+        apiServiceIps: k.strings('apiServiceIps', anyIp),
+        apiServer: k.object('apiServer', (a) => {
+          a.known(['host', 'port']);
+          return { host: a.string('host', dnsName), port: a.number('port', 1, 65535) };
+        }),
+      };
+    }),
+    hosts: r.array('hosts', (h) => {
+      h.known(['name', 'fqdn', 'ipv4', 'ipv6', 'roles']);
+      return {
+        name: h.string('name', dnsLabel),
+        fqdn: h.string('fqdn', dnsName),
+        ipv4: h.string('ipv4', ipv4),
+        ipv6: h.string('ipv6', ipv6),
+        roles: h.strings('roles', (role) =>
+          (ROLES as readonly string[]).includes(role) ? undefined : `is not a role (${ROLES.join(', ')})`,
+        ) as HostRole[],
+      };
+    }),
+    network: r.object('network', (n) => {
+      n.known(['cni', 'ipv4NativeRoutingCidr', 'mtu']);
+      return { cni: n.string('cni'), ipv4NativeRoutingCidr: n.string('ipv4NativeRoutingCidr', cidr), mtu: n.number('mtu', 1280, 9216) };
+    }),
+    vault: r.object('vault', (v) => {
+      v.known(['address', 'pkiMounts', 'serviceAccountKeyPath']);
+      return {
+        address: v.string('address', httpsUrl),
+        pkiMounts: v.object('pkiMounts', (m) => {
+          m.known(['kubernetes', 'etcd', 'frontProxy']);
+          return { kubernetes: m.string('kubernetes', vaultPath), etcd: m.string('etcd', vaultPath), frontProxy: m.string('frontProxy', vaultPath) };
+        }),
+        serviceAccountKeyPath: v.string('serviceAccountKeyPath', vaultPath),
+      };
+    }),
+    gitops: r.object('gitops', (g) => {
+      g.known(['repoURL', 'targetRevision', 'url']);
+      return { repoURL: g.string('repoURL', httpsUrl), targetRevision: g.string('targetRevision'), url: g.string('url', httpsUrl) };
+    }),
+    sso: r.object('sso', (s) => {
+      s.known(['oidcIssuerUrl', 'allowedEmails']);
+      return { oidcIssuerUrl: s.string('oidcIssuerUrl', httpsUrl), allowedEmails: s.strings('allowedEmails', email) };
+    }),
+    acme: r.object('acme', (a) => {
+      a.known(['email', 'dnsZones']);
+      return { email: a.string('email', email), dnsZones: a.strings('dnsZones', dnsName) };
+    }),
+    storage: r.object('storage', (s) => {
+      s.known(['truenas']);
+      return {
+        truenas: s.object('truenas', (t) => {
+          t.known(['host', 'storageHost']);
+          return { host: t.string('host', dnsName), storageHost: t.string('storageHost', dnsName) };
+        }),
+      };
+    }),
+  };
+  const hostNames = new Set<string>();
+  inventory.hosts.forEach((host, index) => {
+    if (hostNames.has(host.name)) issues.push({ path: `hosts[${index}].name`, message: `"${host.name}" is listed twice` });
+    hostNames.add(host.name);
+  });
+  if (issues.length > 0) throw new InventoryError(issues);
+  return inventory;
+}

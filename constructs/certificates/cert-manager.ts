@@ -1,0 +1,75 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { HelmChart } from '../core/helm-chart.js';
+
+/** The cert-manager release this library is tested with. */
+export const CERT_MANAGER_VERSION = 'v1.21.2';
+
+export interface CertManagerProps {
+  /** Namespace of the controller, webhook and cainjector; also the cluster resource namespace. @default 'cert-manager' */
+  readonly namespace?: string;
+  /** Exact chart version (jetstack `cert-manager` chart). @default CERT_MANAGER_VERSION */
+  readonly version?: string;
+  /** Replicas of the controller, webhook and cainjector (leader election keeps one active). @default 2 */
+  readonly replicas?: number;
+  /**
+   * Resolvers cert-manager asks when checking DNS-01 records, instead of the cluster's DNS (split-horizon
+   * DNS would otherwise hide the public records). @default ['1.1.1.1:53', '9.9.9.9:53']
+   */
+  readonly dns01RecursiveNameservers?: readonly string[];
+  /** Keep the CRDs (and so every Certificate) when the release is removed. @default true */
+  readonly keepCrds?: boolean;
+  /** Extra chart values, merged over the ones this construct sets. @default {} */
+  readonly extraValues?: Record<string, unknown>;
+}
+
+/**
+ * cert-manager from the upstream jetstack chart, pinned, with its CRDs: controller, webhook and
+ * cainjector in their own namespace, highly available, leader election kept in that namespace.
+ */
+export class CertManager extends Construct {
+  readonly namespace: string;
+  readonly chart: HelmChart;
+
+  constructor(scope: Construct, id: string, props: CertManagerProps = {}) {
+    super(scope, id);
+    this.namespace = props.namespace ?? 'cert-manager';
+    const replicas = props.replicas ?? 2;
+    const nameservers = props.dns01RecursiveNameservers ?? ['1.1.1.1:53', '9.9.9.9:53'];
+
+    new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: this.namespace,
+        labels: {
+          // cert-manager's pods run as non-root with a read-only root filesystem and no capabilities.
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    });
+
+    const podDisruptionBudget = { enabled: replicas > 1, minAvailable: 1 };
+    this.chart = new HelmChart(this, 'cert-manager', {
+      repo: 'https://charts.jetstack.io',
+      chart: 'cert-manager',
+      version: props.version ?? CERT_MANAGER_VERSION,
+      namespace: this.namespace,
+      values: {
+        crds: { enabled: true, keep: props.keepCrds ?? true },
+        global: { leaderElection: { namespace: this.namespace } },
+        replicaCount: replicas,
+        podDisruptionBudget,
+        webhook: { replicaCount: replicas, podDisruptionBudget },
+        cainjector: { replicaCount: replicas, podDisruptionBudget },
+        extraArgs: nameservers.length > 0
+          ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`]
+          : [],
+        ...props.extraValues,
+      },
+    });
+    this.node.addValidation({
+      validate: () => (Number.isInteger(replicas) && replicas >= 1 ? [] : [`replicas must be a positive integer (got ${replicas})`]),
+    });
+  }
+}

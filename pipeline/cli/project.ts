@@ -1,0 +1,24 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { registeredKinds } from '../../constructs/kinds.js';
+import { type CommandContext, consoleIo } from '../commands.js';
+
+/** The project this CLI belongs to: resolved from this file, never from the working directory. */
+export const projectContext: CommandContext = {
+  root: resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'),
+  kinds: registeredKinds,
+  io: consoleIo,
+};
+
+/** Runs a command and exits with its status; an unexpected crash exits 3 with the stack. */
+export function exitWith(run: Promise<number>): void {
+  run.then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 3;
+    },
+  );
+}

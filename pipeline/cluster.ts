@@ -1,0 +1,40 @@
+import type { Chart } from 'cdk8s';
+
+/** One ArgoCD Application: a folder `dist/<cluster>/<name>/`. */
+export interface AppDefinition<I> {
+  /** Folder and Application name: a DNS-1123 label. */
+  readonly name: string;
+  /** Namespace given to namespaced objects that do not name one. */
+  readonly namespace?: string;
+  /** Adds the app's constructs to its chart. Reads nothing but the typed inventory. */
+  build(chart: Chart, inventory: I): void;
+}
+
+/**
+ * The composition of a cluster, the default export of `apps/<cluster>.ts`. The pipeline reads
+ * `inventory/<cluster>.json` once and hands the parsed inventory to `apps`.
+ */
+export interface ClusterDefinition<I> {
+  /** Turns the inventory JSON into typed facts; throws InventoryError listing every problem. */
+  parseInventory(data: unknown): I;
+  apps(inventory: I): readonly AppDefinition<I>[];
+}
+
+export function defineCluster<I>(definition: ClusterDefinition<I>): ClusterDefinition<I> {
+  return definition;
+}
+
+export interface InventoryIssue {
+  /** JSON path, e.g. `hosts[1].ipv4`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class InventoryError extends Error {
+  readonly issues: readonly InventoryIssue[];
+  constructor(issues: readonly InventoryIssue[]) {
+    super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+    this.name = 'InventoryError';
+    this.issues = issues;
+  }
+}

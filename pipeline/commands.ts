@@ -1,0 +1,182 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareStrings, formatProblem, type Problem, type SourcedObject } from './model.js';
+import { compareTree, recoverInterruptedWrite, writeTree } from './output.js';
+import type { RegisteredKind } from './schemas.js';
+import { SchemaRegistry } from './schemas.js';
+import { synthesize } from './synth.js';
+import { validateObjects } from './validate.js';
+import { parseManifests } from './yaml.js';
+
+export interface Io {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+export const consoleIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export interface CommandContext {
+  /** Project root (inventory/, apps/, secrets/, dist/). */
+  readonly root: string;
+  readonly kinds: readonly RegisteredKind[];
+  readonly io: Io;
+  /** Working directory used to show and resolve user-given paths. */
+  readonly cwd?: string;
+}
+
+const SYNTH_USAGE = `usage: npm run synth [-- --check] [--root DIR] [--out DIR]
+
+Renders every app of every cluster (inventory/<cluster>.json + apps/<cluster>.ts), validates
+every object and writes dist/<cluster>/<app>/. Writes nothing when any problem is found.
+
+  --check      render and validate, compare with the output folder, write nothing;
+               exit 1 listing stale, missing and extra files
+  --root DIR   project root (default: this project)
+  --out DIR    output folder (default: <root>/dist)`;
+
+const VALIDATE_USAGE = `usage: npm run validate -- PATH...
+
+Validates YAML files, or folders of them (recursively), with the object rules synth applies.
+Exit 0 when all are valid, 1 when any is not, 2 on usage errors.`;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function seconds(): string {
+  return `${(performance.now() / 1000).toFixed(2)} s`;
+}
+
+function report(problems: readonly Problem[], line: (text: string) => void): void {
+  for (const problem of problems) line(formatProblem(problem));
+}
+
+export async function runSynth(argv: readonly string[], context: CommandContext): Promise<number> {
+  const { io } = context;
+  let values: { check?: boolean; root?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        check: { type: 'boolean' },
+        root: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    io.err(`synth: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(SYNTH_USAGE);
+    return 2;
+  }
+  if (values.help) {
+    io.out(SYNTH_USAGE);
+    return 0;
+  }
+  const cwd = context.cwd ?? process.cwd();
+  const root = values.root ? resolve(cwd, values.root) : context.root;
+  const distDir = values.out ? resolve(cwd, values.out) : join(root, 'dist');
+  const shown = relative(cwd, distDir) || '.';
+  const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds) });
+  const { stats } = result;
+  if (result.problems.length > 0) {
+    report(result.problems, io.err);
+    io.err(`synth: ${plural(result.problems.length, 'problem')} found; ${shown}/ left unchanged`);
+    return 1;
+  }
+  const summary = `${plural(stats.clusters, 'cluster')}, ${plural(stats.apps, 'app')}, ${plural(stats.objects, 'object')}, ${plural(stats.files, 'file')}`;
+  if (values.check) {
+    recoverInterruptedWrite(distDir);
+    const diff = compareTree(distDir, result.files);
+    const count = diff.stale.length + diff.missing.length + diff.extra.length;
+    for (const path of diff.stale) io.err(`stale:   ${shown}/${path}`);
+    for (const path of diff.missing) io.err(`missing: ${shown}/${path}`);
+    for (const path of diff.extra) io.err(`extra:   ${shown}/${path}`);
+    if (count > 0) {
+      io.err(`synth --check: ${shown}/ is out of date (${plural(count, 'file')}); run 'npm run synth' and commit the result`);
+      return 1;
+    }
+    io.out(`synth --check: ${shown}/ is up to date (${summary}) in ${seconds()}`);
+    return 0;
+  }
+  writeTree(distDir, result.files);
+  io.out(`synth: ${summary} written to ${shown}/ in ${seconds()}`);
+  return 0;
+}
+
+const YAML_FILE = /\.ya?ml$/;
+const KUSTOMIZATION_NAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
+
+function collectYamlFiles(path: string, out: string[]): void {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) {
+    out.push(path);
+    return;
+  }
+  const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) collectYamlFiles(child, out);
+    else if (YAML_FILE.test(entry.name) && !KUSTOMIZATION_NAMES.has(entry.name)) out.push(child);
+  }
+}
+
+export async function runValidate(argv: readonly string[], context: CommandContext): Promise<number> {
+  const { io } = context;
+  let positionals: string[];
+  let help = false;
+  try {
+    const parsed = parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    positionals = parsed.positionals;
+    help = parsed.values.help ?? false;
+  } catch (error) {
+    io.err(`validate: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(VALIDATE_USAGE);
+    return 2;
+  }
+  if (help) {
+    io.out(VALIDATE_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    io.err('validate: no PATH given');
+    io.err(VALIDATE_USAGE);
+    return 2;
+  }
+  const cwd = context.cwd ?? process.cwd();
+  const files: string[] = [];
+  for (const path of positionals) {
+    const absolute = resolve(cwd, path);
+    if (!existsSync(absolute)) {
+      io.err(`validate: ${path}: no such file or directory`);
+      return 2;
+    }
+    collectYamlFiles(absolute, files);
+  }
+  const problems: Problem[] = [];
+  const objects: SourcedObject[] = [];
+  for (const file of files) {
+    const shown = relative(cwd, file) || file;
+    const parsed = parseManifests(readFileSync(file, 'utf8'), shown);
+    problems.push(...parsed.problems);
+    objects.push(...parsed.objects);
+  }
+  const result = await validateObjects(objects, { registry: new SchemaRegistry(context.kinds) });
+  problems.push(...result.problems);
+  report(problems, io.out);
+  const badFiles = new Set(problems.map((problem) => problem.origin.file)).size;
+  const scanned = `${plural(files.length, 'file')}, ${plural(result.objects.length, 'object')}`;
+  if (problems.length > 0) {
+    io.out(`validate: ${scanned}: ${plural(problems.length, 'problem')} in ${plural(badFiles, 'file')}`);
+    return 1;
+  }
+  io.out(`validate: ${scanned}: all valid`);
+  return 0;
+}

@@ -1,0 +1,50 @@
+import type { IConstruct } from 'constructs';
+
+/**
+ * Constructs add entries to their app's kustomization through this protocol; the pipeline
+ * collects them without knowing which component they belong to.
+ */
+export const KUSTOMIZE_CONTRIBUTION: unique symbol = Symbol.for('cdk8s-gitops.kustomize-contribution');
+
+/** A `helmCharts` entry of a kustomization (kustomize's HelmChartInflationGenerator). */
+export interface HelmChartEntry {
+  readonly name: string;
+  readonly repo: string;
+  readonly version: string;
+  readonly releaseName: string;
+  readonly namespace: string;
+  readonly includeCRDs?: boolean;
+  readonly valuesInline?: Record<string, unknown>;
+}
+
+/** A kustomize patch applied to the app's resources (typically to pinned upstream objects). */
+export interface PatchEntry {
+  readonly target: { readonly group?: string; readonly version?: string; readonly kind: string; readonly name?: string; readonly namespace?: string };
+  /** Strategic-merge patch or JSON6902 operations, as data. */
+  readonly patch: Record<string, unknown> | readonly Record<string, unknown>[];
+}
+
+/** A SOPS-encrypted manifest in the repository, decrypted by KSOPS when ArgoCD builds the app. */
+export interface EncryptedFileEntry {
+  /** Path relative to the project root, e.g. `secrets/k8s-235/cert-manager/token.sops.yaml`. */
+  readonly source: string;
+  /** The object the file must hold. */
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+export interface KustomizeEntries {
+  readonly resources?: readonly string[];
+  readonly helmCharts?: readonly HelmChartEntry[];
+  readonly patches?: readonly PatchEntry[];
+  readonly encryptedFiles?: readonly EncryptedFileEntry[];
+}
+
+export interface KustomizeContributor extends IConstruct {
+  readonly [KUSTOMIZE_CONTRIBUTION]: () => KustomizeEntries;
+}
+
+export function isKustomizeContributor(construct: IConstruct): construct is KustomizeContributor {
+  return typeof (construct as Partial<KustomizeContributor>)[KUSTOMIZE_CONTRIBUTION] === 'function';
+}

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EncryptedFileEntry } from './contributions.js';
+import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
+import { sopsEncryptionErrors, sopsRecipients } from './rules/sops.js';
+import { matchCreationRule, parseSopsConfig, type SopsConfig } from './sops/config.js';
+import { parseManifests } from './yaml.js';
+
+export const SOPS_CONFIG_FILE = '.sops.yaml';
+
+export interface CheckedEncryptedFile {
+  readonly object: SourcedObject;
+  readonly content: string;
+}
+
+/** Loads `.sops.yaml` once per synth; a missing or malformed file becomes a problem when a secret needs it. */
+export function loadSopsConfig(root: string): { config?: SopsConfig; error?: string } {
+  const path = join(root, SOPS_CONFIG_FILE);
+  if (!existsSync(path)) return { error: `${SOPS_CONFIG_FILE} not found at the project root` };
+  try {
+    return { config: parseSopsConfig(readFileSync(path, 'utf8'), SOPS_CONFIG_FILE) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Checks a SOPS file a SopsSecret references: it exists, holds exactly the declared object, is
+ * encrypted (MAC, recipients, no plaintext value) and is encrypted for every recipient of the
+ * `.sops.yaml` creation rule that covers it (ArgoCD's key among them).
+ */
+export function checkEncryptedFile(
+  root: string,
+  entry: EncryptedFileEntry,
+  constructPath: string,
+  sops: { config?: SopsConfig; error?: string },
+): { file?: CheckedEncryptedFile; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const origin = { file: entry.source, constructPath };
+  const expected = { apiVersion: 'v1', kind: entry.kind, namespace: entry.namespace, name: entry.name };
+  const fail = (rule: string, message: string) => {
+    problems.push({ origin, object: expected, rule, message });
+    return { problems };
+  };
+  const path = join(root, entry.source);
+  if (!existsSync(path)) return fail('sops.file', `the SOPS file ${entry.source} does not exist`);
+  const content = readFileSync(path, 'utf8');
+  const parsed = parseManifests(content, entry.source);
+  if (parsed.problems.length > 0) {
+    return { problems: parsed.problems.map((problem) => ({ ...problem, origin: { ...problem.origin, constructPath } })) };
+  }
+  if (parsed.objects.length !== 1) {
+    return fail('sops.file', `must hold exactly one document (has ${parsed.objects.length})`);
+  }
+  const manifest = (parsed.objects[0] as SourcedObject).manifest;
+  const ref = objectRef(manifest);
+  if (ref.kind !== entry.kind || ref.name !== entry.name || ref.namespace !== entry.namespace) {
+    fail(
+      'sops.file',
+      `holds ${ref.kind ?? '<no kind>'} ${ref.namespace ?? '<no namespace>'}/${ref.name ?? '<no name>'}, but the construct declares ${entry.kind} ${entry.namespace}/${entry.name}`,
+    );
+  }
+  const encryptionErrors = sopsEncryptionErrors(manifest);
+  for (const error of encryptionErrors) fail('sops.encryption', `is not SOPS-encrypted properly: ${error}`);
+  if (!isRecord(manifest.sops)) return { problems };
+
+  if (!sops.config) return fail('sops.config', sops.error ?? `${SOPS_CONFIG_FILE} could not be read`);
+  const rule = matchCreationRule(sops.config, entry.source);
+  if (!rule) return fail('sops.config', `no creation rule in ${SOPS_CONFIG_FILE} matches ${entry.source}`);
+  const recipients = sopsRecipients(manifest as Manifest);
+  const missing = [
+    ...rule.age.filter((key) => !recipients.age.includes(key)).map((key) => `age ${key}`),
+    ...rule.pgp
+      .filter((fp) => !recipients.pgp.some((have) => have.toUpperCase() === fp.toUpperCase()))
+      .map((fp) => `pgp ${fp}`),
+  ];
+  if (missing.length > 0) {
+    fail(
+      'sops.recipients',
+      `is not encrypted for ${missing.join(', ')} required by ${SOPS_CONFIG_FILE}; re-key it with "sops updatekeys ${entry.source}"`,
+    );
+  }
+  if (problems.length > 0) return { problems };
+  return { file: { object: { manifest, origin }, content }, problems };
+}

@@ -1,0 +1,103 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ClusterDefinition, InventoryError } from './cluster.js';
+import { compareStrings, type Problem } from './model.js';
+import { dns1123LabelError } from './rules/metadata.js';
+
+export interface LoadedCluster {
+  readonly name: string;
+  readonly definition: ClusterDefinition<unknown>;
+  readonly inventory: unknown;
+}
+
+export interface LoadResult {
+  readonly clusters: LoadedCluster[];
+  readonly problems: Problem[];
+}
+
+function isClusterDefinition(value: unknown): value is ClusterDefinition<unknown> {
+  const candidate = value as Partial<ClusterDefinition<unknown>> | undefined;
+  return typeof candidate?.parseInventory === 'function' && typeof candidate.apps === 'function';
+}
+
+/** The 1-based line and column of a JSON.parse error position, when the message carries one. */
+function jsonErrorLocation(text: string, error: Error): string {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return '';
+  const offset = Number(match[1]);
+  const before = text.slice(0, offset).split('\n');
+  return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+/**
+ * Finds the clusters of a project: each `inventory/<cluster>.json` with its composition
+ * `apps/<cluster>.ts`. Reads each inventory once and parses it into typed facts.
+ */
+export async function loadClusters(root: string): Promise<LoadResult> {
+  const problems: Problem[] = [];
+  const clusters: LoadedCluster[] = [];
+  const inventoryDir = join(root, 'inventory');
+  if (!existsSync(inventoryDir)) {
+    return { clusters, problems: [{ origin: { file: 'inventory/' }, rule: 'cluster', message: 'no inventory folder: nothing to render' }] };
+  }
+  const files = readdirSync(inventoryDir)
+    .filter((file) => file.endsWith('.json'))
+    .sort(compareStrings);
+  for (const file of files) {
+    const name = file.slice(0, -'.json'.length);
+    const inventoryFile = `inventory/${file}`;
+    const nameError = dns1123LabelError(name);
+    if (nameError) {
+      problems.push({ origin: { file: inventoryFile }, rule: 'cluster', message: `cluster name "${name}" ${nameError}` });
+      continue;
+    }
+    const compositionFile = `apps/${name}.ts`;
+    if (!existsSync(join(root, compositionFile))) {
+      problems.push({
+        origin: { file: inventoryFile },
+        rule: 'cluster',
+        message: `cluster "${name}" has no composition: create ${compositionFile} exporting defineCluster(...) as default`,
+      });
+      continue;
+    }
+    const text = readFileSync(join(root, inventoryFile), 'utf8');
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.message}${jsonErrorLocation(text, error)}` : String(error);
+      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `invalid JSON: ${reason}` });
+      continue;
+    }
+    let module: { default?: unknown };
+    try {
+      module = (await import(pathToFileURL(join(root, compositionFile)).href)) as { default?: unknown };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      problems.push({ origin: { file: compositionFile }, rule: 'cluster', message: `cannot load the composition: ${reason}` });
+      continue;
+    }
+    if (!isClusterDefinition(module.default)) {
+      problems.push({
+        origin: { file: compositionFile },
+        rule: 'cluster',
+        message: 'the default export is not a cluster definition (use `export default defineCluster({ parseInventory, apps })`)',
+      });
+      continue;
+    }
+    try {
+      clusters.push({ name, definition: module.default, inventory: module.default.parseInventory(data) });
+    } catch (error) {
+      if (error instanceof InventoryError) {
+        for (const issue of error.issues) {
+          problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `${issue.path}: ${issue.message}` });
+        }
+      } else {
+        const reason = error instanceof Error ? error.message : String(error);
+        problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: reason });
+      }
+    }
+  }
+  return { clusters, problems };
+}

@@ -1,0 +1,94 @@
+/** A Kubernetes object as plain JSON data, before anything about it is known to be valid. */
+export type Manifest = Record<string, unknown>;
+
+/** Where an object came from: a construct path (synth) or a file and document (validate). */
+export interface Origin {
+  /** Construct path, e.g. `k8s-235/cert-manager/letsencrypt-prod/Resource`. */
+  readonly constructPath?: string;
+  /** File path as the user should see it (relative to the working directory or project root). */
+  readonly file?: string;
+  /** Zero-based document index within a multi-document YAML file. */
+  readonly document?: number;
+  /** Item index when the object is an item of a `kind: List`. */
+  readonly listItem?: number;
+}
+
+/** An object handed to validation, with its origin. */
+export interface SourcedObject {
+  readonly manifest: Manifest;
+  readonly origin: Origin;
+}
+
+/** The identity of an object as far as it could be read. */
+export interface ObjectRef {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+export interface Problem {
+  readonly origin: Origin;
+  readonly object?: ObjectRef;
+  /** Short rule id, e.g. `schema`, `metadata.name`, `duplicate`, `secret.plaintext`. */
+  readonly rule: string;
+  readonly message: string;
+}
+
+/** Thrown for problems the user must fix; the CLI prints them and exits non-zero. */
+export class ProblemsError extends Error {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
+    this.name = 'ProblemsError';
+    this.problems = problems;
+  }
+}
+
+export function objectRef(manifest: Manifest): ObjectRef {
+  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+  const name =
+    typeof metadata.name === 'string'
+      ? metadata.name
+      : typeof metadata.generateName === 'string'
+        ? `${metadata.generateName}*`
+        : undefined;
+  return {
+    apiVersion: typeof manifest.apiVersion === 'string' ? manifest.apiVersion : undefined,
+    kind: typeof manifest.kind === 'string' ? manifest.kind : undefined,
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
+    name,
+  };
+}
+
+export function formatOrigin(origin: Origin): string {
+  let file = origin.file;
+  if (file !== undefined && origin.document !== undefined) {
+    file += ` (document ${origin.document + 1}${origin.listItem !== undefined ? `, List item ${origin.listItem + 1}` : ''})`;
+  }
+  if (origin.constructPath !== undefined) {
+    return file !== undefined ? `${origin.constructPath} (${file})` : origin.constructPath;
+  }
+  return file ?? '<unknown origin>';
+}
+
+export function formatObjectRef(ref: ObjectRef): string {
+  const kind = ref.kind ?? '<no kind>';
+  const name = ref.name ?? '<no name>';
+  return ref.namespace !== undefined ? `${kind} ${ref.namespace}/${name}` : `${kind} ${name}`;
+}
+
+/** One line per problem: `where: Kind namespace/name: message [rule]`. */
+export function formatProblem(problem: Problem): string {
+  const object = problem.object ? `${formatObjectRef(problem.object)}: ` : '';
+  return `${formatOrigin(problem.origin)}: ${object}${problem.message} [${problem.rule}]`;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Byte-wise string comparison: independent of the process locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { compareStrings } from './model.js';
+
+const STAGING_PREFIX = '.dist-staging-';
+const PREVIOUS_PREFIX = '.dist-previous-';
+
+/** Relative paths (with "/") of every file under a folder, sorted. */
+export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out.push(relative(dir, path).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort(compareStrings);
+}
+
+/**
+ * Puts back the previous dist when an earlier synth was killed between its two renames, and
+ * removes what interrupted runs left beside it. Called before every synth and check.
+ */
+export function recoverInterruptedWrite(distDir: string): void {
+  const parent = dirname(distDir);
+  if (!existsSync(parent)) return;
+  const name = basename(distDir);
+  const leftovers = readdirSync(parent).filter(
+    (entry) => entry.startsWith(`${STAGING_PREFIX}${name}-`) || entry.startsWith(`${PREVIOUS_PREFIX}${name}-`),
+  );
+  for (const entry of leftovers.sort(compareStrings)) {
+    const path = join(parent, entry);
+    if (!existsSync(distDir) && entry.startsWith(PREVIOUS_PREFIX)) {
+      renameSync(path, distDir);
+    } else {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Writes the whole tree beside `distDir`, then swaps it in with two renames. A synth that fails or
+ * is killed before the swap leaves `distDir` exactly as it was; files of removed objects and apps
+ * disappear with the old tree.
+ */
+export function writeTree(distDir: string, files: ReadonlyMap<string, string>): void {
+  recoverInterruptedWrite(distDir);
+  const parent = dirname(distDir);
+  const name = basename(distDir);
+  const token = `${name}-${process.pid}`;
+  const staging = join(parent, `${STAGING_PREFIX}${token}`);
+  const previous = join(parent, `${PREVIOUS_PREFIX}${token}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const made = new Set<string>();
+    for (const [path, content] of files) {
+      const folder = dirname(join(staging, path));
+      if (!made.has(folder)) {
+        mkdirSync(folder, { recursive: true });
+        made.add(folder);
+      }
+      writeFileSync(join(staging, path), content);
+    }
+    if (existsSync(distDir)) renameSync(distDir, previous);
+    renameSync(staging, distDir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(distDir) && existsSync(previous)) renameSync(previous, distDir);
+    throw error;
+  }
+  rmSync(previous, { recursive: true, force: true });
+}
+
+export interface TreeDifference {
+  readonly stale: string[];
+  readonly missing: string[];
+  readonly extra: string[];
+}
+
+/** Compares the wanted files with what is on disk, without writing anything. */
+export function compareTree(distDir: string, files: ReadonlyMap<string, string>): TreeDifference {
+  const onDisk = new Set(listFiles(distDir));
+  const stale: string[] = [];
+  const missing: string[] = [];
+  for (const [path, content] of files) {
+    if (!onDisk.has(path)) missing.push(path);
+    else if (readFileSync(join(distDir, path), 'utf8') !== content) stale.push(path);
+    onDisk.delete(path);
+  }
+  return {
+    stale: stale.sort(compareStrings),
+    missing: missing.sort(compareStrings),
+    extra: [...onDisk].sort(compareStrings),
+  };
+}

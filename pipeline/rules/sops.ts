@@ -1,0 +1,87 @@
+import { isRecord, type Manifest } from '../model.js';
+
+/** A value as sops writes it: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`. */
+const ENCRYPTED_VALUE = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$/;
+
+export interface SopsRecipients {
+  readonly age: readonly string[];
+  readonly pgp: readonly string[];
+  /** Other key services sops supports (KMS, Vault, ...), by their block name. */
+  readonly other: readonly string[];
+}
+
+export function isEncryptedValue(value: unknown): boolean {
+  return typeof value === 'string' && ENCRYPTED_VALUE.test(value);
+}
+
+/** Recipients recorded in a document's `sops` block (empty lists when there is none). */
+export function sopsRecipients(manifest: Manifest): SopsRecipients {
+  const sops = isRecord(manifest.sops) ? manifest.sops : {};
+  const list = (key: string, field: string): string[] => {
+    const entries = sops[key];
+    if (!Array.isArray(entries)) return [];
+    return entries
+      .map((entry) => (isRecord(entry) && typeof entry[field] === 'string' ? (entry[field] as string) : ''))
+      .filter((value) => value.length > 0);
+  };
+  const other = ['kms', 'gcp_kms', 'azure_kv', 'hc_vault'].filter((key) => {
+    const entries = sops[key];
+    return Array.isArray(entries) && entries.length > 0;
+  });
+  return { age: list('age', 'recipient'), pgp: list('pgp', 'fp'), other };
+}
+
+/** Paths (`data.api-token`) of every leaf under data/stringData that is not an encrypted value. */
+export function plaintextSecretPaths(manifest: Manifest): string[] {
+  const paths: string[] = [];
+  const visit = (value: unknown, path: string): void => {
+    if (isRecord(value)) {
+      for (const [key, child] of Object.entries(value)) visit(child, `${path}.${key}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((child, index) => {
+        visit(child, `${path}[${index}]`);
+      });
+    } else if (!isEncryptedValue(value)) {
+      paths.push(path);
+    }
+  };
+  for (const field of ['data', 'stringData']) {
+    if (manifest[field] !== undefined && manifest[field] !== null) visit(manifest[field], field);
+  }
+  return paths;
+}
+
+export function hasSecretValues(manifest: Manifest): boolean {
+  return ['data', 'stringData'].some((field) => {
+    const value = manifest[field];
+    return isRecord(value) && Object.keys(value).length > 0;
+  });
+}
+
+/**
+ * Why a document is not a properly SOPS-encrypted manifest, or an empty list when it is:
+ * a `sops` block with a MAC and at least one recipient, and no plaintext value under data/stringData.
+ */
+export function sopsEncryptionErrors(manifest: Manifest): string[] {
+  const sops = manifest.sops;
+  if (!isRecord(sops)) {
+    return ['has no "sops" block: it is not SOPS-encrypted'];
+  }
+  const errors: string[] = [];
+  if (!isEncryptedValue(sops.mac)) errors.push('its sops block has no encrypted MAC ("sops.mac")');
+  const recipients = sopsRecipients(manifest);
+  if (recipients.age.length + recipients.pgp.length + recipients.other.length === 0) {
+    errors.push('its sops block names no recipient (age, pgp, kms, ...)');
+  }
+  const plaintext = plaintextSecretPaths(manifest);
+  if (plaintext.length > 0) {
+    errors.push(`holds plaintext values at ${plaintext.join(', ')}`);
+  }
+  return errors;
+}
+
+/** A copy without the sops block and the encrypted fields, for schema validation. */
+export function withoutSopsFields(manifest: Manifest): Manifest {
+  const { sops: _sops, data: _data, stringData: _stringData, ...rest } = manifest;
+  return rest;
+}

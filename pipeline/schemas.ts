@@ -1,0 +1,232 @@
+import type { Manifest } from './model.js';
+
+export type Scope = 'Namespaced' | 'Cluster';
+
+/** One schema violation, with a dotted path into the object (`spec.replicas`). */
+export interface SchemaViolation {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type SchemaCheck = (manifest: Manifest) => readonly SchemaViolation[];
+
+/** What the pipeline knows about an `apiVersion` + `kind`. */
+export interface KindInfo {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly scope: Scope;
+  /** Schema check; absent only for kinds registered explicitly without a schema. */
+  readonly check?: SchemaCheck;
+  /**
+   * Build-time configuration read by kustomize (a Kustomization, a generator), not an object
+   * sent to the API server: only its schema applies, none of the metadata rules.
+   */
+  readonly buildConfig?: boolean;
+}
+
+/**
+ * A kind registered explicitly: a CRD model generated into `imports/`, or a kind accepted
+ * without a schema (`check` omitted) for a stated reason.
+ */
+export interface RegisteredKind {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly scope: Scope;
+  readonly check?: SchemaCheck;
+  readonly reason?: string;
+  readonly buildConfig?: boolean;
+}
+
+/** A package of `@kubernetes-models` style classes, one module per kind at `<pkg>/<apiVersion>/<Kind>`. */
+interface ModelPackage {
+  readonly name: string;
+  /** API groups this package provides ('' is the core group). */
+  readonly groups: ReadonlySet<string>;
+}
+
+const KUBERNETES_GROUPS = new Set([
+  '',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'apps',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+]);
+
+const MODEL_PACKAGES: readonly ModelPackage[] = [
+  { name: 'kubernetes-models', groups: KUBERNETES_GROUPS },
+  { name: '@kubernetes-models/cert-manager', groups: new Set(['cert-manager.io', 'acme.cert-manager.io']) },
+  { name: '@kubernetes-models/traefik', groups: new Set(['traefik.io']) },
+  { name: '@kubernetes-models/argo-cd', groups: new Set(['argoproj.io']) },
+  { name: '@kubernetes-models/prometheus-operator', groups: new Set(['monitoring.coreos.com']) },
+];
+
+/** Cluster-scoped kinds among the groups the model packages cover; everything else there is namespaced. */
+const CLUSTER_SCOPED = new Set([
+  '/Namespace',
+  '/Node',
+  '/PersistentVolume',
+  '/ComponentStatus',
+  'rbac.authorization.k8s.io/ClusterRole',
+  'rbac.authorization.k8s.io/ClusterRoleBinding',
+  'storage.k8s.io/StorageClass',
+  'storage.k8s.io/CSIDriver',
+  'storage.k8s.io/CSINode',
+  'storage.k8s.io/VolumeAttachment',
+  'storage.k8s.io/VolumeAttributesClass',
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  'apiregistration.k8s.io/APIService',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'admissionregistration.k8s.io/MutatingAdmissionPolicy',
+  'admissionregistration.k8s.io/MutatingAdmissionPolicyBinding',
+  'scheduling.k8s.io/PriorityClass',
+  'networking.k8s.io/IngressClass',
+  'networking.k8s.io/IPAddress',
+  'networking.k8s.io/ServiceCIDR',
+  'node.k8s.io/RuntimeClass',
+  'certificates.k8s.io/CertificateSigningRequest',
+  'certificates.k8s.io/ClusterTrustBundle',
+  'flowcontrol.apiserver.k8s.io/FlowSchema',
+  'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration',
+  'resource.k8s.io/DeviceClass',
+  'resource.k8s.io/ResourceSlice',
+  'cert-manager.io/ClusterIssuer',
+]);
+
+/** Kinds kustomize reads while building an app folder; they are never sent to the cluster. */
+const BUILD_CONFIG_KINDS: readonly RegisteredKind[] = [
+  {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    scope: 'Cluster',
+    buildConfig: true,
+    reason: 'kustomize build configuration',
+  },
+  {
+    apiVersion: 'viaduct.ai/v1',
+    kind: 'ksops',
+    scope: 'Cluster',
+    buildConfig: true,
+    reason: 'KSOPS secret generator read by kustomize',
+  },
+];
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}
+
+interface ModelClass {
+  apiVersion?: unknown;
+  kind?: unknown;
+  new (data: unknown): { validate(): void };
+}
+
+interface AjvLikeError {
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+function toViolations(error: unknown): SchemaViolation[] {
+  const errors = (error as { errors?: AjvLikeError[] }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) {
+    return [{ path: '', message: error instanceof Error ? error.message : String(error) }];
+  }
+  const seen = new Set<string>();
+  const out: SchemaViolation[] = [];
+  for (const e of errors) {
+    const path = (e.instancePath ?? '').split('/').filter(Boolean).join('.');
+    let message = e.message ?? 'is invalid';
+    if (e.params && typeof e.params.additionalProperty === 'string') {
+      message += ` (${e.params.additionalProperty})`;
+    }
+    if (e.params && Array.isArray(e.params.allowedValues)) {
+      message += ` (${e.params.allowedValues.join(', ')})`;
+    }
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  return out;
+}
+
+function modelCheck(model: ModelClass): SchemaCheck {
+  return (manifest) => {
+    try {
+      new model(manifest).validate();
+      return [];
+    } catch (error) {
+      return toViolations(error);
+    }
+  };
+}
+
+/**
+ * Resolves `apiVersion` + `kind` to a schema and a scope. Model modules load lazily, once per kind,
+ * so validating a cluster only pays for the kinds it uses.
+ */
+export class SchemaRegistry {
+  private readonly registered = new Map<string, KindInfo>();
+  private readonly cache = new Map<string, Promise<KindInfo | undefined>>();
+
+  constructor(extraKinds: readonly RegisteredKind[] = []) {
+    for (const kind of [...BUILD_CONFIG_KINDS, ...extraKinds]) {
+      this.registered.set(`${kind.apiVersion}/${kind.kind}`, { ...kind });
+    }
+  }
+
+  /** Returns undefined when no schema is known and the kind was not registered. */
+  resolve(apiVersion: string, kind: string): Promise<KindInfo | undefined> {
+    const key = `${apiVersion}/${kind}`;
+    let found = this.cache.get(key);
+    if (!found) {
+      found = this.load(apiVersion, kind);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  private async load(apiVersion: string, kind: string): Promise<KindInfo | undefined> {
+    const registered = this.registered.get(`${apiVersion}/${kind}`);
+    if (registered) return registered;
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind) || !/^([a-z0-9.-]+\/)?v[a-z0-9]+$/.test(apiVersion)) {
+      return undefined;
+    }
+    const group = groupOf(apiVersion);
+    const pkg = MODEL_PACKAGES.find((p) => p.groups.has(group));
+    if (!pkg) return undefined;
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(`${pkg.name}/${apiVersion}/${kind}`)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    const model = module[kind] as ModelClass | undefined;
+    // Helper types (e.g. `v1/Affinity`) live beside the kinds; only real kinds carry apiVersion/kind.
+    if (typeof model !== 'function' || model.apiVersion !== apiVersion || model.kind !== kind) {
+      return undefined;
+    }
+    const scope: Scope = CLUSTER_SCOPED.has(`${group}/${kind}`) ? 'Cluster' : 'Namespaced';
+    return { apiVersion, kind, scope, check: modelCheck(model) };
+  }
+}

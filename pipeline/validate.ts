@@ -1,0 +1,241 @@
+import {
+  formatOrigin,
+  isRecord,
+  type Manifest,
+  type Origin,
+  objectRef,
+  type Problem,
+  type SourcedObject,
+} from './model.js';
+import {
+  ANNOTATIONS_MAX_BYTES,
+  dns1123LabelError,
+  generateNameError,
+  labelValueError,
+  objectNameError,
+  qualifiedNameError,
+} from './rules/metadata.js';
+import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from './rules/sops.js';
+import { groupOf, type KindInfo, type SchemaRegistry } from './schemas.js';
+
+export interface ValidationResult {
+  readonly problems: Problem[];
+  /** Every object after `kind: List` is flattened, with what the registry knows of its kind. */
+  readonly objects: ValidatedObject[];
+}
+
+export interface ValidatedObject extends SourcedObject {
+  readonly info?: KindInfo;
+}
+
+interface Flattened extends SourcedObject {
+  /** The sops block of the enclosing List, when a whole List was encrypted as one document. */
+  readonly inheritedSops?: unknown;
+}
+
+function flatten(objects: readonly SourcedObject[], problems: Problem[]): Flattened[] {
+  const out: Flattened[] = [];
+  for (const object of objects) {
+    const { manifest, origin } = object;
+    if (manifest.kind === 'List' && manifest.apiVersion === 'v1') {
+      const items = manifest.items;
+      if (!Array.isArray(items)) {
+        problems.push({ origin, object: objectRef(manifest), rule: 'list', message: 'a List must have an "items" array' });
+        continue;
+      }
+      items.forEach((item, index) => {
+        const itemOrigin: Origin = { ...origin, listItem: index };
+        if (!isRecord(item)) {
+          problems.push({ origin: itemOrigin, rule: 'list', message: 'a List item must be a mapping (an object)' });
+          return;
+        }
+        out.push({ manifest: item, origin: itemOrigin, inheritedSops: manifest.sops });
+      });
+    } else {
+      out.push(object);
+    }
+  }
+  return out;
+}
+
+/** Reads apiVersion, kind and name; reports what is missing. Returns false when the object is unusable. */
+function checkIdentity(object: Flattened, problems: Problem[]): boolean {
+  const { manifest, origin } = object;
+  const ref = objectRef(manifest);
+  let ok = true;
+  const missing = (rule: string, message: string) => {
+    problems.push({ origin, object: ref, rule, message });
+    ok = false;
+  };
+  if (typeof manifest.apiVersion !== 'string' || manifest.apiVersion.length === 0) {
+    missing('identity.apiVersion', 'has no apiVersion');
+  }
+  if (typeof manifest.kind !== 'string' || manifest.kind.length === 0) missing('identity.kind', 'has no kind');
+  const metadata = manifest.metadata;
+  if (!isRecord(metadata)) {
+    missing('identity.metadata', 'has no metadata');
+  } else if (typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
+    missing('identity.name', 'has no metadata.name (nor metadata.generateName)');
+  }
+  return ok;
+}
+
+function checkStringMap(
+  value: unknown,
+  field: string,
+  checkValue: ((value: string) => string | undefined) | undefined,
+  report: (rule: string, message: string) => void,
+): void {
+  if (value === undefined) return;
+  if (!isRecord(value)) {
+    report(`metadata.${field}`, `metadata.${field} must be a mapping of strings`);
+    return;
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    const keyError = qualifiedNameError(key);
+    if (keyError) report(`metadata.${field}`, `metadata.${field} key "${key}" ${keyError}`);
+    if (typeof entry !== 'string') {
+      report(`metadata.${field}`, `metadata.${field} "${key}" must be a string (quote it in YAML)`);
+    } else if (checkValue) {
+      const valueError = checkValue(entry);
+      if (valueError) report(`metadata.${field}`, `metadata.${field} "${key}" value "${entry}" ${valueError}`);
+    }
+  }
+}
+
+function checkMetadata(object: Flattened, info: KindInfo | undefined, problems: Problem[]): void {
+  const { manifest, origin } = object;
+  const ref = objectRef(manifest);
+  const report = (rule: string, message: string) => problems.push({ origin, object: ref, rule, message });
+  const metadata = manifest.metadata as Record<string, unknown>;
+  const group = groupOf(manifest.apiVersion as string);
+  const kind = manifest.kind as string;
+
+  if (typeof metadata.name === 'string') {
+    const error = objectNameError(group, kind, metadata.name);
+    if (error) report('metadata.name', `metadata.name "${metadata.name}" ${error}`);
+  } else if (typeof metadata.generateName === 'string') {
+    const error = generateNameError(metadata.generateName);
+    if (error) report('metadata.name', `metadata.generateName "${metadata.generateName}" ${error}`);
+  }
+
+  const namespace = metadata.namespace;
+  if (namespace !== undefined) {
+    if (typeof namespace !== 'string') {
+      report('metadata.namespace', 'metadata.namespace must be a string');
+    } else {
+      const error = dns1123LabelError(namespace);
+      if (error) report('metadata.namespace', `metadata.namespace "${namespace}" ${error}`);
+    }
+  }
+  if (info?.scope === 'Cluster' && namespace !== undefined) {
+    report('metadata.namespace', `${kind} is cluster-scoped and must not have a namespace (has "${String(namespace)}")`);
+  }
+  if (info?.scope === 'Namespaced' && namespace === undefined) {
+    report('metadata.namespace', `${kind} is namespaced and must name its namespace explicitly`);
+  }
+
+  checkStringMap(metadata.labels, 'labels', labelValueError, report);
+  checkStringMap(metadata.annotations, 'annotations', undefined, report);
+  if (isRecord(metadata.annotations)) {
+    let size = 0;
+    for (const [key, value] of Object.entries(metadata.annotations)) {
+      size += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+    }
+    if (size > ANNOTATIONS_MAX_BYTES) {
+      report('metadata.annotations', `annotations total ${size} bytes, more than the ${ANNOTATIONS_MAX_BYTES} allowed`);
+    }
+  }
+}
+
+function checkSecret(object: Flattened, problems: Problem[]): Manifest {
+  const { manifest, origin } = object;
+  const isSecret = manifest.apiVersion === 'v1' && manifest.kind === 'Secret';
+  const sops = manifest.sops ?? object.inheritedSops;
+  if (!isSecret && sops === undefined) return manifest;
+  if (isSecret && !hasSecretValues(manifest) && sops === undefined) return manifest;
+  const ref = objectRef(manifest);
+  if (sops === undefined) {
+    problems.push({
+      origin,
+      object: ref,
+      rule: 'secret.plaintext',
+      message: 'is a plaintext Secret: data/stringData must be SOPS-encrypted (see docs/secrets.md)',
+    });
+    return manifest;
+  }
+  for (const error of sopsEncryptionErrors({ ...manifest, sops })) {
+    problems.push({ origin, object: ref, rule: 'secret.sops', message: `is not properly SOPS-encrypted: ${error}` });
+  }
+  return withoutSopsFields(manifest);
+}
+
+function duplicateKey(manifest: Manifest): string | undefined {
+  const metadata = manifest.metadata as Record<string, unknown>;
+  if (typeof metadata.name !== 'string') return undefined;
+  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : '';
+  return `${groupOf(manifest.apiVersion as string)}/${manifest.kind as string}/${namespace}/${metadata.name}`;
+}
+
+export interface ValidateOptions {
+  readonly registry: SchemaRegistry;
+}
+
+/** Applies every object rule and returns all problems found (never stops at the first). */
+export async function validateObjects(
+  objects: readonly SourcedObject[],
+  options: ValidateOptions,
+): Promise<ValidationResult> {
+  const problems: Problem[] = [];
+  const flat = flatten(objects, problems);
+  const usable = flat.filter((object) => checkIdentity(object, problems));
+
+  const kinds = new Map<string, Promise<KindInfo | undefined>>();
+  for (const { manifest } of usable) {
+    const key = `${manifest.apiVersion as string}/${manifest.kind as string}`;
+    if (!kinds.has(key)) kinds.set(key, options.registry.resolve(manifest.apiVersion as string, manifest.kind as string));
+  }
+  const resolved = new Map<string, KindInfo | undefined>();
+  await Promise.all([...kinds].map(async ([key, info]) => resolved.set(key, await info)));
+
+  const seen = new Map<string, Origin>();
+  const validated: ValidatedObject[] = [];
+  for (const object of usable) {
+    const { manifest, origin } = object;
+    const info = resolved.get(`${manifest.apiVersion as string}/${manifest.kind as string}`);
+    const ref = objectRef(manifest);
+    validated.push({ manifest, origin, info });
+    if (!info) {
+      problems.push({
+        origin,
+        object: ref,
+        rule: 'schema.unknown-kind',
+        message: `no schema is known for ${manifest.kind as string} (${manifest.apiVersion as string}); use a kind from kubernetes-models or a @kubernetes-models CRD package, or register it explicitly`,
+      });
+    }
+    const schemaInput = checkSecret(object, problems);
+    if (info?.check) {
+      for (const violation of info.check(schemaInput)) {
+        const at = violation.path ? `${violation.path}: ` : '';
+        problems.push({ origin, object: ref, rule: 'schema', message: `${at}${violation.message}` });
+      }
+    }
+    if (info?.buildConfig) continue;
+    checkMetadata(object, info, problems);
+    const key = duplicateKey(manifest);
+    if (key !== undefined) {
+      const first = seen.get(key);
+      if (first) {
+        problems.push({
+          origin,
+          object: ref,
+          rule: 'duplicate',
+          message: `duplicates an object with the same group, kind, namespace and name at ${formatOrigin(first)}`,
+        });
+      } else {
+        seen.set(key, origin);
+      }
+    }
+  }
+  return { problems, objects: validated };
+}
