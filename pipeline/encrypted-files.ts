@@ -43,7 +43,7 @@ export function checkEncryptedFile(
     return { problems };
   };
   const path = join(root, entry.source);
-  if (!existsSync(path)) return fail('sops.file', `the SOPS file ${entry.source} does not exist`);
+  if (!existsSync(path)) return fail('sops.file', 'the SOPS file does not exist');
   const content = readFileSync(path, 'utf8');
   const parsed = parseManifests(content, entry.source);
   if (parsed.problems.length > 0) {
@@ -70,9 +70,7 @@ export function checkEncryptedFile(
   const recipients = sopsRecipients(manifest as Manifest);
   const missing = [
     ...rule.age.filter((key) => !recipients.age.includes(key)).map((key) => `age ${key}`),
-    ...rule.pgp
-      .filter((fp) => !recipients.pgp.some((have) => have.toUpperCase() === fp.toUpperCase()))
-      .map((fp) => `pgp ${fp}`),
+    ...rule.pgp.filter((fp) => !recipients.pgp.some((have) => have.toUpperCase() === fp.toUpperCase())).map((fp) => `pgp ${fp}`),
   ];
   if (missing.length > 0) {
     fail(

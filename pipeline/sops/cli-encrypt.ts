@@ -1,0 +1,152 @@
+/**
+ * Fallback for machines without the sops binary: encrypts a plaintext manifest into a sops file,
+ * for the recipients of the `.sops.yaml` creation rule that matches the OUTPUT path, as
+ * `sops --encrypt` would. Operators normally use sops itself (docs/secrets.md).
+ *
+ *   node --import tsx pipeline/sops/cli-encrypt.ts [--force] [--config .sops.yaml] <plain.yaml> <out.sops.yaml>
+ *
+ * `.sops.yaml` is looked up from the current directory upwards, like sops does, unless --config
+ * names it; the rule is matched against the output path relative to that file's directory.
+ * An existing output file is never overwritten without --force (re-encrypting makes a new data
+ * key and new ciphertexts, so it shows as a full change in git; edit with `sops <file>` instead).
+ * Only age recipients are supported: a rule that also names PGP, KMS or other keys is refused.
+ */
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from './config.js';
+import { type EncryptOptions, encryptYaml } from './encrypt.js';
+
+const USAGE = 'usage: node --import tsx pipeline/sops/cli-encrypt.ts [--force] [--config <.sops.yaml>] <plain.yaml> <out.sops.yaml>';
+
+export interface CliEnvironment {
+  readonly cwd: string;
+  readonly log: (line: string) => void;
+  readonly now?: Date;
+}
+
+class CliError extends Error {}
+
+/** Like sops: the nearest `.sops.yaml` in the directory or one of its parents. */
+export function findSopsConfig(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    const candidate = join(dir, '.sops.yaml');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** The encryption settings a creation rule asks for, or why this helper cannot honour it. */
+export function encryptOptionsForRule(rule: SopsCreationRule, where: string): Omit<EncryptOptions, 'now'> {
+  const others = [...(rule.pgp.length > 0 ? ['pgp'] : []), ...rule.otherKeySources];
+  if (others.length > 0) {
+    throw new CliError(`${where} also encrypts for ${others.join(', ')} keys; this helper handles age only, use the sops CLI`);
+  }
+  if (rule.encryptedCommentRegex !== undefined || rule.unencryptedCommentRegex !== undefined) {
+    throw new CliError(`${where} selects values by comments, which this helper does not support; use the sops CLI`);
+  }
+  if (rule.age.length === 0) throw new CliError(`${where} names no age recipient`);
+  return {
+    ageRecipients: rule.age,
+    encryptedRegex: rule.encryptedRegex,
+    unencryptedRegex: rule.unencryptedRegex,
+    encryptedSuffix: rule.encryptedSuffix,
+    unencryptedSuffix: rule.unencryptedSuffix,
+    macOnlyEncrypted: rule.macOnlyEncrypted,
+  };
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: readonly string[], env: CliEnvironment): Promise<number> {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(argv);
+  } catch (error) {
+    env.log(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    env.log(USAGE);
+    return 0;
+  }
+  try {
+    await run(parsed, env);
+    return 0;
+  } catch (error) {
+    env.log(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+function parseCli(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      force: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { help: true as const };
+  const [input, output] = positionals;
+  if (positionals.length !== 2 || input === undefined || output === undefined) {
+    throw new CliError('expected two arguments: the plaintext file and the encrypted file to write');
+  }
+  return { help: false as const, input, output, force: values.force === true, config: values.config };
+}
+
+async function run(
+  args: { input: string; output: string; force: boolean; config?: string | undefined },
+  env: CliEnvironment,
+): Promise<void> {
+  const input = resolve(env.cwd, args.input);
+  const output = resolve(env.cwd, args.output);
+  const configPath = args.config !== undefined ? resolve(env.cwd, args.config) : findSopsConfig(env.cwd);
+  if (configPath === undefined || !existsSync(configPath)) {
+    throw new CliError(`no .sops.yaml found (looked in ${env.cwd} and its parents); pass --config`);
+  }
+  const config = parseSopsConfig(readFileSync(configPath, 'utf8'), configPath);
+
+  // sops compares the path relative to the directory holding .sops.yaml (absolute when outside it).
+  const configDir = realpathSync(dirname(configPath));
+  const outputDir = existsSync(dirname(output)) ? realpathSync(dirname(output)) : dirname(output);
+  const outputReal = join(outputDir, basename(output));
+  const rel = relative(configDir, outputReal);
+  const matchPath = (rel.startsWith('..') || isAbsolute(rel) ? outputReal : rel).split(sep).join('/');
+  const rule = matchCreationRule(config, matchPath);
+  if (!rule) throw new CliError(`no creation rule in ${configPath} matches ${matchPath}`);
+  const where = `creation rule #${rule.index} of ${configPath}`;
+  const options = encryptOptionsForRule(rule, where);
+
+  if (!existsSync(input)) throw new CliError(`${args.input} does not exist`);
+  if (existsSync(output) && !args.force) {
+    throw new CliError(`${args.output} exists; refusing to overwrite it (pass --force, or edit it with "sops ${args.output}")`);
+  }
+  const encrypted = await encryptYaml(readFileSync(input, 'utf8'), { ...options, now: env.now });
+  mkdirSync(dirname(output), { recursive: true });
+  writeFileSync(output, encrypted, { encoding: 'utf8', mode: 0o644, flag: args.force ? 'w' : 'wx' });
+  env.log(
+    `encrypted ${args.input} -> ${args.output} for ${options.ageRecipients.length} age recipient(s) (${where}, matched ${matchPath})`,
+  );
+  if (input !== output) env.log(`remember to delete the plaintext ${args.input}; it must never be committed`);
+}
+
+const invokedDirectly = (() => {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+
+if (invokedDirectly) {
+  const code = await main(process.argv.slice(2), { cwd: process.cwd(), log: (line) => process.stderr.write(`${line}\n`) });
+  process.exitCode = code;
+}

@@ -1,0 +1,144 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decryptSops } from 'sops-age';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { main } from '../../pipeline/sops/cli-encrypt.js';
+import { type ExampleKey, loadExampleKeys, REPO_ROOT, referenceDecrypt } from './helpers.js';
+
+const PLAIN = `apiVersion: v1
+kind: Secret
+metadata:
+  name: demo
+  namespace: demo
+type: Opaque
+stringData:
+  password: example-password
+`;
+
+let keys: Record<'operator' | 'argocd', ExampleKey>;
+let dir: string;
+let logs: string[];
+
+beforeAll(async () => {
+  keys = await loadExampleKeys();
+});
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sops-cli-'));
+  logs = [];
+  writeFileSync(
+    join(dir, '.sops.yaml'),
+    `creation_rules:
+  - path_regex: ^secrets/pgp/
+    pgp: 85D77543B3D624B63CEA9E6DBC17301B491B3F21
+    age: ${keys.operator.publicKey}
+  - path_regex: ^secrets/.*\\.ya?ml$
+    encrypted_regex: ^(data|stringData)$
+    age: ${keys.operator.publicKey},${keys.argocd.publicKey}
+`,
+  );
+  writeFileSync(join(dir, 'plain.yaml'), PLAIN);
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (...args: string[]) => main(args, { cwd: dir, log: (line) => logs.push(line), now: new Date('2025-05-05T05:05:05Z') });
+
+describe('cli-encrypt', () => {
+  it('encrypts for the recipients of the rule matching the output path', async () => {
+    expect(await run('plain.yaml', 'secrets/demo/demo.sops.yaml')).toBe(0);
+    const text = readFileSync(join(dir, 'secrets/demo/demo.sops.yaml'), 'utf8');
+    const sops = (parse(text) as { sops: { age: Array<{ recipient: string }>; encrypted_regex: string; lastmodified: string } }).sops;
+    expect(sops.age.map((entry) => entry.recipient)).toEqual([keys.operator.publicKey, keys.argocd.publicKey]);
+    expect(sops.encrypted_regex).toBe('^(data|stringData)$');
+    expect(sops.lastmodified).toBe('2025-05-05T05:05:05Z');
+    const expected = parse(PLAIN);
+    expect(await decryptSops(text, { secretKey: keys.argocd.secretKey, fileType: 'yaml' })).toEqual(expected);
+    expect((await referenceDecrypt(text, keys.operator.secretKey)).data).toEqual(expected);
+    expect(logs.join('\n')).toMatch(/creation rule #2/);
+  });
+
+  it('refuses to overwrite an existing file unless --force is given', async () => {
+    mkdirSync(join(dir, 'secrets'));
+    writeFileSync(join(dir, 'secrets/x.sops.yaml'), 'keep me\n');
+    expect(await run('plain.yaml', 'secrets/x.sops.yaml')).toBe(1);
+    expect(readFileSync(join(dir, 'secrets/x.sops.yaml'), 'utf8')).toBe('keep me\n');
+    expect(logs.join('\n')).toMatch(/refusing to overwrite/);
+    expect(await run('--force', 'plain.yaml', 'secrets/x.sops.yaml')).toBe(0);
+    expect(readFileSync(join(dir, 'secrets/x.sops.yaml'), 'utf8')).toContain('ENC[AES256_GCM');
+  });
+
+  it('fails when no creation rule matches the output path', async () => {
+    expect(await run('plain.yaml', 'elsewhere/x.yaml')).toBe(1);
+    expect(logs.join('\n')).toMatch(/no creation rule .* matches elsewhere\/x\.yaml/);
+    expect(existsSync(join(dir, 'elsewhere/x.yaml'))).toBe(false);
+  });
+
+  it('refuses rules that also need keys it cannot use (PGP)', async () => {
+    expect(await run('plain.yaml', 'secrets/pgp/x.yaml')).toBe(1);
+    expect(logs.join('\n')).toMatch(/pgp keys; this helper handles age only/);
+  });
+
+  it('refuses a plaintext that is already encrypted, and a missing input', async () => {
+    expect(await run('plain.yaml', 'secrets/a.yaml')).toBe(0);
+    expect(await run('secrets/a.yaml', 'secrets/b.yaml')).toBe(1);
+    expect(logs.join('\n')).toMatch(/already/);
+    expect(await run('missing.yaml', 'secrets/c.yaml')).toBe(1);
+  });
+
+  it('reports a malformed .sops.yaml and usage errors', async () => {
+    writeFileSync(join(dir, '.sops.yaml'), 'creation_rules: nope\n');
+    expect(await run('plain.yaml', 'secrets/a.yaml')).toBe(1);
+    expect(logs.join('\n')).toMatch(/creation_rules must be a list/);
+    expect(await run('only-one-arg.yaml')).toBe(2);
+    expect(await run('--bogus', 'a', 'b')).toBe(2);
+  });
+
+  it('runs as a script with node --import tsx', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'pipeline/sops/cli-encrypt.ts',
+        '--config',
+        join(dir, '.sops.yaml'),
+        join(dir, 'plain.yaml'),
+        join(dir, 'secrets/s.sops.yaml'),
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(result.stderr).toMatch(/encrypted .* for 2 age recipient/);
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'secrets/s.sops.yaml'), 'utf8')).toContain('encrypted_regex: ^(data|stringData)$');
+  });
+});
+
+describe('runtime', () => {
+  it('runs on Node 20 or newer', () => {
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
+  });
+
+  it('loads age-encryption and sops-age as native ESM in plain node (no bundler, no tsx)', () => {
+    const script = `
+      import * as age from 'age-encryption';
+      import { decryptSops } from 'sops-age';
+      const identity = await age.generateX25519Identity();
+      const recipient = await age.identityToRecipient(identity);
+      const e = new age.Encrypter();
+      e.addRecipient(recipient);
+      const d = new age.Decrypter();
+      d.addIdentity(identity);
+      const plain = await d.decrypt(await e.encrypt('hello'), 'text');
+      console.log(JSON.stringify({ node: process.versions.node, plain, decryptSops: typeof decryptSops }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const result = JSON.parse(out) as { node: string; plain: string; decryptSops: string };
+    expect(result).toEqual({ node: process.versions.node, plain: 'hello', decryptSops: 'function' });
+  });
+});
