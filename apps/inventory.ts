@@ -169,8 +169,11 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
   }
   r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage']);
   const inventory: ClusterInventory = {
-    name: r.string('name', (value) =>
-      dnsLabel(value) ?? (expectedName !== undefined && value !== expectedName ? `must match the file name "${expectedName}"` : undefined),
+    name: r.string(
+      'name',
+      (value) =>
+        dnsLabel(value) ??
+        (expectedName !== undefined && value !== expectedName ? `must match the file name "${expectedName}"` : undefined),
     ),
     domain: r.object('domain', (d) => {
       d.known(['base', 'cluster', 'site']);
@@ -211,7 +214,11 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
         address: v.string('address', httpsUrl),
         pkiMounts: v.object('pkiMounts', (m) => {
           m.known(['kubernetes', 'etcd', 'frontProxy']);
-          return { kubernetes: m.string('kubernetes', vaultPath), etcd: m.string('etcd', vaultPath), frontProxy: m.string('frontProxy', vaultPath) };
+          return {
+            kubernetes: m.string('kubernetes', vaultPath),
+            etcd: m.string('etcd', vaultPath),
+            frontProxy: m.string('frontProxy', vaultPath),
+          };
         }),
         serviceAccountKeyPath: v.string('serviceAccountKeyPath', vaultPath),
       };

@@ -19,7 +19,13 @@ export interface HelmChartEntry {
 
 /** A kustomize patch applied to the app's resources (typically to pinned upstream objects). */
 export interface PatchEntry {
-  readonly target: { readonly group?: string; readonly version?: string; readonly kind: string; readonly name?: string; readonly namespace?: string };
+  readonly target: {
+    readonly group?: string;
+    readonly version?: string;
+    readonly kind: string;
+    readonly name?: string;
+    readonly namespace?: string;
+  };
   /** Strategic-merge patch or JSON6902 operations, as data. */
   readonly patch: Record<string, unknown> | readonly Record<string, unknown>[];
 }

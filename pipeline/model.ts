@@ -48,11 +48,7 @@ export class ProblemsError extends Error {
 export function objectRef(manifest: Manifest): ObjectRef {
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const name =
-    typeof metadata.name === 'string'
-      ? metadata.name
-      : typeof metadata.generateName === 'string'
-        ? `${metadata.generateName}*`
-        : undefined;
+    typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : undefined;
   return {
     apiVersion: typeof manifest.apiVersion === 'string' ? manifest.apiVersion : undefined,
     kind: typeof manifest.kind === 'string' ? manifest.kind : undefined,

@@ -95,7 +95,11 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
       continue;
     }
     if (names.has(app.name)) {
-      problems.push({ origin: { constructPath: `${cluster}/${app.name}` }, rule: 'app', message: `app "${app.name}" is defined twice in cluster ${cluster}` });
+      problems.push({
+        origin: { constructPath: `${cluster}/${app.name}` },
+        rule: 'app',
+        message: `app "${app.name}" is defined twice in cluster ${cluster}`,
+      });
       continue;
     }
     names.add(app.name);

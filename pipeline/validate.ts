@@ -1,12 +1,4 @@
-import {
-  formatOrigin,
-  isRecord,
-  type Manifest,
-  type Origin,
-  objectRef,
-  type Problem,
-  type SourcedObject,
-} from './model.js';
+import { formatOrigin, isRecord, type Manifest, type Origin, objectRef, type Problem, type SourcedObject } from './model.js';
 import {
   ANNOTATIONS_MAX_BYTES,
   dns1123LabelError,
@@ -182,10 +174,7 @@ export interface ValidateOptions {
 }
 
 /** Applies every object rule and returns all problems found (never stops at the first). */
-export async function validateObjects(
-  objects: readonly SourcedObject[],
-  options: ValidateOptions,
-): Promise<ValidationResult> {
+export async function validateObjects(objects: readonly SourcedObject[], options: ValidateOptions): Promise<ValidationResult> {
   const problems: Problem[] = [];
   const flat = flatten(objects, problems);
   const usable = flat.filter((object) => checkIdentity(object, problems));

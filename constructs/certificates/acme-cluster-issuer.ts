@@ -1,5 +1,5 @@
-import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 import type { IACMEChallengeSolver as AcmeSolver } from '@kubernetes-models/cert-manager/acme.cert-manager.io/v1/ACMEChallengeSolver';
+import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { modelObject } from '../core/model-object.js';

@@ -62,9 +62,8 @@ export class CertManager extends Construct {
         podDisruptionBudget,
         webhook: { replicaCount: replicas, podDisruptionBudget },
         cainjector: { replicaCount: replicas, podDisruptionBudget },
-        extraArgs: nameservers.length > 0
-          ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`]
-          : [],
+        extraArgs:
+          nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
         ...props.extraValues,
       },
     });

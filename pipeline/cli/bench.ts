@@ -57,7 +57,10 @@ function kustomizeReference(dist: string, dir: string): number {
     copyFileSync(join(dist, path), join(dir, flat));
     resources.push(flat);
   }
-  writeFileSync(join(dir, 'kustomization.yaml'), stringifyData({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    stringifyData({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }),
+  );
   return resources.length;
 }
 
@@ -77,7 +80,9 @@ function main(): number {
   const node = [process.execPath, '--import', 'tsx', join(root, 'pipeline/cli/synth.ts')];
   const log = (text: string) => process.stdout.write(`${text}\n`);
   try {
-    log(`benchmark: ${runs} runs each after one warm-up; Node ${process.version}; ${hasGnuTime ? 'peak memory from GNU time' : 'no GNU time: memory not measured'}`);
+    log(
+      `benchmark: ${runs} runs each after one warm-up; Node ${process.version}; ${hasGnuTime ? 'peak memory from GNU time' : 'no GNU time: memory not measured'}`,
+    );
 
     const defaultDist = join(work, 'default-dist');
     const defaultCommand = [...node, '--out', defaultDist];
@@ -93,7 +98,10 @@ function main(): number {
       const command = [...node, '--root', dir];
       run(command, root);
       if (size !== objects) {
-        sizeRuns.set(size, Array.from({ length: runs }, () => run(command, root)));
+        sizeRuns.set(
+          size,
+          Array.from({ length: runs }, () => run(command, root)),
+        );
         continue;
       }
       const referenceDir = join(work, 'kustomize-reference');
@@ -118,7 +126,9 @@ function main(): number {
       log(`  generated cluster, ${size} objects: ${describe(ours)}`);
       if (reference) {
         log(`  reference: kubectl kustomize over the same ${count} objects: ${describe(theirs)}`);
-        log(`  ratio synth / kustomize (pairwise median): ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`);
+        log(
+          `  ratio synth / kustomize (pairwise median): ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`,
+        );
       } else {
         log('  reference: kubectl not found, no kustomize comparison');
       }
@@ -126,9 +136,7 @@ function main(): number {
       if (!sample.includes('deployment-app-00000.yaml')) throw new Error('generated cluster output looks wrong');
     }
     const perObject = sizes.map((size) => median((sizeRuns.get(size) ?? []).map((r) => r.seconds)) / size);
-    log(
-      `  growth: ${sizes.map((size, i) => `${size} objects ${(((perObject[i] as number) * 1e6) | 0) / 1000} ms/object`).join(', ')}`,
-    );
+    log(`  growth: ${sizes.map((size, i) => `${size} objects ${(((perObject[i] as number) * 1e6) | 0) / 1000} ms/object`).join(', ')}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -82,8 +82,7 @@ const NAME_RULES: Record<string, NameRule> = {
   'rbac.authorization.k8s.io/RoleBinding': pathSegmentNameError,
   'rbac.authorization.k8s.io/ClusterRoleBinding': pathSegmentNameError,
   // The CronJob controller appends an 11-character suffix to the Job names it creates.
-  'batch/CronJob': (value) =>
-    value.length > 52 ? `must be at most 52 characters (has ${value.length})` : dns1123SubdomainError(value),
+  'batch/CronJob': (value) => (value.length > 52 ? `must be at most 52 characters (has ${value.length})` : dns1123SubdomainError(value)),
 };
 
 export function objectNameError(group: string, kind: string, name: string): string | undefined {

@@ -1,7 +1,8 @@
 import { isRecord, type Manifest } from '../model.js';
 
 /** A value as sops writes it: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`. */
-const ENCRYPTED_VALUE = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$/;
+const ENCRYPTED_VALUE =
+  /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$/;
 
 export interface SopsRecipients {
   readonly age: readonly string[];

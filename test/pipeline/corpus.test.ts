@@ -5,8 +5,12 @@ import { runValidate } from '../../pipeline/commands.js';
 import { captureContext, projectRoot } from '../helpers/io.js';
 
 const corpus = join(projectRoot, 'test/corpus');
-const invalid = readdirSync(join(corpus, 'invalid')).filter((file) => file.endsWith('.yaml')).sort();
-const valid = readdirSync(join(corpus, 'valid')).filter((file) => file.endsWith('.yaml')).sort();
+const invalid = readdirSync(join(corpus, 'invalid'))
+  .filter((file) => file.endsWith('.yaml'))
+  .sort();
+const valid = readdirSync(join(corpus, 'valid'))
+  .filter((file) => file.endsWith('.yaml'))
+  .sort();
 
 /** Each invalid file states the problems it must produce: `# expect: [rule] text`. */
 function expectations(file: string): { rule: string; text: string }[] {
@@ -24,9 +28,20 @@ describe('bad-input corpus', () => {
   it('covers every rule the validator reports', () => {
     const rules = new Set(invalid.flatMap((file) => expectations(file).map((e) => e.rule)));
     for (const rule of [
-      'yaml', 'identity.apiVersion', 'identity.kind', 'identity.name', 'metadata.name', 'metadata.namespace',
-      'metadata.labels', 'metadata.annotations', 'schema', 'schema.unknown-kind', 'duplicate', 'secret.plaintext',
-      'secret.sops', 'list',
+      'yaml',
+      'identity.apiVersion',
+      'identity.kind',
+      'identity.name',
+      'metadata.name',
+      'metadata.namespace',
+      'metadata.labels',
+      'metadata.annotations',
+      'schema',
+      'schema.unknown-kind',
+      'duplicate',
+      'secret.plaintext',
+      'secret.sops',
+      'list',
     ]) {
       expect(rules, `no corpus file exercises [${rule}]`).toContain(rule);
     }

@@ -1,0 +1,208 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runSynth } from '../../pipeline/commands.js';
+import { listFiles } from '../../pipeline/output.js';
+import { captureContext, projectRoot } from '../helpers/io.js';
+import { configMapComposition, makeProject } from '../helpers/project.js';
+
+const temporary: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'synth-out-'));
+  temporary.push(dir);
+  return dir;
+}
+function project(files: Record<string, string>): string {
+  const root = makeProject(files);
+  temporary.push(root);
+  return root;
+}
+afterEach(() => {
+  for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tree(dir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(dir).map((path) => [path, readFileSync(join(dir, path), 'utf8')]));
+}
+
+/** Runs the real CLI in a child process (as the operator and CI do). */
+function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; preload?: string } = {}) {
+  const preload = options.preload ? ['--import', options.preload] : [];
+  // tsx by absolute URL, so the CLI can run from any working directory.
+  const tsx = pathToFileURL(join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+  return spawnSync(process.execPath, [...preload, '--import', tsx, join(projectRoot, 'pipeline/cli/synth.ts'), ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+  });
+}
+
+const tinyCluster = join(projectRoot, 'test/fixtures/tiny-cluster');
+
+describe('synth', () => {
+  it('renders a second cluster from nothing but an inventory and a composition', async () => {
+    const out = tempDir();
+    const context = captureContext();
+    expect(await runSynth(['--root', tinyCluster, '--out', out], context)).toBe(0);
+    expect(listFiles(out)).toEqual([
+      'tiny/hello/configmap-greeting.yaml',
+      'tiny/hello/kustomization.yaml',
+      'tiny/hello/namespace-hello.yaml',
+    ]);
+    const configMap = readFileSync(join(out, 'tiny/hello/configmap-greeting.yaml'), 'utf8');
+    expect(configMap).toContain('namespace: hello');
+    expect(configMap).toContain('message: hello from tiny (k8s.example.org)');
+    expect(readFileSync(join(out, 'tiny/hello/namespace-hello.yaml'), 'utf8')).not.toContain('namespace:');
+    expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 3 files written to .+ in \d+\.\d\d s$/);
+  });
+
+  it('lists resources in a stable order in kustomization.yaml', async () => {
+    const out = tempDir();
+    await runSynth(['--root', tinyCluster, '--out', out], captureContext());
+    const kustomization = readFileSync(join(out, 'tiny/hello/kustomization.yaml'), 'utf8');
+    expect(kustomization).toContain('resources:\n  - configmap-greeting.yaml\n  - namespace-hello.yaml\n');
+  });
+
+  it('is byte-identical across runs, time zones, locales and working directories', () => {
+    const first = tempDir();
+    const second = tempDir();
+    const a = cli(['--out', first], { env: { TZ: 'UTC', LC_ALL: 'C', LANG: 'C' } });
+    const b = cli(['--out', second], { cwd: tmpdir(), env: { TZ: 'Pacific/Kiritimati', LC_ALL: 'tr_TR.UTF-8', LANG: 'tr_TR.UTF-8' } });
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    expect(Object.keys(tree(first)).length).toBeGreaterThan(3);
+    expect(tree(second)).toEqual(tree(first));
+  });
+
+  it('writes nothing and reports every problem when any object is invalid', async () => {
+    const root = project({
+      'inventory/broken.json': '{}\n',
+      'apps/broken.ts': configMapComposition({ web: { Bad_Name: { a: '1' }, 'also-bad.': { b: '2' } } }),
+    });
+    const out = tempDir();
+    writeFileSync(join(out, 'keep.yaml'), 'previous\n');
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', out], context)).toBe(1);
+    expect(context.err).toEqual([
+      expect.stringMatching(
+        /^broken\/web\/Bad_Name: ConfigMap web\/Bad_Name: metadata.name "Bad_Name" must be a DNS-1123 subdomain.*\[metadata.name\]$/,
+      ),
+      expect.stringMatching(
+        /^broken\/web\/also-bad\.: ConfigMap web\/also-bad\.: metadata.name "also-bad\." must be a DNS-1123 subdomain.*\[metadata.name\]$/,
+      ),
+      expect.stringMatching(/^synth: 2 problems found; .+ left unchanged$/),
+    ]);
+    expect(tree(out)).toEqual({ 'keep.yaml': 'previous\n' });
+  });
+
+  it('reports construct errors with the construct path', async () => {
+    const root = project({
+      'inventory/lab.json': '{}\n',
+      'apps/lab.ts': `import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+import { HelmChart } from '${join(projectRoot, 'constructs/core/helm-chart.ts')}';
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [{ name: 'tools', namespace: 'tools', build(chart) {
+    new HelmChart(chart, 'dashboard', { repo: 'https://charts.example.com', chart: 'dashboard', version: 'latest', namespace: 'tools' });
+  } }],
+});
+`,
+    });
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', tempDir()], context)).toBe(1);
+    expect(context.err[0]).toBe(
+      'lab/tools/dashboard: Helm chart dashboard: version "latest" is not an exact release (expected e.g. 1.2.3 or v1.2.3; no ranges, "latest", branches or HEAD) [construct]',
+    );
+  });
+
+  it('reports inventory problems with the file and JSON path', async () => {
+    const root = project({
+      'inventory/lab.json': '{ "name": "lab", "hosts": [] \n',
+      'apps/lab.ts': configMapComposition({}),
+    });
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', tempDir()], context)).toBe(1);
+    expect(context.err[0]).toMatch(/^inventory\/lab.json: invalid JSON: .+ \[inventory\]$/);
+
+    const missingComposition = project({ 'inventory/lab.json': '{}' });
+    const second = captureContext();
+    expect(await runSynth(['--root', missingComposition, '--out', tempDir()], second)).toBe(1);
+    expect(second.err[0]).toBe(
+      'inventory/lab.json: cluster "lab" has no composition: create apps/lab.ts exporting defineCluster(...) as default [cluster]',
+    );
+  });
+
+  it('prunes the files of removed objects and apps', async () => {
+    const out = tempDir();
+    const before = project({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': configMapComposition({ web: { one: { a: '1' }, two: { b: '2' } }, api: { three: { c: '3' } } }),
+    });
+    expect(await runSynth(['--root', before, '--out', out], captureContext())).toBe(0);
+    expect(listFiles(out)).toContain('lab/api/configmap-three.yaml');
+    const after = project({ 'inventory/lab.json': '{}', 'apps/lab.ts': configMapComposition({ web: { one: { a: '1' } } }) });
+    expect(await runSynth(['--root', after, '--out', out], captureContext())).toBe(0);
+    expect(listFiles(out)).toEqual(['lab/web/configmap-one.yaml', 'lab/web/kustomization.yaml']);
+  });
+
+  it('--check lists stale, missing and extra files, writes nothing, and passes when current', async () => {
+    const out = tempDir();
+    expect(await runSynth(['--root', tinyCluster, '--out', out], captureContext())).toBe(0);
+    const current = captureContext();
+    expect(await runSynth(['--root', tinyCluster, '--out', out, '--check'], current)).toBe(0);
+    expect(current.out[0]).toMatch(/is up to date/);
+
+    writeFileSync(join(out, 'tiny/hello/configmap-greeting.yaml'), 'edited by hand\n');
+    rmSync(join(out, 'tiny/hello/namespace-hello.yaml'));
+    writeFileSync(join(out, 'tiny/hello/leftover.yaml'), 'old\n');
+    const before = tree(out);
+    const stale = captureContext({ cwd: out });
+    expect(await runSynth(['--root', tinyCluster, '--out', out, '--check'], stale)).toBe(1);
+    expect(stale.err).toEqual([
+      'stale:   ./tiny/hello/configmap-greeting.yaml',
+      'missing: ./tiny/hello/namespace-hello.yaml',
+      'extra:   ./tiny/hello/leftover.yaml',
+      "synth --check: ./ is out of date (3 files); run 'npm run synth' and commit the result",
+    ]);
+    expect(tree(out)).toEqual(before);
+  });
+
+  it('exits 2 on unknown options', async () => {
+    const context = captureContext();
+    expect(await runSynth(['--frobnicate'], context)).toBe(2);
+    expect(context.err[0]).toMatch(/^synth: Unknown option '--frobnicate'/);
+  });
+
+  it.each([
+    ['while writing files', 'writeFileSync', 3],
+    ['between the two renames', 'renameSync', 1],
+  ])('leaves the previous dist intact when killed %s', (_when, call, after) => {
+    const out = join(tempDir(), 'dist');
+    const root = project({ 'inventory/lab.json': '{}', 'apps/lab.ts': configMapComposition({ web: { one: { a: '1' } } }) });
+    expect(cli(['--root', root, '--out', out]).status).toBe(0);
+    const previous = tree(out);
+
+    const changed = project({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': configMapComposition({ web: { one: { a: 'changed' }, two: { b: '2' } }, api: { three: { c: '3' } } }),
+    });
+    const killed = cli(['--root', changed, '--out', out], {
+      preload: join(projectRoot, 'test/helpers/kill-after.mjs'),
+      env: { KILL_AFTER_CALL: call, KILL_AFTER_COUNT: String(after) },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const parent = join(out, '..');
+    const leftovers = readdirSync(parent).filter((name) => name.startsWith('.dist-'));
+    expect(leftovers.length).toBeGreaterThan(0);
+
+    // The next run (here a --check, which writes nothing else) restores or keeps the previous tree.
+    const check = cli(['--root', root, '--out', out, '--check']);
+    expect(check.status, check.stderr).toBe(0);
+    expect(tree(out)).toEqual(previous);
+    expect(readdirSync(parent).filter((name) => name.startsWith('.dist-'))).toEqual([]);
+    expect(existsSync(join(out, 'lab/api'))).toBe(false);
+  });
+});
