@@ -1,0 +1,358 @@
+# Invariants of the inventory and of the certificate plan (builtins only).
+# Each check returns the list of its failure messages; an empty list passes.
+# The expectations below are written independently of cert-plan.nix on
+# purpose: they are the specification the plan is held to.
+{ util }:
+let
+  inherit (builtins)
+    attrNames
+    attrValues
+    concatMap
+    concatStringsSep
+    elem
+    filter
+    length
+    map
+    ;
+  inherit (util) optional;
+
+  check = name: failures: { inherit name failures; };
+  forEach = xs: f: concatMap f xs;
+  show = x: if x == null then "null" else builtins.toJSON x;
+
+  expectedCertificates = {
+    etcd = [
+      "etcd-server"
+      "etcd-peer"
+      "etcd-backup"
+    ];
+    control-plane = [
+      "kube-apiserver"
+      "kube-apiserver-kubelet-client"
+      "kube-apiserver-etcd-client"
+      "front-proxy-client"
+      "kube-controller-manager"
+      "kube-scheduler"
+      "admin"
+    ];
+    worker = [
+      "kubelet-client"
+      "kubelet-serving"
+    ];
+  };
+  # Which CA (mount key) signs which certificate; everything else: kubernetes.
+  expectedMountKey = {
+    etcd-server = "etcd";
+    etcd-peer = "etcd";
+    etcd-backup = "etcd";
+    kube-apiserver-etcd-client = "etcd";
+    front-proxy-client = "frontProxy";
+  };
+  servingCertificates = [
+    "kube-apiserver"
+    "kubelet-serving"
+    "etcd-server"
+    "etcd-peer"
+  ];
+  clientCertificates = [
+    "etcd-peer"
+    "etcd-backup"
+    "kube-apiserver-kubelet-client"
+    "kube-apiserver-etcd-client"
+    "front-proxy-client"
+    "kube-controller-manager"
+    "kube-scheduler"
+    "admin"
+    "kubelet-client"
+  ];
+  fixedIdentities = {
+    kube-controller-manager = "system:kube-controller-manager";
+    kube-scheduler = "system:kube-scheduler";
+    kube-proxy = "system:kube-proxy";
+  };
+
+  inventoryChecks =
+    cluster:
+    let
+      hosts = cluster.hostList;
+      names = map (h: h.name) hosts;
+      etcdCount = length (filter (h: elem "etcd" h.components) hosts);
+      k8s = cluster.kubernetes;
+      mounts = cluster.vault.mounts;
+      mountValues = attrValues mounts;
+      label = h: if h.name == null then "(unnamed host)" else "'${h.name}'";
+    in
+    [
+      (check "inventory-name" (
+        optional (!util.isNonEmptyString cluster.name) "the inventory has no cluster name"
+      ))
+      (check "inventory-hosts" (
+        optional (hosts == [ ]) "the inventory lists no hosts"
+        ++ forEach hosts (
+          h: optional (!util.isHostLabel h.name) "host name ${show h.name} is not a lower-case DNS label"
+        )
+        ++ map (n: "host name '${toString n}' appears more than once") (util.duplicates names)
+      ))
+      (check "host-addresses" (
+        forEach hosts (
+          h:
+          optional (!util.isIPv4 h.ipv4) "host ${label h} has no valid ipv4 address (got ${show h.ipv4})"
+          ++ optional (!util.isIPv6 h.ipv6) "host ${label h} has no valid ipv6 address (got ${show h.ipv6})"
+          ++ optional (
+            h.domain == null
+          ) "host ${label h} has fqdn ${show h.fqdn}, which is not '<name>.<domain>'"
+        )
+      ))
+      (check "host-roles" (
+        forEach hosts (
+          h:
+          optional (h.components == [ ]) "host ${label h} has no known role"
+          ++ map (r: "host ${label h} has unknown role '${toString r}'") (
+            util.subtractLists cluster.knownComponents h.roles
+          )
+        )
+      ))
+      (check "etcd-members" (
+        optional (
+          etcdCount == 0 || etcdCount / 2 * 2 == etcdCount
+        ) "etcd needs an odd number of members, the inventory has ${toString etcdCount}"
+      ))
+      (check "control-plane-hosts" (
+        optional (
+          !builtins.any (h: elem "control-plane" h.components) hosts
+        ) "no host has the control-plane role"
+      ))
+      (check "kubernetes-settings" (
+        optional (!util.isNonEmptyString k8s.clusterDomain) "kubernetes.clusterDomain is missing"
+        ++ optional (!util.isNonEmptyString k8s.apiServer.host) "kubernetes.apiServer.host is missing"
+        ++ optional (k8s.apiServiceIps == [ ]) "kubernetes.apiServiceIps is empty"
+        ++ optional (k8s.serviceCidrs == [ ]) "kubernetes.serviceCidrs is empty"
+        ++ optional (k8s.podCidrs == [ ]) "kubernetes.podCidrs is empty"
+      ))
+      (check "vault-settings" (
+        optional (
+          !(util.isNonEmptyString cluster.vault.address && util.hasPrefix "https://" cluster.vault.address)
+        ) "vault.address must be an https:// URL (got ${show cluster.vault.address})"
+        ++ map (k: "vault.pkiMounts.${k} is missing") (
+          filter (k: !util.isNonEmptyString mounts.${k}) (attrNames mounts)
+        )
+        ++ optional (
+          util.duplicates mountValues != [ ]
+        ) "vault.pkiMounts must name separate mounts (CAs) for kubernetes, etcd and front proxy"
+        ++ optional (
+          cluster.vault.serviceAccount.kvMount == null
+        ) "vault.serviceAccountKeyPath must be a KV v2 API path '<mount>/data/<name>' (got ${show cluster.vault.serviceAccount.path})"
+      ))
+    ];
+
+  planChecks =
+    { cluster, plan }:
+    let
+      hosts = attrValues plan.hosts;
+      mounts = plan.mounts;
+      k8s = plan.cluster.kubernetes;
+      certsOf = h: attrValues h.certificates;
+      rolesByPath = builtins.listToAttrs (
+        map (r: {
+          name = "${r.mount}/issue/${r.name}";
+          value = r;
+        }) plan.vaultRoles
+      );
+      missingFrom = wanted: have: util.subtractLists have wanted;
+    in
+    [
+      (check "component-certificates" (
+        forEach hosts (
+          h:
+          forEach h.components (
+            c:
+            map (id: "host '${h.name}' (${c}) has no '${id}' certificate") (
+              missingFrom expectedCertificates.${c} (attrNames h.certificates)
+            )
+          )
+        )
+      ))
+      (check "kubelet-client-identity" (
+        forEach hosts (
+          h:
+          let
+            c = h.certificates.kubelet-client or null;
+          in
+          optional (
+            c != null && c.commonName != "system:node:${h.name}"
+          ) "host '${h.name}' kubelet-client has CN ${show c.commonName}, expected 'system:node:${h.name}'"
+          ++ optional (
+            c != null && c.organization != "system:nodes"
+          ) "host '${h.name}' kubelet-client has O ${show c.organization}, expected 'system:nodes'"
+        )
+      ))
+      (check "control-plane-identities" (
+        forEach hosts (
+          h:
+          forEach (attrNames fixedIdentities) (
+            id:
+            let
+              c = h.certificates.${id} or null;
+            in
+            optional (
+              c != null && (c.commonName != fixedIdentities.${id} || c.organization != null)
+            ) "host '${h.name}' ${id} must be CN '${fixedIdentities.${id}}' without O (got CN ${show c.commonName}, O ${show c.organization})"
+          )
+        )
+      ))
+      (check "system-masters-admin-only" (
+        forEach hosts (
+          h:
+          map (c: "host '${h.name}' ${c.id} is in system:masters; only the admin certificate may be") (
+            filter (c: c.organization == "system:masters" && c.id != "admin") (certsOf h)
+          )
+          ++ optional (
+            h.certificates ? admin && h.certificates.admin.organization != "system:masters"
+          ) "host '${h.name}' admin certificate must have O 'system:masters'"
+        )
+      ))
+      (check "certificate-roles" (
+        forEach hosts (
+          h:
+          forEach (certsOf h) (
+            c:
+            let
+              r = rolesByPath.${c.vaultPath} or null;
+            in
+            if r == null then
+              [ "host '${h.name}' ${c.id} uses ${c.vaultPath}, which is no planned Vault role" ]
+            else
+              optional (
+                r.organization != c.organization
+              ) "host '${h.name}' ${c.id} claims O ${show c.organization} but role ${r.mount}/roles/${r.name} issues O ${show r.organization}"
+              ++ optional (
+                r.extKeyUsage != c.extKeyUsage
+              ) "host '${h.name}' ${c.id} claims EKU ${show c.extKeyUsage} but its role issues ${show r.extKeyUsage}"
+              ++ optional (
+                util.hasPrefix "system:" c.commonName && r.enforceHostnames
+              ) "role ${r.mount}/roles/${r.name} issues ${c.commonName} and must set enforce_hostnames=false"
+          )
+        )
+      ))
+      (check "ca-separation" (
+        forEach hosts (
+          h:
+          forEach (certsOf h) (
+            c:
+            let
+              want = mounts.${expectedMountKey.${c.id} or "kubernetes"};
+            in
+            optional (c.mount != want) "host '${h.name}' ${c.id} comes from mount '${c.mount}', expected '${want}'"
+          )
+        )
+      ))
+      (check "apiserver-sans" (
+        forEach hosts (
+          h:
+          let
+            c = h.certificates.kube-apiserver or null;
+            wantDns = [
+              "kubernetes"
+              "kubernetes.default"
+              "kubernetes.default.svc"
+              "kubernetes.default.svc.${k8s.clusterDomain}"
+              k8s.apiServer.host
+            ];
+            wantIps = k8s.apiServiceIps ++ h.addresses;
+          in
+          optionalsIf (c != null) (
+            map (n: "host '${h.name}' kube-apiserver lacks DNS SAN '${n}'") (missingFrom wantDns c.dnsSans)
+            ++ map (ip: "host '${h.name}' kube-apiserver lacks IP SAN '${ip}'") (missingFrom wantIps c.ipSans)
+          )
+        )
+      ))
+      (check "serving-sans" (
+        forEach hosts (
+          h:
+          forEach
+            (filter (id: h.certificates ? ${id}) [
+              "etcd-server"
+              "etcd-peer"
+              "kubelet-serving"
+            ])
+            (
+              id:
+              map (ip: "host '${h.name}' ${id} lacks IP SAN '${ip}'") (
+                missingFrom h.addresses h.certificates.${id}.ipSans
+              )
+            )
+        )
+      ))
+      (check "key-usages" (
+        forEach hosts (
+          h:
+          forEach (certsOf h) (
+            c:
+            optional (
+              elem c.id servingCertificates && !elem "ServerAuth" c.extKeyUsage
+            ) "host '${h.name}' ${c.id} is a serving certificate without ServerAuth"
+            ++ optional (
+              elem c.id clientCertificates && !elem "ClientAuth" c.extKeyUsage
+            ) "host '${h.name}' ${c.id} is a client certificate without ClientAuth"
+            ++ optional (
+              !elem "DigitalSignature" c.keyUsage
+            ) "host '${h.name}' ${c.id} lacks the DigitalSignature key usage"
+          )
+        )
+      ))
+      (check "unique-files" (
+        forEach hosts (
+          h:
+          map (p: "host '${h.name}' has more than one template writing ${p}") (
+            util.duplicates (concatMap (t: t.writes) h.templates)
+          )
+        )
+      ))
+      (check "restart-targets" (
+        forEach hosts (
+          h:
+          forEach h.templates (
+            t:
+            map (u: "host '${h.name}' template ${t.id} restarts ${u}, which is not a unit of this host") (
+              util.subtractLists h.units t.restartUnits
+            )
+            ++ map (u: "host '${h.name}' template ${t.id} restarts ${u} without feeding it") (
+              util.subtractLists t.consumers t.restartUnits
+            )
+            ++ map (u: "host '${h.name}' template ${t.id} feeds ${u}, which is not a unit of this host") (
+              util.subtractLists h.units t.consumers
+            )
+          )
+        )
+      ))
+      (check "file-permissions" (
+        forEach hosts (
+          h:
+          forEach (certsOf h) (
+            c:
+            let
+              readers = util.unique (map (u: plan.unitUsers.${u} or "?") c.consumers);
+              owner = c.files.key.owner;
+            in
+            optional (c.files.key.mode != "0600") "host '${h.name}' ${c.id} key has mode ${c.files.key.mode}, expected 0600"
+            ++ optional (
+              !elem c.files.cert.mode [
+                "0600"
+                "0640"
+              ]
+            ) "host '${h.name}' ${c.id} certificate has mode ${c.files.cert.mode}, expected 0600 or 0640"
+            ++ optional (
+              !(readers == [ owner ] || (readers == [ ] && owner == "root"))
+            ) "host '${h.name}' ${c.id} key is owned by ${owner} but read by ${concatStringsSep "," readers}"
+          )
+        )
+      ))
+    ];
+
+  optionalsIf = cond: xs: if cond then xs else [ ];
+in
+{
+  inherit expectedCertificates;
+  inventory = cluster: util.collectFailures (inventoryChecks cluster);
+  plan = args: util.collectFailures (planChecks args);
+}

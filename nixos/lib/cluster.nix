@@ -1,0 +1,168 @@
+# Cluster topology derived from the shared inventory (inventory/<cluster>.json).
+# Nothing here restates an inventory fact; values the inventory does not carry
+# yet are read with `or <default>` and marked as such.
+{ inventory, util }:
+let
+  inherit (builtins)
+    elem
+    filter
+    map
+    sort
+    lessThan
+    ;
+  inherit (util) optionals unique;
+
+  # Canonical component order; also the inventory's vocabulary for roles.
+  knownComponents = [
+    "etcd"
+    "control-plane"
+    "worker"
+  ];
+
+  k8s = inventory.kubernetes or { };
+  apiServer = k8s.apiServer or { };
+
+  ports = {
+    ssh = 22;
+    bgp = 179;
+    apiserver = apiServer.port or 6443;
+    etcdClient = 2379;
+    etcdPeer = 2380;
+    etcdMetrics = 2381;
+    kubelet = 10250;
+    ciliumHealth = 4240;
+    hubblePeer = 4244;
+    nodeExporter = 9100;
+    ciliumAgentMetrics = 9962;
+    ciliumOperatorMetrics = 9963;
+    hubbleMetrics = 9965;
+  };
+
+  # Missing fields become null here so that the checks, not an evaluation
+  # error deep inside the plan, report them.
+  normaliseHost =
+    h:
+    let
+      name = h.name or null;
+      fqdn = h.fqdn or null;
+      ipv4 = h.ipv4 or null;
+      ipv6 = h.ipv6 or null;
+      roles = h.roles or [ ];
+      components = filter (c: elem c roles) knownComponents;
+      has = c: elem c components;
+    in
+    {
+      inherit
+        name
+        fqdn
+        ipv4
+        ipv6
+        roles
+        components
+        ;
+      domain =
+        if name != null && fqdn != null && util.hasPrefix "${name}." fqdn then
+          util.removePrefix "${name}." fqdn
+        else
+          null;
+      addresses = filter (a: a != null) [
+        ipv4
+        ipv6
+      ];
+      # BGP: Cilium's BGP control plane runs on every node.
+      firewall.tcp = sort lessThan (unique (
+        [
+          ports.ssh
+          ports.bgp
+        ]
+        ++ optionals (has "control-plane") [ ports.apiserver ]
+        ++ optionals (has "etcd") [
+          ports.etcdClient
+          ports.etcdPeer
+        ]
+        ++ optionals (has "worker") [
+          ports.kubelet
+          ports.ciliumHealth
+          ports.hubblePeer
+          ports.nodeExporter
+          ports.ciliumAgentMetrics
+          ports.ciliumOperatorMetrics
+          ports.hubbleMetrics
+        ]
+      ));
+      firewall.udp = [ ];
+    };
+
+  hostList = map normaliseHost (inventory.hosts or [ ]);
+  etcdHosts = filter (h: elem "etcd" h.components) hostList;
+
+  etcdMember = h: {
+    inherit (h) name;
+    peerUrl = "https://${util.urlHost h.ipv4}:${toString ports.etcdPeer}";
+    clientUrl = "https://${util.urlHost h.ipv4}:${toString ports.etcdClient}";
+  };
+  etcdMembers = map etcdMember etcdHosts;
+
+  vault = inventory.vault or { };
+  saPath = vault.serviceAccountKeyPath or null;
+  saPathParts = if saPath == null then null else builtins.match "(.+)/data/(.+)" saPath;
+in
+{
+  inherit
+    knownComponents
+    ports
+    hostList
+    ;
+  name = inventory.name or null;
+  hostNames = map (h: h.name) hostList;
+  hosts = util.byName "name" hostList;
+
+  kubernetes = {
+    clusterDomain = k8s.clusterDomain or null;
+    podCidrs = k8s.podCidrs or [ ];
+    serviceCidrs = k8s.serviceCidrs or [ ];
+    apiServiceIps = k8s.apiServiceIps or [ ];
+    apiServer = {
+      host = apiServer.host or null;
+      port = ports.apiserver;
+      url = "https://${apiServer.host or "unset"}:${toString ports.apiserver}";
+    };
+    # Not in the inventory yet (proposed field kubernetes.dnsServiceIps): the
+    # cluster DNS Service IPs, one per service CIDR family.
+    dnsServiceIps = k8s.dnsServiceIps or [
+      "10.234.64.10"
+      "2a10:4741:36:32:1::a"
+    ];
+    # Not in the inventory yet (proposed field kubernetes.nodeCidrMaskSizes):
+    # the per-node pod CIDR sizes kube-controller-manager hands out.
+    nodeCidrMaskSizes = k8s.nodeCidrMaskSizes or {
+      ipv4 = 24;
+      ipv6 = 120;
+    };
+  };
+
+  etcd = {
+    members = etcdMembers;
+    initialCluster = map (m: "${m.name}=${m.peerUrl}") etcdMembers;
+    clientUrls = map (m: m.clientUrl) etcdMembers;
+    initialClusterToken = "${inventory.name or "cluster"}-etcd";
+  };
+
+  vault = {
+    address = vault.address or null;
+    mounts = {
+      kubernetes = vault.pkiMounts.kubernetes or null;
+      etcd = vault.pkiMounts.etcd or null;
+      frontProxy = vault.pkiMounts.frontProxy or null;
+    };
+    approleMount = "auth/approle";
+    serviceAccount = {
+      path = saPath;
+      kvMount = if saPathParts == null then null else builtins.elemAt saPathParts 0;
+      secretName = if saPathParts == null then null else builtins.elemAt saPathParts 1;
+      # KV v2 field names of the PEM-encoded key pair.
+      privateKeyField = "private_key";
+      publicKeyField = "public_key";
+    };
+  };
+}

@@ -1,0 +1,88 @@
+# Settings every host of the cluster shares: identity and addresses from the
+# inventory, firewall, SSH, the iSCSI/NFS client for democratic-csi.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.k8s235;
+  host = cfg.host;
+  net = cfg.network;
+in
+{
+  networking = {
+    hostName = host.name;
+    inherit (host) domain;
+    useDHCP = false;
+    interfaces.${net.interface} = {
+      ipv4.addresses = [
+        {
+          address = host.ipv4;
+          prefixLength = net.ipv4PrefixLength;
+        }
+      ];
+      ipv6.addresses = [
+        {
+          address = host.ipv6;
+          prefixLength = net.ipv6PrefixLength;
+        }
+      ];
+    };
+    defaultGateway = lib.mkIf (net.ipv4Gateway != null) {
+      address = net.ipv4Gateway;
+      inherit (net) interface;
+    };
+    defaultGateway6 = lib.mkIf (net.ipv6Gateway != null) {
+      address = net.ipv6Gateway;
+      inherit (net) interface;
+    };
+    inherit (net) nameservers;
+
+    firewall = {
+      enable = true;
+      allowedTCPPorts = host.firewall.tcp;
+      allowedUDPPorts = host.firewall.udp;
+      # Cilium routes pod traffic natively; replies can leave through another
+      # interface than the request came in on, which strict rp-filtering drops.
+      checkReversePath = false;
+    };
+  };
+
+  services.openssh = {
+    enable = true;
+    # Port 22 is part of the host's firewall list in the plan.
+    openFirewall = false;
+    settings = {
+      PasswordAuthentication = false;
+      KbdInteractiveAuthentication = false;
+      PermitRootLogin = "prohibit-password";
+    };
+  };
+  users.users.root.openssh.authorizedKeys.keys = cfg.ssh.authorizedKeys;
+  warnings = lib.optional (cfg.ssh.authorizedKeys == [ ]) ''
+    k8s235.ssh.authorizedKeys is empty: ${host.name} accepts no SSH logins.
+  '';
+
+  # democratic-csi's node plugin calls the host's iscsiadm through
+  # ISCSIADM_HOST_PATH=/run/current-system/sw/bin/iscsiadm.
+  services.openiscsi = {
+    enable = true;
+    name = "${cfg.iscsi.iqnPrefix}:${host.name}";
+  };
+  boot.supportedFilesystems = [ "nfs" ];
+  environment.systemPackages = with pkgs; [
+    openiscsi
+    lsscsi
+    sg3_utils
+  ];
+
+  nix.settings.experimental-features = [
+    "nix-command"
+    "flakes"
+  ];
+
+  boot.loader.systemd-boot.enable = lib.mkDefault true;
+  boot.loader.efi.canTouchEfiVariables = lib.mkDefault true;
+}
