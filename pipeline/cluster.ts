@@ -1,4 +1,5 @@
 import type { Chart } from 'cdk8s';
+import type { Manifest, Origin, Problem } from './model.js';
 
 /** One ArgoCD Application: a folder `dist/<cluster>/<name>/`. */
 export interface AppDefinition<I> {
@@ -18,6 +19,24 @@ export interface ClusterDefinition<I> {
   /** Turns the inventory JSON into typed facts; throws InventoryError listing every problem. */
   parseInventory(data: unknown): I;
   apps(inventory: I): readonly AppDefinition<I>[];
+  /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
+  policies?(inventory: I): readonly ClusterPolicy[];
+}
+
+/** An object as a cluster policy sees it: valid, namespaced where it must be, with its app. */
+export interface PolicyObject {
+  readonly manifest: Manifest;
+  readonly origin: Origin;
+  readonly app: string;
+}
+
+/**
+ * A check over the whole cluster (for example: every Ingress names an issuer that exists). It
+ * returns every problem it finds; the pipeline reports them with the others and writes nothing.
+ */
+export interface ClusterPolicy {
+  readonly name: string;
+  check(objects: readonly PolicyObject[]): readonly Problem[];
 }
 
 export function defineCluster<I>(definition: ClusterDefinition<I>): ClusterDefinition<I> {

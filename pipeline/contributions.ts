@@ -40,11 +40,18 @@ export interface EncryptedFileEntry {
   readonly namespace: string;
 }
 
+/** A hand-written YAML file of plain objects, included in the app and checked like rendered ones. */
+export interface ManifestFileEntry {
+  /** Path relative to the project root. */
+  readonly source: string;
+}
+
 export interface KustomizeEntries {
   readonly resources?: readonly string[];
   readonly helmCharts?: readonly HelmChartEntry[];
   readonly patches?: readonly PatchEntry[];
   readonly encryptedFiles?: readonly EncryptedFileEntry[];
+  readonly manifestFiles?: readonly ManifestFileEntry[];
 }
 
 export interface KustomizeContributor extends IConstruct {

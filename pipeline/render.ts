@@ -20,6 +20,7 @@ export interface RenderedApp {
   readonly helmCharts: HelmChartEntry[];
   readonly patches: PatchEntry[];
   readonly encryptedFiles: { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
+  readonly manifestFiles: { readonly source: string; readonly constructPath: string }[];
 }
 
 export interface RenderResult {
@@ -42,6 +43,7 @@ function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, 
     helmCharts: [],
     patches: [],
     encryptedFiles: [],
+    manifestFiles: [],
   };
   try {
     app.build(chart, inventory);
@@ -68,6 +70,7 @@ function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, 
         rendered.helmCharts.push(...(entries.helmCharts ?? []));
         rendered.patches.push(...(entries.patches ?? []));
         for (const entry of entries.encryptedFiles ?? []) rendered.encryptedFiles.push({ entry, constructPath });
+        for (const { source } of entries.manifestFiles ?? []) rendered.manifestFiles.push({ source, constructPath });
       } catch (error) {
         problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
       }

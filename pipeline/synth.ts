@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PolicyObject } from './cluster.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
@@ -5,6 +8,7 @@ import { isRecord, type Manifest, type Problem, type SourcedObject } from './mod
 import { type RenderedApp, renderCluster } from './render.js';
 import type { SchemaRegistry } from './schemas.js';
 import { validateObjects } from './validate.js';
+import { parseManifests } from './yaml.js';
 
 export interface SynthOptions {
   /** Project root: holds inventory/, apps/, secrets/ and .sops.yaml. */
@@ -26,21 +30,50 @@ export interface SynthResult {
   readonly stats: SynthStats;
 }
 
+/** The manifest with the namespace filled in when its kind is namespaced and it names none (List items too). */
+async function withNamespace(manifest: Manifest, namespace: string, registry: SchemaRegistry): Promise<Manifest> {
+  if (manifest.apiVersion === 'v1' && manifest.kind === 'List' && Array.isArray(manifest.items)) {
+    const items = await Promise.all(
+      manifest.items.map((item: unknown) => (isRecord(item) ? withNamespace(item, namespace, registry) : item)),
+    );
+    return { ...manifest, items };
+  }
+  const metadata = manifest.metadata;
+  if (!isRecord(metadata) || metadata.namespace !== undefined) return manifest;
+  if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') return manifest;
+  const info = await registry.resolve(manifest.apiVersion, manifest.kind);
+  if (info?.scope !== 'Namespaced') return manifest;
+  return { ...manifest, metadata: { ...metadata, namespace } };
+}
+
 /** Gives namespaced objects that name no namespace their app's namespace. */
-async function defaultNamespaces(app: RenderedApp, registry: SchemaRegistry): Promise<SourcedObject[]> {
-  if (app.namespace === undefined) return app.objects;
-  return Promise.all(
-    app.objects.map(async (object) => {
-      const { manifest } = object;
-      const metadata = manifest.metadata;
-      if (!isRecord(metadata) || metadata.namespace !== undefined) return object;
-      if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') return object;
-      const info = await registry.resolve(manifest.apiVersion, manifest.kind);
-      if (info?.scope !== 'Namespaced') return object;
-      const withNamespace: Manifest = { ...manifest, metadata: { ...metadata, namespace: app.namespace } };
-      return { ...object, manifest: withNamespace };
-    }),
-  );
+async function defaultNamespaces(
+  objects: readonly SourcedObject[],
+  namespace: string | undefined,
+  registry: SchemaRegistry,
+): Promise<SourcedObject[]> {
+  if (namespace === undefined) return [...objects];
+  return Promise.all(objects.map(async (object) => ({ ...object, manifest: await withNamespace(object.manifest, namespace, registry) })));
+}
+
+/** Reads the hand-written manifest files an app includes; their objects keep file and construct path. */
+function includedObjects(root: string, app: RenderedApp, problems: Problem[]): SourcedObject[] {
+  const objects: SourcedObject[] = [];
+  for (const { source, constructPath } of app.manifestFiles) {
+    const path = join(root, source);
+    if (source.startsWith('/') || source.split('/').includes('..') || !existsSync(path)) {
+      problems.push({
+        origin: { constructPath, file: source },
+        rule: 'manifest.file',
+        message: 'the manifest file does not exist in the project',
+      });
+      continue;
+    }
+    const parsed = parseManifests(readFileSync(path, 'utf8'), source);
+    problems.push(...parsed.problems.map((problem) => ({ ...problem, origin: { ...problem.origin, constructPath } })));
+    objects.push(...parsed.objects.map((object) => ({ ...object, origin: { ...object.origin, constructPath } })));
+  }
+  return objects;
 }
 
 /** Renders and validates every cluster of the project; returns the dist tree or every problem found. */
@@ -57,9 +90,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     const rendered = renderCluster(cluster.name, cluster.definition, cluster.inventory);
     problems.push(...rendered.problems);
     const perApp: { app: RenderedApp; objects: SourcedObject[]; encrypted: { manifest: Manifest; content: string }[] }[] = [];
-    const clusterObjects: SourcedObject[] = [];
+    const clusterObjects: (SourcedObject & { readonly app: string })[] = [];
     for (const app of rendered.apps) {
-      const appObjects = await defaultNamespaces(app, registry);
+      const appObjects = await defaultNamespaces([...app.objects, ...includedObjects(root, app, problems)], app.namespace, registry);
       const encrypted: { manifest: Manifest; content: string }[] = [];
       for (const { entry, constructPath } of app.encryptedFiles) {
         if (!sops.loaded) sops.value = loadSopsConfig(root);
@@ -68,14 +101,24 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         problems.push(...checked.problems);
         if (checked.file) {
           encrypted.push({ manifest: checked.file.object.manifest, content: checked.file.content });
-          clusterObjects.push(checked.file.object);
+          clusterObjects.push({ ...checked.file.object, app: app.name });
         }
       }
-      clusterObjects.push(...appObjects);
+      clusterObjects.push(...appObjects.map((object) => ({ ...object, app: app.name })));
       perApp.push({ app, objects: appObjects, encrypted });
     }
     const validation = await validateObjects(clusterObjects, { registry });
     problems.push(...validation.problems);
+    // Validation keeps each object's app, List items included.
+    const policyObjects: readonly PolicyObject[] = validation.objects;
+    for (const policy of cluster.definition.policies?.(cluster.inventory) ?? []) {
+      try {
+        problems.push(...policy.check(policyObjects));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        problems.push({ origin: { constructPath: cluster.name }, rule: `policy.${policy.name}`, message: `the policy failed: ${reason}` });
+      }
+    }
 
     for (const { app, objects: appObjects, encrypted } of perApp) {
       const layout = layoutApp({

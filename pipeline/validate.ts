@@ -10,23 +10,19 @@ import {
 import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from './rules/sops.js';
 import { groupOf, type KindInfo, type SchemaRegistry } from './schemas.js';
 
-export interface ValidationResult {
+export interface ValidationResult<T extends SourcedObject = SourcedObject> {
   readonly problems: Problem[];
-  /** Every object after `kind: List` is flattened, with what the registry knows of its kind. */
-  readonly objects: ValidatedObject[];
+  /** Every object after `kind: List` is flattened (items keep the List's extra fields), with its kind's info. */
+  readonly objects: (T & { readonly info?: KindInfo })[];
 }
 
-export interface ValidatedObject extends SourcedObject {
-  readonly info?: KindInfo;
-}
-
-interface Flattened extends SourcedObject {
+type Flattened<T extends SourcedObject> = T & {
   /** The sops block of the enclosing List, when a whole List was encrypted as one document. */
   readonly inheritedSops?: unknown;
-}
+};
 
-function flatten(objects: readonly SourcedObject[], problems: Problem[]): Flattened[] {
-  const out: Flattened[] = [];
+function flatten<T extends SourcedObject>(objects: readonly T[], problems: Problem[]): Flattened<T>[] {
+  const out: Flattened<T>[] = [];
   for (const object of objects) {
     const { manifest, origin } = object;
     if (manifest.kind === 'List' && manifest.apiVersion === 'v1') {
@@ -41,7 +37,8 @@ function flatten(objects: readonly SourcedObject[], problems: Problem[]): Flatte
           problems.push({ origin: itemOrigin, rule: 'list', message: 'a List item must be a mapping (an object)' });
           return;
         }
-        out.push({ manifest: item, origin: itemOrigin, inheritedSops: manifest.sops });
+        // Spread first: fields the caller attached to the List (such as its app) carry over to its items.
+        out.push({ ...object, manifest: item, origin: itemOrigin, inheritedSops: manifest.sops });
       });
     } else {
       out.push(object);
@@ -51,7 +48,7 @@ function flatten(objects: readonly SourcedObject[], problems: Problem[]): Flatte
 }
 
 /** Reads apiVersion, kind and name; reports what is missing. Returns false when the object is unusable. */
-function checkIdentity(object: Flattened, problems: Problem[]): boolean {
+function checkIdentity(object: Flattened<SourcedObject>, problems: Problem[]): boolean {
   const { manifest, origin } = object;
   const ref = objectRef(manifest);
   let ok = true;
@@ -95,7 +92,7 @@ function checkStringMap(
   }
 }
 
-function checkMetadata(object: Flattened, info: KindInfo | undefined, problems: Problem[]): void {
+function checkMetadata(object: Flattened<SourcedObject>, info: KindInfo | undefined, problems: Problem[]): void {
   const { manifest, origin } = object;
   const ref = objectRef(manifest);
   const report = (rule: string, message: string) => problems.push({ origin, object: ref, rule, message });
@@ -140,7 +137,7 @@ function checkMetadata(object: Flattened, info: KindInfo | undefined, problems: 
   }
 }
 
-function checkSecret(object: Flattened, problems: Problem[]): Manifest {
+function checkSecret(object: Flattened<SourcedObject>, problems: Problem[]): Manifest {
   const { manifest, origin } = object;
   const isSecret = manifest.apiVersion === 'v1' && manifest.kind === 'Secret';
   const sops = manifest.sops ?? object.inheritedSops;
@@ -174,7 +171,10 @@ export interface ValidateOptions {
 }
 
 /** Applies every object rule and returns all problems found (never stops at the first). */
-export async function validateObjects(objects: readonly SourcedObject[], options: ValidateOptions): Promise<ValidationResult> {
+export async function validateObjects<T extends SourcedObject>(
+  objects: readonly T[],
+  options: ValidateOptions,
+): Promise<ValidationResult<T>> {
   const problems: Problem[] = [];
   const flat = flatten(objects, problems);
   const usable = flat.filter((object) => checkIdentity(object, problems));
@@ -188,12 +188,13 @@ export async function validateObjects(objects: readonly SourcedObject[], options
   await Promise.all([...kinds].map(async ([key, info]) => resolved.set(key, await info)));
 
   const seen = new Map<string, Origin>();
-  const validated: ValidatedObject[] = [];
+  const validated: (T & { readonly info?: KindInfo })[] = [];
   for (const object of usable) {
     const { manifest, origin } = object;
     const info = resolved.get(`${manifest.apiVersion as string}/${manifest.kind as string}`);
     const ref = objectRef(manifest);
-    validated.push({ manifest, origin, info });
+    const { inheritedSops: _inherited, ...plain } = object;
+    validated.push({ ...(plain as unknown as T), info });
     if (!info) {
       problems.push({
         origin,

@@ -59,6 +59,16 @@ describe('synth', () => {
     expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 3 files written to .+ in \d+\.\d\d s$/);
   });
 
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!kubectl)('writes app folders kustomize can build (needs kubectl)', async () => {
+    const out = tempDir();
+    await runSynth(['--root', tinyCluster, '--out', out], captureContext());
+    const built = spawnSync('kubectl', ['kustomize', join(out, 'tiny/hello')], { encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toContain('kind: Namespace');
+    expect(built.stdout).toContain('name: greeting');
+  });
+
   it('lists resources in a stable order in kustomization.yaml', async () => {
     const out = tempDir();
     await runSynth(['--root', tinyCluster, '--out', out], captureContext());

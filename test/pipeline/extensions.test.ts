@@ -1,0 +1,82 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSynth } from '../../pipeline/commands.js';
+import { captureContext } from '../helpers/io.js';
+import { makeProject, PROJECT } from '../helpers/project.js';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** A cluster with one app including `manifests/legacy.yaml`, and a policy banning ConfigMaps named "forbidden". */
+function project(legacy: string | undefined): string {
+  const files: Record<string, string> = {
+    'inventory/lab.json': '{}',
+    'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { ManifestFile } from '${PROJECT}constructs/core/manifest-file.ts';
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [{ name: 'web', namespace: 'web', build(chart) {
+    new k8s.KubeConfigMap(chart, 'rendered', { metadata: { name: 'rendered' } });
+    new ManifestFile(chart, 'legacy', { file: 'manifests/legacy.yaml' });
+  } }],
+  policies: () => [{
+    name: 'no-forbidden',
+    check: (objects) => objects
+      .filter((o) => o.manifest.kind === 'ConfigMap' && (o.manifest.metadata as { name?: string }).name === 'forbidden')
+      .map((o) => ({ origin: o.origin, rule: 'policy.no-forbidden', message: 'app ' + o.app + ' may not hold it' })),
+  }],
+});
+`,
+  };
+  if (legacy !== undefined) files['manifests/legacy.yaml'] = legacy;
+  const root = makeProject(files);
+  roots.push(root);
+  return root;
+}
+
+describe('included manifest files', () => {
+  it('are defaulted, validated and written like rendered objects', async () => {
+    const root = project('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: legacy\ndata:\n  a: "1"\n');
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(0);
+    const legacy = readFileSync(join(root, 'dist/lab/web/configmap-legacy.yaml'), 'utf8');
+    expect(legacy).toContain('namespace: web');
+    expect(readFileSync(join(root, 'dist/lab/web/kustomization.yaml'), 'utf8')).toContain('- configmap-legacy.yaml');
+  });
+
+  it('report their problems with the construct path and the file', async () => {
+    const root = project('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Legacy\n---\nnot: [closed\n');
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(1);
+    expect(context.err).toContainEqual(
+      expect.stringMatching(/^lab\/web\/legacy \(manifests\/legacy.yaml \(document 2\)\): YAML syntax error/),
+    );
+    expect(context.err).toContainEqual(
+      expect.stringMatching(/^lab\/web\/legacy \(manifests\/legacy.yaml \(document 1\)\): ConfigMap web\/Legacy: metadata.name "Legacy"/),
+    );
+  });
+
+  it('must exist', async () => {
+    const context = captureContext();
+    expect(await runSynth(['--root', project(undefined), '--out', '/nonexistent/dist'], context)).toBe(1);
+    expect(context.err[0]).toBe('lab/web/legacy (manifests/legacy.yaml): the manifest file does not exist in the project [manifest.file]');
+  });
+});
+
+describe('cluster policies', () => {
+  it('see rendered and included objects, List items too, and fail synth with each problem', async () => {
+    const root = project(
+      'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: forbidden\n',
+    );
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(1);
+    expect(context.err).toEqual([
+      'lab/web/legacy (manifests/legacy.yaml (document 1, List item 1)): app web may not hold it [policy.no-forbidden]',
+      expect.stringMatching(/^synth: 1 problem found/),
+    ]);
+  });
+});
