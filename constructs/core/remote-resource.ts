@@ -1,0 +1,36 @@
+import { Construct } from 'constructs';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+
+const FLOATING_REF = /\/(latest|master|main|HEAD|trunk|develop)(\/|$)/;
+const VERSION_REF = /\/v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\//;
+
+export interface RemoteResourceProps {
+  /** https URL of an upstream manifest at an exact release tag, e.g. `.../v3.7.9/.../crds.yml`. */
+  readonly url: string;
+}
+
+/**
+ * An upstream manifest (typically CRDs) pinned at a release tag and fetched by kustomize when
+ * ArgoCD builds the app. The URL must name an exact version; branches and `latest` are rejected.
+ */
+export class RemoteResource extends Construct {
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: RemoteResourceProps) {
+    super(scope, id);
+    this.url = props.url;
+    this.node.addValidation({
+      validate: () => {
+        if (!props.url.startsWith('https://')) return [`remote resource "${props.url}" must be an https:// URL`];
+        if (FLOATING_REF.test(props.url) || !VERSION_REF.test(props.url)) {
+          return [`remote resource "${props.url}" is not pinned to an exact release (expected a path segment like /v1.2.3/)`];
+        }
+        return [];
+      },
+    });
+  }
+
+  [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
+    return { resources: [this.url] };
+  }
+}
