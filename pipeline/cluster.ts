@@ -19,6 +19,11 @@ export interface ClusterDefinition<I> {
   /** Turns the inventory JSON into typed facts; throws InventoryError listing every problem. */
   parseInventory(data: unknown): I;
   apps(inventory: I): readonly AppDefinition<I>[];
+  /**
+   * Construct context set on the cluster's scope before any app is built, for library defaults
+   * shared by every app (read with `node.tryGetContext`). @default none
+   */
+  context?(inventory: I): Readonly<Record<string, unknown>>;
   /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
   policies?(inventory: I): readonly ClusterPolicy[];
 }

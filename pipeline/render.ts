@@ -85,6 +85,7 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   const scope = new Construct(new App({ outdir: '.' }), cluster);
   let apps: readonly AppDefinition<I>[];
   try {
+    for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
     apps = definition.apps(inventory);
   } catch (error) {
     return { apps: [], problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }] };

@@ -1,0 +1,162 @@
+import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
+import { isRecord, type Manifest, objectRef, type Problem } from '../../pipeline/model.js';
+import { groupOf } from '../../pipeline/schemas.js';
+import { middlewareProviderName } from './middleware-ref.js';
+import { PUBLIC_REASON_ANNOTATION } from './secure-ingress.js';
+
+const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
+
+interface Named {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly manifest: Manifest;
+}
+
+function named(objects: readonly PolicyObject[], apiGroup: string, kind: string): Named[] {
+  return objects
+    .filter(({ manifest }) => manifest.kind === kind && groupOf(String(manifest.apiVersion)) === apiGroup)
+    .map(({ manifest }) => {
+      const ref = objectRef(manifest);
+      return { kind, namespace: ref.namespace, name: ref.name ?? '', manifest };
+    });
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
+
+function covers(tlsHost: string, host: string): boolean {
+  if (tlsHost === host) return true;
+  if (!tlsHost.startsWith('*.')) return false;
+  const suffix = tlsHost.slice(1);
+  return host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.');
+}
+
+/** Every backend `{ service: { name, port } }` of an Ingress, default backend included. */
+function backends(spec: Record<string, unknown>): { name: string; port: { name?: string; number?: number } }[] {
+  const found: { name: string; port: { name?: string; number?: number } }[] = [];
+  const add = (backend: unknown) => {
+    if (!isRecord(backend) || !isRecord(backend.service)) return;
+    const service = backend.service;
+    const port = isRecord(service.port) ? service.port : {};
+    found.push({
+      name: String(service.name),
+      port: {
+        name: typeof port.name === 'string' ? port.name : undefined,
+        number: typeof port.number === 'number' ? port.number : undefined,
+      },
+    });
+  };
+  add(spec.defaultBackend);
+  for (const rule of records(spec.rules)) {
+    for (const path of records(isRecord(rule.http) ? rule.http.paths : undefined)) add(path.backend);
+  }
+  return found;
+}
+
+/**
+ * Cluster policy for `networking.k8s.io/v1` Ingresses, rendered or hand-written: TLS covers
+ * every host, a cert-manager issuer that exists signs it, SSO through an existing forward-auth
+ * Middleware unless public with a reason, valid and unique hosts, backends that exist.
+ */
+export const ingressPolicy: ClusterPolicy = {
+  name: 'ingress',
+  check(objects) {
+    const problems: Problem[] = [];
+    const clusterIssuers = new Set(named(objects, 'cert-manager.io', 'ClusterIssuer').map((o) => o.name));
+    const issuers = new Set(named(objects, 'cert-manager.io', 'Issuer').map((o) => `${o.namespace}/${o.name}`));
+    const middlewares = new Map(
+      named(objects, 'traefik.io', 'Middleware').map((o) => [middlewareProviderName({ namespace: o.namespace ?? '', name: o.name }), o]),
+    );
+    const services = new Map(named(objects, '', 'Service').map((o) => [`${o.namespace}/${o.name}`, o.manifest]));
+    const hostOwners = new Map<string, string>();
+
+    for (const object of objects) {
+      const { manifest, origin } = object;
+      if (manifest.kind !== 'Ingress' || manifest.apiVersion !== 'networking.k8s.io/v1') continue;
+      const ref = objectRef(manifest);
+      const report = (rule: string, message: string) => problems.push({ origin, object: ref, rule: `policy.ingress.${rule}`, message });
+      const spec = isRecord(manifest.spec) ? manifest.spec : {};
+      const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+      const annotations = isRecord(metadata.annotations) ? (metadata.annotations as Record<string, unknown>) : {};
+      const namespace = ref.namespace ?? '';
+
+      const tlsHosts = records(spec.tls).flatMap((tls) => strings(tls.hosts));
+      const ruleHosts: string[] = [];
+      for (const rule of records(spec.rules)) {
+        if (typeof rule.host !== 'string') report('tls', 'has a rule without a host: TLS needs every rule to name its host');
+        else ruleHosts.push(rule.host);
+      }
+      for (const host of [...new Set([...ruleHosts, ...tlsHosts])]) {
+        if (!HOST.test(host)) report('host', `host "${host}" is not a valid DNS name`);
+      }
+      for (const host of ruleHosts) {
+        if (!tlsHosts.some((tlsHost) => covers(tlsHost, host))) report('tls', `host "${host}" is not covered by any spec.tls entry`);
+      }
+      for (const tls of records(spec.tls)) {
+        if (typeof tls.secretName !== 'string' || tls.secretName.length === 0) report('tls', 'a spec.tls entry has no secretName');
+      }
+
+      const clusterIssuer = annotations['cert-manager.io/cluster-issuer'];
+      const issuer = annotations['cert-manager.io/issuer'];
+      if (typeof clusterIssuer === 'string') {
+        if (!clusterIssuers.has(clusterIssuer))
+          report('issuer', `names ClusterIssuer "${clusterIssuer}", which does not exist in the cluster`);
+      } else if (typeof issuer === 'string') {
+        if (!issuers.has(`${namespace}/${issuer}`))
+          report('issuer', `names Issuer "${issuer}", which does not exist in namespace ${namespace}`);
+      } else {
+        report('issuer', 'names no cert-manager issuer (annotation cert-manager.io/cluster-issuer or cert-manager.io/issuer)');
+      }
+
+      const listed =
+        typeof annotations[MIDDLEWARES_ANNOTATION] === 'string'
+          ? (annotations[MIDDLEWARES_ANNOTATION] as string)
+              .split(',')
+              .map((entry) => entry.trim())
+              .filter(Boolean)
+          : [];
+      let hasForwardAuth = false;
+      for (const entry of listed) {
+        if (!entry.endsWith('@kubernetescrd')) continue;
+        const middleware = middlewares.get(entry);
+        if (!middleware) {
+          report('middleware', `uses middleware "${entry}", which does not exist in the cluster`);
+        } else if (isRecord(middleware.manifest.spec) && isRecord(middleware.manifest.spec.forwardAuth)) {
+          hasForwardAuth = true;
+        }
+      }
+      const publicReason = annotations[PUBLIC_REASON_ANNOTATION];
+      const isPublic = typeof publicReason === 'string' && publicReason.trim().length > 0;
+      if (!hasForwardAuth && !isPublic) {
+        report('sso', `has no forward-auth middleware; add SSO or mark it public with a reason (annotation ${PUBLIC_REASON_ANNOTATION})`);
+      }
+
+      for (const host of new Set(ruleHosts)) {
+        const owner = hostOwners.get(host);
+        const self = `${namespace}/${ref.name}`;
+        if (owner && owner !== self) report('host', `host "${host}" is already claimed by Ingress ${owner}`);
+        else hostOwners.set(host, self);
+      }
+
+      for (const backend of backends(spec)) {
+        const service = services.get(`${namespace}/${backend.name}`);
+        if (!service) {
+          report('backend', `backend Service "${backend.name}" does not exist in namespace ${namespace}`);
+          continue;
+        }
+        const ports = records(isRecord(service.spec) ? service.spec.ports : undefined);
+        const matches =
+          backend.port.name !== undefined
+            ? ports.some((port) => port.name === backend.port.name)
+            : ports.some((port) => port.port === backend.port.number);
+        if (!matches) {
+          const wanted = backend.port.name !== undefined ? `named "${backend.port.name}"` : `number ${backend.port.number}`;
+          report('backend', `backend Service ${namespace}/${backend.name} has no port ${wanted}`);
+        }
+      }
+    }
+    return problems;
+  },
+};

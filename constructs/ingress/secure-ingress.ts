@@ -1,0 +1,116 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
+
+/** Annotation recording why an Ingress is reachable without SSO. */
+export const PUBLIC_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/public-reason';
+
+/** Construct-context key for the cluster's ingress defaults (see `IngressDefaults`). */
+export const INGRESS_DEFAULTS_CONTEXT = 'homelab-cdk8s.ingress-defaults';
+
+/** Cluster-wide defaults, set once by the cluster composition as construct context. */
+export interface IngressDefaults {
+  /** Forward-auth Middleware every Ingress uses unless it is public. */
+  readonly sso?: MiddlewareRef;
+  /** cert-manager ClusterIssuer for certificates. */
+  readonly clusterIssuer?: string;
+  readonly ingressClassName?: string;
+  /** Traefik entry point that serves TLS. */
+  readonly entryPoint?: string;
+}
+
+/** SSO through a forward-auth Middleware, or public with a reason that ends up on the object. */
+export type IngressAuth = { readonly sso: MiddlewareRef } | { readonly public: string };
+
+export interface IngressBackend {
+  /** Service in the Ingress's namespace. */
+  readonly serviceName: string;
+  /** Port by name (e.g. `http`) or number. */
+  readonly port: string | number;
+}
+
+export interface SecureIngressProps {
+  /** Host names; every one is covered by the certificate. */
+  readonly hosts: readonly string[];
+  readonly backend: IngressBackend;
+  /** Path prefixes routed to the backend. @default ['/'] */
+  readonly paths?: readonly string[];
+  /** @default SSO through the cluster default forward-auth Middleware (IngressDefaults.sso) */
+  readonly auth?: IngressAuth;
+  /** @default IngressDefaults.clusterIssuer, else 'letsencrypt-prod' */
+  readonly clusterIssuer?: string;
+  /** Secret cert-manager stores the certificate in. @default '<first host, dots as dashes>-tls' */
+  readonly tlsSecretName?: string;
+  /** @default IngressDefaults.ingressClassName, else 'traefik' */
+  readonly ingressClassName?: string;
+  /** Middlewares applied after authentication. @default none */
+  readonly middlewares?: readonly MiddlewareRef[];
+  /** @default the app's namespace */
+  readonly namespace?: string;
+  /** @default the construct id */
+  readonly name?: string;
+  /** Extra annotations (for example Traefik router priority). @default none */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * An Ingress that is secure by default: TLS always (a cert-manager certificate for every host,
+ * served on the TLS entry point), and SSO through forward-auth unless it is declared public with
+ * a reason.
+ */
+export class SecureIngress extends Construct {
+  readonly resource: k8s.KubeIngress;
+  readonly hosts: readonly string[];
+  readonly tlsSecretName: string;
+
+  constructor(scope: Construct, id: string, props: SecureIngressProps) {
+    super(scope, id);
+    const defaults = (this.node.tryGetContext(INGRESS_DEFAULTS_CONTEXT) ?? {}) as IngressDefaults;
+    const auth: IngressAuth | undefined = props.auth ?? (defaults.sso ? { sso: defaults.sso } : undefined);
+    this.hosts = props.hosts;
+    this.tlsSecretName = props.tlsSecretName ?? `${(props.hosts[0] ?? id).replaceAll('*', 'wildcard').replaceAll('.', '-')}-tls`;
+    const middlewares = [...(auth && 'sso' in auth ? [auth.sso] : []), ...(props.middlewares ?? [])];
+    const annotations: Record<string, string> = {
+      'cert-manager.io/cluster-issuer': props.clusterIssuer ?? defaults.clusterIssuer ?? 'letsencrypt-prod',
+      'traefik.ingress.kubernetes.io/router.entrypoints': defaults.entryPoint ?? 'websecure',
+      'traefik.ingress.kubernetes.io/router.tls': 'true',
+      ...(middlewares.length > 0
+        ? { 'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(middlewareProviderName).join(',') }
+        : {}),
+      ...(auth && 'public' in auth ? { [PUBLIC_REASON_ANNOTATION]: auth.public } : {}),
+      ...props.annotations,
+    };
+    const port = typeof props.backend.port === 'number' ? { number: props.backend.port } : { name: props.backend.port };
+    const paths = props.paths ?? ['/'];
+    this.resource = new k8s.KubeIngress(this, 'Resource', {
+      metadata: { name: props.name ?? id, ...(props.namespace ? { namespace: props.namespace } : {}), annotations },
+      spec: {
+        ingressClassName: props.ingressClassName ?? defaults.ingressClassName ?? 'traefik',
+        tls: [{ hosts: [...props.hosts], secretName: this.tlsSecretName }],
+        rules: props.hosts.map((host) => ({
+          host,
+          http: {
+            paths: paths.map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: props.backend.serviceName, port } } })),
+          },
+        })),
+      },
+    });
+
+    this.node.addValidation({
+      validate: () => {
+        const errors: string[] = [];
+        if (props.hosts.length === 0) errors.push('a SecureIngress needs at least one host');
+        for (const host of props.hosts) if (!HOST.test(host)) errors.push(`host "${host}" is not a valid DNS name`);
+        if (!auth) {
+          errors.push('no SSO middleware: pass auth: { sso } or { public: "<reason>" }, or set the cluster IngressDefaults.sso');
+        } else if ('public' in auth && auth.public.trim().length === 0) {
+          errors.push('a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }');
+        }
+        for (const path of paths) if (!path.startsWith('/')) errors.push(`path "${path}" must start with "/"`);
+        return errors;
+      },
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { ingressPolicy } from '../../constructs/ingress/policies.js';
+import { PUBLIC_REASON_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
+import type { PolicyObject } from '../../pipeline/cluster.js';
+import type { Manifest } from '../../pipeline/model.js';
+
+const object = (manifest: Manifest, app = 'web'): PolicyObject => ({
+  manifest,
+  origin: { constructPath: `lab/${app}/${(manifest.metadata as { name: string }).name}` },
+  app,
+});
+
+const cluster: Manifest[] = [
+  { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt-prod' }, spec: {} },
+  { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'local', namespace: 'web' }, spec: {} },
+  {
+    apiVersion: 'traefik.io/v1alpha1',
+    kind: 'Middleware',
+    metadata: { name: 'forward-auth', namespace: 'traefik' },
+    spec: { forwardAuth: { address: 'http://sso/' } },
+  },
+  { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { name: 'compress', namespace: 'traefik' }, spec: { compress: {} } },
+  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'web' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+];
+
+function ingress(
+  name: string,
+  overrides: { annotations?: Record<string, string | undefined>; spec?: Record<string, unknown> } = {},
+): Manifest {
+  const annotations = Object.fromEntries(
+    Object.entries({
+      'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
+      'traefik.ingress.kubernetes.io/router.middlewares': 'traefik-forward-auth@kubernetescrd',
+      ...overrides.annotations,
+    }).filter(([, value]) => value !== undefined),
+  );
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: 'web', annotations },
+    spec: {
+      tls: [{ hosts: [`${name}.example.org`], secretName: `${name}-tls` }],
+      rules: [
+        {
+          host: `${name}.example.org`,
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] },
+        },
+      ],
+      ...overrides.spec,
+    },
+  };
+}
+
+function check(...ingresses: Manifest[]): string[] {
+  return ingressPolicy
+    .check([...cluster, ...ingresses].map((manifest) => object(manifest)))
+    .map((p) => `${p.origin.constructPath}: ${p.message} [${p.rule}]`);
+}
+
+describe('ingress policy', () => {
+  it('accepts an Ingress with TLS, an existing issuer, SSO and an existing backend port', () => {
+    expect(check(ingress('app'))).toEqual([]);
+    expect(
+      check(
+        ingress('num', {
+          spec: {
+            rules: [
+              {
+                host: 'num.example.org',
+                http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] },
+              },
+            ],
+          },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('fails when TLS does not cover a rule host', () => {
+    expect(check(ingress('app', { spec: { tls: [{ hosts: ['other.example.org'], secretName: 'x' }] } }))).toEqual([
+      'lab/web/app: host "app.example.org" is not covered by any spec.tls entry [policy.ingress.tls]',
+    ]);
+  });
+
+  it('accepts a wildcard TLS host for one level only', () => {
+    const wildcard = { tls: [{ hosts: ['*.example.org'], secretName: 'wild' }] };
+    expect(check(ingress('app', { spec: wildcard }))).toEqual([]);
+    const deep = ingress('deep', { spec: { ...wildcard, rules: [{ host: 'a.deep.example.org', http: { paths: [] } }] } });
+    expect(check(deep)).toEqual(['lab/web/deep: host "a.deep.example.org" is not covered by any spec.tls entry [policy.ingress.tls]']);
+  });
+
+  it('fails when the issuer does not exist or none is named', () => {
+    expect(check(ingress('app', { annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-typo' } }))).toEqual([
+      'lab/web/app: names ClusterIssuer "letsencrypt-typo", which does not exist in the cluster [policy.ingress.issuer]',
+    ]);
+    expect(
+      check(ingress('app', { annotations: { 'cert-manager.io/cluster-issuer': undefined, 'cert-manager.io/issuer': 'local' } })),
+    ).toEqual([]);
+    expect(check(ingress('app', { annotations: { 'cert-manager.io/cluster-issuer': undefined } }))).toEqual([
+      'lab/web/app: names no cert-manager issuer (annotation cert-manager.io/cluster-issuer or cert-manager.io/issuer) [policy.ingress.issuer]',
+    ]);
+  });
+
+  it('fails without forward-auth unless public with a reason', () => {
+    expect(
+      check(ingress('app', { annotations: { 'traefik.ingress.kubernetes.io/router.middlewares': 'traefik-compress@kubernetescrd' } })),
+    ).toEqual([
+      `lab/web/app: has no forward-auth middleware; add SSO or mark it public with a reason (annotation ${PUBLIC_REASON_ANNOTATION}) [policy.ingress.sso]`,
+    ]);
+    const open = { 'traefik.ingress.kubernetes.io/router.middlewares': undefined, [PUBLIC_REASON_ANNOTATION]: 'public status page' };
+    expect(check(ingress('app', { annotations: open }))).toEqual([]);
+    expect(check(ingress('app', { annotations: { ...open, [PUBLIC_REASON_ANNOTATION]: ' ' } }))).toHaveLength(1);
+  });
+
+  it('fails when a listed middleware does not exist', () => {
+    expect(
+      check(
+        ingress('app', {
+          annotations: {
+            'traefik.ingress.kubernetes.io/router.middlewares': 'traefik-forward-auth@kubernetescrd,traefik-gone@kubernetescrd',
+          },
+        }),
+      ),
+    ).toEqual([
+      'lab/web/app: uses middleware "traefik-gone@kubernetescrd", which does not exist in the cluster [policy.ingress.middleware]',
+    ]);
+  });
+
+  it('fails on invalid host names and hosts claimed twice', () => {
+    const bad = ingress('app', {
+      spec: { tls: [{ hosts: ['Bad_Host'], secretName: 'x' }], rules: [{ host: 'Bad_Host', http: { paths: [] } }] },
+    });
+    expect(check(bad)).toEqual(['lab/web/app: host "Bad_Host" is not a valid DNS name [policy.ingress.host]']);
+    const twin = ingress('twin', {
+      spec: { tls: [{ hosts: ['app.example.org'], secretName: 'twin-tls' }], rules: [{ host: 'app.example.org', http: { paths: [] } }] },
+    });
+    expect(check(ingress('app'), twin)).toEqual([
+      'lab/web/twin: host "app.example.org" is already claimed by Ingress web/app [policy.ingress.host]',
+    ]);
+  });
+
+  it('fails when the backend Service or its port does not exist', () => {
+    const rules = (name: string, port: Record<string, unknown>) => ({
+      rules: [{ host: 'app.example.org', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port } } }] } }],
+    });
+    expect(check(ingress('app', { spec: rules('api', { name: 'http' }) }))).toEqual([
+      'lab/web/app: backend Service "api" does not exist in namespace web [policy.ingress.backend]',
+    ]);
+    expect(check(ingress('app', { spec: rules('web', { name: 'grpc' }) }))).toEqual([
+      'lab/web/app: backend Service web/web has no port named "grpc" [policy.ingress.backend]',
+    ]);
+    expect(check(ingress('app', { spec: rules('web', { number: 8080 }) }))).toEqual([
+      'lab/web/app: backend Service web/web has no port number 8080 [policy.ingress.backend]',
+    ]);
+  });
+
+  it('fails on a rule without a host', () => {
+    expect(check(ingress('app', { spec: { rules: [{ http: { paths: [] } }] } }))).toEqual([
+      'lab/web/app: has a rule without a host: TLS needs every rule to name its host [policy.ingress.tls]',
+    ]);
+  });
+});

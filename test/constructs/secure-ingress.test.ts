@@ -1,0 +1,108 @@
+import { App, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import {
+  INGRESS_DEFAULTS_CONTEXT,
+  PUBLIC_REASON_ANNOTATION,
+  SecureIngress,
+  type SecureIngressProps,
+} from '../../constructs/ingress/secure-ingress.js';
+import { SchemaRegistry } from '../../pipeline/schemas.js';
+import { validateObjects } from '../../pipeline/validate.js';
+
+const sso = { namespace: 'traefik', name: 'forward-auth' };
+
+function render(props: SecureIngressProps, context: Record<string, unknown> = {}) {
+  const scope = new Construct(new App(), 'cluster');
+  for (const [key, value] of Object.entries(context)) scope.node.setContext(key, value);
+  const chart = new Chart(scope, 'app', { disableResourceNameHashes: true });
+  const ingress = new SecureIngress(chart, 'web', props);
+  const manifest = ingress.resource.toJson() as {
+    metadata: { name: string; annotations: Record<string, string> };
+    spec: {
+      ingressClassName: string;
+      tls: { hosts: string[]; secretName: string }[];
+      rules: { host: string; http: { paths: unknown[] } }[];
+    };
+  };
+  return { ingress, manifest, errors: ingress.node.validate() };
+}
+
+const base = { hosts: ['web.example.org'], backend: { serviceName: 'web', port: 'http' } } as const;
+
+describe('SecureIngress', () => {
+  it('uses SSO through the cluster default forward-auth middleware when auth is not given', () => {
+    const { manifest, errors } = render(base, { [INGRESS_DEFAULTS_CONTEXT]: { sso } });
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBe('traefik-forward-auth@kubernetescrd');
+    expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBeUndefined();
+  });
+
+  it('computes the middleware annotation from the reference, extra middlewares after auth', () => {
+    const { manifest } = render({
+      ...base,
+      auth: { sso: { namespace: 'auth', name: 'oidc' } },
+      middlewares: [{ namespace: 'traefik', name: 'compress' }],
+    });
+    expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBe(
+      'auth-oidc@kubernetescrd,traefik-compress@kubernetescrd',
+    );
+  });
+
+  it('records the reason on a public ingress and adds no forward-auth', () => {
+    const { manifest, errors } = render(
+      { ...base, auth: { public: 'sign-in endpoint of the SSO proxy' } },
+      { [INGRESS_DEFAULTS_CONTEXT]: { sso } },
+    );
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBe('sign-in endpoint of the SSO proxy');
+    expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBeUndefined();
+  });
+
+  it('always serves TLS with a certificate covering every host', () => {
+    const { manifest, ingress } = render({ ...base, hosts: ['a.example.org', 'b.example.org'], paths: ['/', '/api'], auth: { sso } });
+    expect(manifest.metadata.annotations).toMatchObject({
+      'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
+      'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
+      'traefik.ingress.kubernetes.io/router.tls': 'true',
+    });
+    expect(manifest.spec.tls).toEqual([{ hosts: ['a.example.org', 'b.example.org'], secretName: 'a-example-org-tls' }]);
+    expect(ingress.tlsSecretName).toBe('a-example-org-tls');
+    expect(manifest.spec.rules.map((rule) => rule.host)).toEqual(['a.example.org', 'b.example.org']);
+    expect(manifest.spec.rules[0]?.http.paths).toHaveLength(2);
+    expect(manifest.spec.ingressClassName).toBe('traefik');
+  });
+
+  it('takes issuer and class from the cluster defaults, and props over defaults', () => {
+    const context = { [INGRESS_DEFAULTS_CONTEXT]: { sso, clusterIssuer: 'internal-ca', ingressClassName: 'edge' } };
+    expect(render(base, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('internal-ca');
+    expect(render(base, context).manifest.spec.ingressClassName).toBe('edge');
+    expect(
+      render({ ...base, clusterIssuer: 'letsencrypt-staging' }, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer'],
+    ).toBe('letsencrypt-staging');
+  });
+
+  it('refuses to render without SSO or a public reason', () => {
+    expect(render(base).errors).toEqual([
+      'no SSO middleware: pass auth: { sso } or { public: "<reason>" }, or set the cluster IngressDefaults.sso',
+    ]);
+    expect(render({ ...base, auth: { public: '  ' } }).errors).toEqual([
+      'a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }',
+    ]);
+  });
+
+  it('rejects invalid hosts, paths and an empty host list', () => {
+    expect(render({ ...base, auth: { sso }, hosts: ['Web.Example.org', 'bad_host.example.org'], paths: ['api'] }).errors).toEqual([
+      'host "Web.Example.org" is not a valid DNS name',
+      'host "bad_host.example.org" is not a valid DNS name',
+      'path "api" must start with "/"',
+    ]);
+    expect(render({ ...base, auth: { sso }, hosts: [] }).errors).toContain('a SecureIngress needs at least one host');
+  });
+
+  it('renders a schema-valid Ingress', async () => {
+    const { manifest } = render({ ...base, auth: { sso }, namespace: 'web' });
+    const { problems } = await validateObjects([{ manifest, origin: {} }], { registry: new SchemaRegistry() });
+    expect(problems).toEqual([]);
+  });
+});
