@@ -1,9 +1,11 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { InventoryError, type InventoryIssue } from '../pipeline/cluster.js';
 
 /**
  * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
- * file, so it stays plain JSON.
+ * file (`nixos/lib/cluster.nix`, with `builtins.fromJSON`), so it stays plain JSON. Fields only the
+ * hosts use (interfaces, gateways, resolvers, SSH keys, cluster DNS IPs, node CIDR sizes) are
+ * checked here too, so a typo fails `synth` before it reaches a NixOS build.
  */
 export interface ClusterInventory {
   readonly name: string;
@@ -21,9 +23,26 @@ export interface ClusterInventory {
     readonly serviceCidrs: readonly string[];
     readonly apiServiceIps: readonly string[];
     readonly apiServer: { readonly host: string; readonly port: number };
+    /** Service IPs of the cluster DNS (kubelet `clusterDNS`); each lies in a service CIDR of its family. */
+    readonly dnsServiceIps: readonly string[];
+    /**
+     * Prefix length of the pod CIDR each node gets (kube-controller-manager
+     * `--node-cidr-mask-size-ipv4/-ipv6`): at least the pod CIDR's prefix, at most 16 bits longer.
+     */
+    readonly nodeCidrMaskSizes: { readonly ipv4: number; readonly ipv6: number };
   };
   readonly hosts: readonly HostInventory[];
-  readonly network: { readonly cni: string; readonly ipv4NativeRoutingCidr: string; readonly mtu: number };
+  readonly network: {
+    readonly cni: string;
+    readonly ipv4NativeRoutingCidr: string;
+    readonly mtu: number;
+    /** Prefix lengths of the hosts' subnets (the hosts' `ipv4`/`ipv6` are configured with them). */
+    readonly prefixLengths: { readonly ipv4: number; readonly ipv6: number };
+    /** Default gateways of the hosts, inside every host's subnet (IPv6 may also be link-local). */
+    readonly gateways: { readonly ipv4: string; readonly ipv6: string };
+    /** DNS resolvers of the hosts. */
+    readonly nameservers: readonly string[];
+  };
   readonly vault: {
     readonly address: string;
     readonly pkiMounts: { readonly kubernetes: string; readonly etcd: string; readonly frontProxy: string };
@@ -33,6 +52,8 @@ export interface ClusterInventory {
   readonly sso: { readonly oidcIssuerUrl: string; readonly allowedEmails: readonly string[] };
   readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
   readonly storage: { readonly truenas: { readonly host: string; readonly storageHost: string } };
+  /** Public keys allowed to log in to the hosts as root. May be empty (the NixOS build then warns). */
+  readonly ssh: { readonly authorizedKeys: readonly string[] };
 }
 
 export type HostRole = 'control-plane' | 'worker' | 'etcd';
@@ -42,6 +63,8 @@ export interface HostInventory {
   readonly fqdn: string;
   readonly ipv4: string;
   readonly ipv6: string;
+  /** Network interface that carries `ipv4` and `ipv6`, e.g. `eno1`. */
+  readonly interface: string;
   readonly roles: readonly HostRole[];
 }
 
@@ -94,7 +117,7 @@ class Reader {
   number(key: string, min: number, max: number): number {
     const value = this.field(key);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.issue(key, `must be an integer from ${min} to ${max}`);
+      this.issue(key, value === undefined ? `is required (an integer from ${min} to ${max})` : `must be an integer from ${min} to ${max}`);
       return 0;
     }
     return value;
@@ -110,8 +133,8 @@ class Reader {
     return value.map((item, index) => read(new Reader(item, `${this.at(key)}[${index}]`, this.issues), index));
   }
 
-  strings(key: string, check?: (value: string) => string | undefined): string[] {
-    return this.array(key, (item) => item.self(check));
+  strings(key: string, check?: (value: string) => string | undefined, minItems = 1): string[] {
+    return this.array(key, (item) => item.self(check), minItems);
   }
 
   /** The value itself as a string (for list items). */
@@ -156,9 +179,111 @@ const cidr = (value: string) => {
   }
   return undefined;
 };
+/** Network interface name as Linux accepts it in practice: up to 15 characters, no "/", ":" or space. */
+const interfaceName = (value: string) =>
+  /^[A-Za-z0-9_.-]{1,15}$/.test(value) ? undefined : 'is not a network interface name (1-15 letters, digits, ".", "-", "_")';
+/** One OpenSSH public key line: `<type> <base64> [comment]`. */
+const sshPublicKey = (value: string) =>
+  /^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/]+={0,2}( \S.*)?$/.test(value)
+    ? undefined
+    : 'is not an SSH public key ("<type> <base64> [comment]")';
 const vaultPath = (value: string) =>
   /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) ? undefined : 'is not a Vault path (segments separated by "/")';
 const ROLES: readonly HostRole[] = ['control-plane', 'worker', 'etcd'];
+
+type Family = 'ipv4' | 'ipv6';
+const FAMILY_BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+const familyOf = (address: string): Family | undefined => {
+  const version = isIP(address);
+  return version === 4 ? 'ipv4' : version === 6 ? 'ipv6' : undefined;
+};
+
+interface Subnet {
+  readonly text: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: Family;
+}
+
+/** The subnets of a list that passed `cidr`, or undefined when any entry did not (it is reported already). */
+function subnets(values: readonly string[]): Subnet[] | undefined {
+  const parsed: Subnet[] = [];
+  for (const text of values) {
+    const [address = '', prefix = ''] = text.split('/');
+    const family = familyOf(address);
+    if (cidr(text) !== undefined || family === undefined) return undefined;
+    parsed.push({ text, address, prefix: Number(prefix), family });
+  }
+  return parsed;
+}
+
+function contains(subnet: Subnet, address: string): boolean {
+  if (familyOf(address) !== subnet.family) return false;
+  const list = new BlockList();
+  list.addSubnet(subnet.address, subnet.prefix, subnet.family);
+  return list.check(address, subnet.family);
+}
+
+const LINK_LOCAL_V6: Subnet = { text: 'fe80::/10', address: 'fe80::', prefix: 10, family: 'ipv6' };
+/** kube-controller-manager splits a pod CIDR into at most 2^16 node CIDRs. */
+const MAX_NODE_CIDR_BITS = 16;
+
+/** Checks between fields, run once every field has been read; reports only about valid values. */
+function crossCheck(inventory: ClusterInventory, issues: InventoryIssue[]): void {
+  const hostNames = new Set<string>();
+  inventory.hosts.forEach((host, index) => {
+    if (hostNames.has(host.name)) issues.push({ path: `hosts[${index}].name`, message: `"${host.name}" is listed twice` });
+    hostNames.add(host.name);
+  });
+
+  const k8s = inventory.kubernetes;
+  const serviceCidrs = subnets(k8s.serviceCidrs);
+  if (serviceCidrs) {
+    k8s.dnsServiceIps.forEach((ip, index) => {
+      const family = familyOf(ip);
+      if (family === undefined || serviceCidrs.some((s) => contains(s, ip))) return;
+      const candidates = serviceCidrs.filter((s) => s.family === family).map((s) => s.text);
+      issues.push({
+        path: `kubernetes.dnsServiceIps[${index}]`,
+        message: `"${ip}" is not inside a service CIDR of its family (${candidates.length > 0 ? candidates.join(', ') : `there is no ${FAMILY_NAMES[family]} one`})`,
+      });
+    });
+  }
+
+  const podCidrs = subnets(k8s.podCidrs);
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const size = k8s.nodeCidrMaskSizes[family];
+    if (!podCidrs || size === 0) continue;
+    for (const pod of podCidrs.filter((s) => s.family === family)) {
+      const max = Math.min(pod.prefix + MAX_NODE_CIDR_BITS, FAMILY_BITS[family]);
+      if (size < pod.prefix || size > max) {
+        issues.push({
+          path: `kubernetes.nodeCidrMaskSizes.${family}`,
+          message: `${size} must be from ${pod.prefix} to ${max} for pod CIDR ${pod.text} (at least its prefix, at most ${MAX_NODE_CIDR_BITS} bits longer)`,
+        });
+      }
+    }
+  }
+
+  const network = inventory.network;
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const gateway = network.gateways[family];
+    const prefix = network.prefixLengths[family];
+    if (familyOf(gateway) !== family || prefix === 0) continue;
+    if (family === 'ipv6' && contains(LINK_LOCAL_V6, gateway)) continue;
+    const outside = inventory.hosts.filter((host) => {
+      const address = host[family];
+      return familyOf(address) === family && !contains({ text: '', address, prefix, family }, gateway);
+    });
+    if (outside.length > 0) {
+      issues.push({
+        path: `network.gateways.${family}`,
+        message: `"${gateway}" is outside the /${prefix} subnet of ${outside.map((h) => `${h.name} (${h[family]})`).join(', ')}`,
+      });
+    }
+  }
+}
 
 /** Parses and checks an inventory; throws InventoryError listing every problem found. */
 export function parseInventory(data: unknown, expectedName?: string): ClusterInventory {
@@ -167,7 +292,7 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new InventoryError([{ path: '(root)', message: 'the inventory must be a JSON object' }]);
   }
-  r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage']);
+  r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage', 'ssh']);
   const inventory: ClusterInventory = {
     name: r.string(
       'name',
@@ -180,7 +305,7 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       return { base: d.string('base', dnsName), cluster: d.string('cluster', dnsName), site: d.string('site', dnsName) };
     }),
     kubernetes: r.object('kubernetes', (k) => {
-      k.known(['clusterDomain', 'podCidrs', 'serviceCidrs', 'apiServiceIps', 'apiServer']);
+      k.known(['clusterDomain', 'podCidrs', 'serviceCidrs', 'apiServiceIps', 'apiServer', 'dnsServiceIps', 'nodeCidrMaskSizes']);
       return {
         clusterDomain: k.string('clusterDomain', dnsName),
         podCidrs: k.strings('podCidrs', cidr),
@@ -190,23 +315,42 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
           a.known(['host', 'port']);
           return { host: a.string('host', dnsName), port: a.number('port', 1, 65535) };
         }),
+        dnsServiceIps: k.strings('dnsServiceIps', anyIp),
+        nodeCidrMaskSizes: k.object('nodeCidrMaskSizes', (m) => {
+          m.known(['ipv4', 'ipv6']);
+          return { ipv4: m.number('ipv4', 1, 32), ipv6: m.number('ipv6', 1, 128) };
+        }),
       };
     }),
     hosts: r.array('hosts', (h) => {
-      h.known(['name', 'fqdn', 'ipv4', 'ipv6', 'roles']);
+      h.known(['name', 'fqdn', 'ipv4', 'ipv6', 'interface', 'roles']);
       return {
         name: h.string('name', dnsLabel),
         fqdn: h.string('fqdn', dnsName),
         ipv4: h.string('ipv4', ipv4),
         ipv6: h.string('ipv6', ipv6),
+        interface: h.string('interface', interfaceName),
         roles: h.strings('roles', (role) =>
           (ROLES as readonly string[]).includes(role) ? undefined : `is not a role (${ROLES.join(', ')})`,
         ) as HostRole[],
       };
     }),
     network: r.object('network', (n) => {
-      n.known(['cni', 'ipv4NativeRoutingCidr', 'mtu']);
-      return { cni: n.string('cni'), ipv4NativeRoutingCidr: n.string('ipv4NativeRoutingCidr', cidr), mtu: n.number('mtu', 1280, 9216) };
+      n.known(['cni', 'ipv4NativeRoutingCidr', 'mtu', 'prefixLengths', 'gateways', 'nameservers']);
+      return {
+        cni: n.string('cni'),
+        ipv4NativeRoutingCidr: n.string('ipv4NativeRoutingCidr', cidr),
+        mtu: n.number('mtu', 1280, 9216),
+        prefixLengths: n.object('prefixLengths', (p) => {
+          p.known(['ipv4', 'ipv6']);
+          return { ipv4: p.number('ipv4', 1, 32), ipv6: p.number('ipv6', 1, 128) };
+        }),
+        gateways: n.object('gateways', (g) => {
+          g.known(['ipv4', 'ipv6']);
+          return { ipv4: g.string('ipv4', ipv4), ipv6: g.string('ipv6', ipv6) };
+        }),
+        nameservers: n.strings('nameservers', anyIp),
+      };
     }),
     vault: r.object('vault', (v) => {
       v.known(['address', 'pkiMounts', 'serviceAccountKeyPath']);
@@ -244,12 +388,12 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
         }),
       };
     }),
+    ssh: r.object('ssh', (s) => {
+      s.known(['authorizedKeys']);
+      return { authorizedKeys: s.strings('authorizedKeys', sshPublicKey, 0) };
+    }),
   };
-  const hostNames = new Set<string>();
-  inventory.hosts.forEach((host, index) => {
-    if (hostNames.has(host.name)) issues.push({ path: `hosts[${index}].name`, message: `"${host.name}" is listed twice` });
-    hostNames.add(host.name);
-  });
+  crossCheck(inventory, issues);
   if (issues.length > 0) throw new InventoryError(issues);
   return inventory;
 }

@@ -7,8 +7,9 @@
     { self, nixpkgs }:
     let
       inherit (nixpkgs) lib;
-      # Pure data from ../inventory/k8s-235.json (builtins only; see lib/).
-      cluster = import ./lib { };
+      # Pure data from the cluster's inventory (builtins only; see lib/). The
+      # modules are cluster-neutral; this flake is the k8s-235 cluster's.
+      cluster = import ./lib { inventoryFile = ../inventory/k8s-235.json; };
 
       mkHost =
         name:
@@ -18,7 +19,7 @@
             ./hosts/site.nix
             ./hosts/${name}
             {
-              k8s235 = {
+              homelab = {
                 certPlan = cluster.plan;
                 hostName = name;
               };

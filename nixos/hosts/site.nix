@@ -1,19 +1,7 @@
-# Site-wide facts the inventory does not carry yet (proposed fields:
-# network.ipv4Gateway, network.ipv6Gateway, network.nameservers,
-# ssh.authorizedKeys). Like the inventory's host addresses, the network values
-# are documentation-range placeholders.
+# Site settings only the NixOS hosts need and the shared inventory does not
+# carry. Addresses, interfaces, gateways, resolvers and SSH keys are inventory
+# facts (inventory/k8s-235.json); the modules take them from there.
 {
-  # Operators' SSH public keys (root login, keys only).
-  k8s235.ssh.authorizedKeys = [ ];
-
-  k8s235.network = {
-    ipv4PrefixLength = 24;
-    ipv6PrefixLength = 64;
-    ipv4Gateway = "192.0.2.1";
-    ipv6Gateway = "2001:db8:235::1";
-    nameservers = [
-      "192.0.2.1"
-      "2001:db8:235::1"
-    ];
-  };
+  # Names the hosts' iSCSI initiators for democratic-csi: <prefix>:<host>.
+  homelab.iscsi.iqnPrefix = "iqn.2025-01.co.tdude";
 }

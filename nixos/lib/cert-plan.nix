@@ -662,6 +662,7 @@ let
         domain
         ipv4
         ipv6
+        interface
         addresses
         components
         firewall
@@ -699,6 +700,8 @@ let
         kubernetes
         etcd
         ports
+        network
+        ssh
         ;
       vault = {
         inherit (cluster.vault) address approleMount serviceAccount;

@@ -81,6 +81,31 @@ let
       mounts = cluster.vault.mounts;
       mountValues = attrValues mounts;
       label = h: if h.name == null then "(unnamed host)" else "'${h.name}'";
+      net = cluster.network;
+      listOrEmpty = xs: if builtins.isList xs then xs else [ ];
+      familyName = {
+        ipv4 = "IPv4";
+        ipv6 = "IPv6";
+      };
+      serviceFamilies = map util.cidrFamily (listOrEmpty k8s.serviceCidrs);
+
+      # Failure messages name the inventory field by its JSON path.
+      ipList =
+        path: xs:
+        if xs == null then
+          [ "${path} is missing" ]
+        else if !builtins.isList xs || xs == [ ] then
+          [ "${path} must be a non-empty list of IP addresses (got ${show xs})" ]
+        else
+          map (x: "${path} has ${show x}, which is not an IP address") (filter (x: !util.isIP x) xs);
+      intBetween =
+        path: low: high: x:
+        optional (
+          !util.isIntBetween low high x
+        ) "${path} must be an integer from ${toString low} to ${toString high} (got ${show x})";
+      address =
+        path: family: valid: x:
+        optional (!valid x) "${path} must be an ${family} address (got ${show x})";
     in
     [
       (check "inventory-name" (
@@ -101,6 +126,14 @@ let
           ++ optional (
             h.domain == null
           ) "host ${label h} has fqdn ${show h.fqdn}, which is not '<name>.<domain>'"
+        )
+      ))
+      (check "host-interfaces" (
+        forEach hosts (
+          h:
+          optional (
+            !util.isInterfaceName h.interface
+          ) "host ${label h} has no valid network interface name (got ${show h.interface})"
         )
       ))
       (check "host-roles" (
@@ -128,6 +161,30 @@ let
         ++ optional (k8s.apiServiceIps == [ ]) "kubernetes.apiServiceIps is empty"
         ++ optional (k8s.serviceCidrs == [ ]) "kubernetes.serviceCidrs is empty"
         ++ optional (k8s.podCidrs == [ ]) "kubernetes.podCidrs is empty"
+        ++ ipList "kubernetes.dnsServiceIps" k8s.dnsServiceIps
+        ++ map (
+          ip:
+          "kubernetes.dnsServiceIps has '${ip}', but kubernetes.serviceCidrs has no ${familyName.${util.ipFamily ip}} CIDR"
+        ) (
+          filter (ip: util.isIP ip && !elem (util.ipFamily ip) serviceFamilies) (listOrEmpty k8s.dnsServiceIps)
+        )
+        ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv4" 1 32 k8s.nodeCidrMaskSizes.ipv4
+        ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv6" 1 128 k8s.nodeCidrMaskSizes.ipv6
+      ))
+      (check "network-settings" (
+        intBetween "network.prefixLengths.ipv4" 1 32 net.prefixLengths.ipv4
+        ++ intBetween "network.prefixLengths.ipv6" 1 128 net.prefixLengths.ipv6
+        ++ address "network.gateways.ipv4" "IPv4" util.isIPv4 net.gateways.ipv4
+        ++ address "network.gateways.ipv6" "IPv6" util.isIPv6 net.gateways.ipv6
+        ++ ipList "network.nameservers" net.nameservers
+      ))
+      (check "ssh-settings" (
+        if cluster.ssh.authorizedKeys == null then
+          [ "ssh.authorizedKeys is missing (a list of SSH public keys; it may be empty)" ]
+        else
+          optional (
+            !util.isListOf util.isNonEmptyString cluster.ssh.authorizedKeys
+          ) "ssh.authorizedKeys must be a list of SSH public keys (got ${show cluster.ssh.authorizedKeys})"
       ))
       (check "vault-settings" (
         optional (

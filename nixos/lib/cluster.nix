@@ -1,6 +1,8 @@
 # Cluster topology derived from the shared inventory (inventory/<cluster>.json).
-# Nothing here restates an inventory fact; values the inventory does not carry
-# yet are read with `or <default>` and marked as such.
+# Nothing here restates an inventory fact: a missing field becomes null (or an
+# empty list) and checks.nix reports it by its JSON path. What is fixed here
+# (ports, the AppRole mount, the KV field names of the service-account key
+# pair) is a convention of these modules, the same for every cluster.
 { inventory, util }:
 let
   inherit (builtins)
@@ -47,6 +49,7 @@ let
       fqdn = h.fqdn or null;
       ipv4 = h.ipv4 or null;
       ipv6 = h.ipv6 or null;
+      interface = h.interface or null;
       roles = h.roles or [ ];
       components = filter (c: elem c roles) knownComponents;
       has = c: elem c components;
@@ -57,6 +60,7 @@ let
         fqdn
         ipv4
         ipv6
+        interface
         roles
         components
         ;
@@ -103,6 +107,11 @@ let
   };
   etcdMembers = map etcdMember etcdHosts;
 
+  network = inventory.network or { };
+  masks = k8s.nodeCidrMaskSizes or { };
+  prefixLengths = network.prefixLengths or { };
+  gateways = network.gateways or { };
+
   vault = inventory.vault or { };
   saPath = vault.serviceAccountKeyPath or null;
   saPathParts = if saPath == null then null else builtins.match "(.+)/data/(.+)" saPath;
@@ -127,19 +136,31 @@ in
       port = ports.apiserver;
       url = "https://${apiServer.host or "unset"}:${toString ports.apiserver}";
     };
-    # Not in the inventory yet (proposed field kubernetes.dnsServiceIps): the
-    # cluster DNS Service IPs, one per service CIDR family.
-    dnsServiceIps = k8s.dnsServiceIps or [
-      "10.234.64.10"
-      "2a10:4741:36:32:1::a"
-    ];
-    # Not in the inventory yet (proposed field kubernetes.nodeCidrMaskSizes):
-    # the per-node pod CIDR sizes kube-controller-manager hands out.
-    nodeCidrMaskSizes = k8s.nodeCidrMaskSizes or {
-      ipv4 = 24;
-      ipv6 = 120;
+    # Service IPs of the cluster DNS (kubelet clusterDNS).
+    dnsServiceIps = k8s.dnsServiceIps or null;
+    # Per-node pod CIDR sizes kube-controller-manager hands out.
+    nodeCidrMaskSizes = {
+      ipv4 = masks.ipv4 or null;
+      ipv6 = masks.ipv6 or null;
     };
   };
+
+  # Shared by every host: the hosts' subnets, default gateways and resolvers
+  # (each host's interface is in hosts[].interface).
+  network = {
+    prefixLengths = {
+      ipv4 = prefixLengths.ipv4 or null;
+      ipv6 = prefixLengths.ipv6 or null;
+    };
+    gateways = {
+      ipv4 = gateways.ipv4 or null;
+      ipv6 = gateways.ipv6 or null;
+    };
+    nameservers = network.nameservers or null;
+  };
+
+  # Root's SSH keys on every host; an empty list is allowed (the build warns).
+  ssh.authorizedKeys = inventory.ssh.authorizedKeys or null;
 
   etcd = {
     members = etcdMembers;
@@ -160,7 +181,9 @@ in
       path = saPath;
       kvMount = if saPathParts == null then null else builtins.elemAt saPathParts 0;
       secretName = if saPathParts == null then null else builtins.elemAt saPathParts 1;
-      # KV v2 field names of the PEM-encoded key pair.
+      # KV v2 field names of the PEM-encoded key pair: a convention of these
+      # modules that docs/vault-pki.md writes with `vault kv put`, not a
+      # cluster fact, so they stay out of the inventory.
       privateKeyField = "private_key";
       publicKeyField = "public_key";
     };

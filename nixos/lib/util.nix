@@ -82,6 +82,29 @@ rec {
     && match ".*:.*:.*" x != null
     && match ".*::.*::.*" x == null;
   isHostLabel = x: builtins.isString x && match "[a-z0-9]([a-z0-9-]*[a-z0-9])?" x != null;
+  isIP = x: isIPv4 x || isIPv6 x;
+  # "ipv4", "ipv6" or null (not an address).
+  ipFamily =
+    x:
+    if isIPv4 x then
+      "ipv4"
+    else if isIPv6 x then
+      "ipv6"
+    else
+      null;
+  # Family of the address part of "<address>/<prefix>", or null.
+  cidrFamily =
+    x:
+    let
+      m = if builtins.isString x then match "(.+)/[0-9]+" x else null;
+    in
+    if m == null then null else ipFamily (builtins.head m);
+  isIntBetween =
+    low: high: x:
+    builtins.isInt x && x >= low && x <= high;
+  # Linux interface names in practice: up to 15 characters, no "/", ":" or space.
+  isInterfaceName = x: builtins.isString x && match "[A-Za-z0-9_.-]{1,15}" x != null;
+  isListOf = pred: xs: builtins.isList xs && builtins.all pred xs;
 
   # URL host part: IPv6 literals need brackets.
   urlHost = ip: if isIPv6 ip then "[${ip}]" else ip;

@@ -1,5 +1,6 @@
-# Settings every host of the cluster shares: identity and addresses from the
-# inventory, firewall, SSH, the iSCSI/NFS client for democratic-csi.
+# Settings every host of the cluster shares: identity, addresses, interface,
+# gateways, resolvers and SSH keys from the inventory (through the options'
+# defaults, see options.nix), firewall, the iSCSI/NFS client for democratic-csi.
 {
   config,
   lib,
@@ -7,7 +8,7 @@
   ...
 }:
 let
-  cfg = config.k8s235;
+  cfg = config.homelab;
   host = cfg.host;
   net = cfg.network;
 in
@@ -62,7 +63,7 @@ in
   };
   users.users.root.openssh.authorizedKeys.keys = cfg.ssh.authorizedKeys;
   warnings = lib.optional (cfg.ssh.authorizedKeys == [ ]) ''
-    k8s235.ssh.authorizedKeys is empty: ${host.name} accepts no SSH logins.
+    homelab.ssh.authorizedKeys is empty (inventory ssh.authorizedKeys): ${host.name} accepts no SSH logins.
   '';
 
   # democratic-csi's node plugin calls the host's iscsiadm through

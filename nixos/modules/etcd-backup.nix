@@ -8,7 +8,7 @@
   ...
 }:
 let
-  cfg = config.k8s235;
+  cfg = config.homelab;
   backup = cfg.etcdBackup;
   plan = cfg.certPlan;
   cert = cfg.host.certificates.etcd-backup;

@@ -6,7 +6,7 @@
   ...
 }:
 let
-  cfg = config.k8s235;
+  cfg = config.homelab;
   plan = cfg.certPlan;
   host = cfg.host;
   certs = host.certificates;

@@ -6,18 +6,19 @@
 }:
 let
   inherit (lib) mkOption types;
-  cfg = config.k8s235;
+  cfg = config.homelab;
+  net = cfg.certPlan.cluster.network;
 in
 {
-  options.k8s235 = {
+  options.homelab = {
     certPlan = mkOption {
       type = types.raw;
-      default = (import ../lib { }).plan;
-      defaultText = lib.literalExpression "(import ./nixos/lib { }).plan";
+      example = lib.literalExpression "(import ./nixos/lib { inventoryFile = ./inventory/my-cluster.json; }).plan";
       description = ''
         The certificate plan of the cluster (nixos/lib/cert-plan.nix), built
-        from the shared inventory. Every module reads host facts, file paths
-        and Vault paths from it.
+        from the cluster's inventory. Every module reads host facts, file paths
+        and Vault paths from it. No default: the modules serve any cluster, so
+        the flake names the inventory.
       '';
     };
 
@@ -30,54 +31,62 @@ in
       type = types.raw;
       readOnly = true;
       default = cfg.certPlan.hosts.${cfg.hostName};
-      defaultText = lib.literalExpression "config.k8s235.certPlan.hosts.\${config.k8s235.hostName}";
+      defaultText = lib.literalExpression "config.homelab.certPlan.hosts.\${config.homelab.hostName}";
       description = "This host's entry of the certificate plan.";
     };
 
-    # The inventory has no interface, gateway or resolver facts yet; see
-    # hosts/site.nix for the site-wide values.
+    # Defaults come from the inventory through the plan (hosts[].interface,
+    # network.*, ssh.authorizedKeys); set them only to deviate on one host.
     network = {
       interface = mkOption {
         type = types.str;
+        default = cfg.host.interface;
+        defaultText = lib.literalExpression "config.homelab.host.interface";
         example = "eno1";
-        description = "Interface that carries the host's inventory addresses.";
+        description = "Interface that carries the host's inventory addresses (inventory hosts[].interface).";
       };
       ipv4PrefixLength = mkOption {
         type = types.ints.between 0 32;
-        default = 24;
-        description = "Prefix length of the host's IPv4 address.";
+        default = net.prefixLengths.ipv4;
+        defaultText = lib.literalExpression "config.homelab.certPlan.cluster.network.prefixLengths.ipv4";
+        description = "Prefix length of the host's IPv4 address (inventory network.prefixLengths.ipv4).";
       };
       ipv6PrefixLength = mkOption {
         type = types.ints.between 0 128;
-        default = 64;
-        description = "Prefix length of the host's IPv6 address.";
+        default = net.prefixLengths.ipv6;
+        defaultText = lib.literalExpression "config.homelab.certPlan.cluster.network.prefixLengths.ipv6";
+        description = "Prefix length of the host's IPv6 address (inventory network.prefixLengths.ipv6).";
       };
       ipv4Gateway = mkOption {
         type = types.nullOr types.str;
-        default = null;
-        description = "IPv4 default gateway.";
+        default = net.gateways.ipv4;
+        defaultText = lib.literalExpression "config.homelab.certPlan.cluster.network.gateways.ipv4";
+        description = "IPv4 default gateway (inventory network.gateways.ipv4); null for none.";
       };
       ipv6Gateway = mkOption {
         type = types.nullOr types.str;
-        default = null;
-        description = "IPv6 default gateway.";
+        default = net.gateways.ipv6;
+        defaultText = lib.literalExpression "config.homelab.certPlan.cluster.network.gateways.ipv6";
+        description = "IPv6 default gateway (inventory network.gateways.ipv6); null for none.";
       };
       nameservers = mkOption {
         type = types.listOf types.str;
-        default = [ ];
-        description = "DNS resolvers of the host.";
+        default = net.nameservers;
+        defaultText = lib.literalExpression "config.homelab.certPlan.cluster.network.nameservers";
+        description = "DNS resolvers of the host (inventory network.nameservers).";
       };
     };
 
     ssh.authorizedKeys = mkOption {
       type = types.listOf types.str;
-      default = [ ];
-      description = "SSH public keys allowed to log in as root.";
+      default = cfg.certPlan.cluster.ssh.authorizedKeys;
+      defaultText = lib.literalExpression "config.homelab.certPlan.cluster.ssh.authorizedKeys";
+      description = "SSH public keys allowed to log in as root (inventory ssh.authorizedKeys).";
     };
 
     iscsi.iqnPrefix = mkOption {
       type = types.str;
-      default = "iqn.2025-01.co.tdude";
+      example = "iqn.2025-01.org.example";
       description = "Prefix of the iSCSI initiator name; the host name is appended.";
     };
 

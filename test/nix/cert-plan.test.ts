@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseInventory } from '../../apps/inventory.js';
 import { at, evalJson, nixosDir, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
-import type { Certificate, HostPlan, Inventory, Plan } from './plan-types.js';
+import type { Certificate, HostPlan, Plan } from './plan-types.js';
 
-const inventory = JSON.parse(readFileSync(join(repoRoot, 'inventory', 'k8s-235.json'), 'utf8')) as Inventory;
+// Read through the cdk8s side's parser: both sides must accept the same file.
+const inventory = parseInventory(JSON.parse(readFileSync(join(repoRoot, 'inventory', 'k8s-235.json'), 'utf8')), 'k8s-235');
 
 // The specification the plan is held to, written here independently of Nix.
 const certificatesByComponent: Record<string, string[]> = {
@@ -47,7 +49,7 @@ describe.skipIf(skipNixSuites)(suiteName('certificate plan (nixos/lib/cert-plan.
     expect(plan.cluster.hostNames).toEqual(names);
     for (const h of inventory.hosts) {
       const host = at(plan.hosts, h.name);
-      expect(host).toMatchObject({ fqdn: h.fqdn, ipv4: h.ipv4, ipv6: h.ipv6 });
+      expect(host).toMatchObject({ fqdn: h.fqdn, ipv4: h.ipv4, ipv6: h.ipv6, interface: h.interface });
       expect(existsSync(join(nixosDir, 'hosts', h.name, 'default.nix'))).toBe(true);
       expect(existsSync(join(nixosDir, 'hosts', h.name, 'hardware-configuration.nix'))).toBe(true);
     }
@@ -55,6 +57,14 @@ describe.skipIf(skipNixSuites)(suiteName('certificate plan (nixos/lib/cert-plan.
       .filter((e) => e.isDirectory())
       .map((e) => e.name);
     expect(hostDirs.sort()).toEqual([...names].sort());
+  });
+
+  it('takes the cluster DNS IPs, node CIDR sizes, site network and SSH keys from the inventory', () => {
+    const { dnsServiceIps, nodeCidrMaskSizes } = inventory.kubernetes;
+    expect(plan.cluster.kubernetes).toMatchObject({ dnsServiceIps, nodeCidrMaskSizes });
+    const { prefixLengths, gateways, nameservers } = inventory.network;
+    expect(plan.cluster.network).toEqual({ prefixLengths, gateways, nameservers });
+    expect(plan.cluster.ssh).toEqual({ authorizedKeys: inventory.ssh.authorizedKeys });
   });
 
   it('gives each component of each host its certificates', () => {

@@ -48,6 +48,17 @@ describe.skipIf(skipNixSuites)(suiteName('runbooks match the plan'), () => {
     expect(text).toContain(plan.agent.unit);
   });
 
+  it('docs/hosts.md quotes the cluster DNS Service IPs the kubelets use', () => {
+    const text = doc('hosts.md');
+    for (const ip of plan.cluster.kubernetes.dnsServiceIps) {
+      expect(text).toContain(`\`${ip}\``);
+    }
+  });
+
+  it.each(['hosts.md', 'etcd.md', 'vault-pki.md'])('%s names NixOS options in the cluster-neutral homelab.* namespace', (name) => {
+    expect(doc(name)).not.toMatch(/\bk8s235\./);
+  });
+
   it.each(['hosts.md', 'etcd.md', 'vault-pki.md'])('%s says what cannot be checked here and what to run elsewhere', (name) => {
     const text = doc(name);
     expect(text).toContain('## What cannot be checked here');

@@ -1,9 +1,14 @@
 // The NixOS modules need nixpkgs to evaluate for real; here they are called
 // as plain functions with a stub lib (test/nix/probe/module-probe.nix) to show
 // that every file option and vault-agent template comes from the plan.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { at, evalJson, requireNix, skipNixSuites, suiteName } from './nix.js';
+import { parseInventory } from '../../apps/inventory.js';
+import { at, evalJson, fixture, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 import type { Plan } from './plan-types.js';
+
+const inventory = parseInventory(JSON.parse(readFileSync(join(repoRoot, 'inventory', 'k8s-235.json'), 'utf8')), 'k8s-235');
 
 interface AgentTemplate {
   destination: string;
@@ -28,14 +33,39 @@ interface Probe {
   };
   kubernetes: { caFile: string; easyCerts: boolean; flannel: boolean; proxy: boolean };
   apiserver: Record<string, unknown> & { etcd: Record<string, unknown> };
-  controllerManager: { serviceAccountKeyFile: string; kubeconfig: Record<string, string> };
+  controllerManager: { serviceAccountKeyFile: string; kubeconfig: Record<string, string>; extraOpts: string };
   scheduler: { kubeconfig: Record<string, string> };
   kubelet: Record<string, unknown> & { kubeconfig: Record<string, string> };
   etcd: Record<string, unknown>;
   etcdBackup: Record<string, string>;
   firewall: { allowedTCPPorts: number[] };
   openiscsi: { enable: boolean; name: string };
+  network: {
+    hostName: string;
+    domain: string;
+    interfaces: Record<string, { ipv4: { addresses: AddressSpec[] }; ipv6: { addresses: AddressSpec[] } }>;
+    defaultGateway: { address: string; interface: string };
+    defaultGateway6: { address: string; interface: string };
+    nameservers: string[];
+  };
+  authorizedKeys: string[];
+  warnings: string[];
+  options: { network: Record<string, unknown>; ssh: { authorizedKeys: string[] } };
 }
+
+interface AddressSpec {
+  address: string;
+  prefixLength: number;
+}
+
+const probeOf = (hostName: string, inventoryFile?: string): Probe =>
+  evalJson<Probe>([
+    '--argstr',
+    'hostName',
+    hostName,
+    ...(inventoryFile ? ['--arg', 'inventoryFile', inventoryFile] : []),
+    'test/nix/probe/module-probe.nix',
+  ]);
 
 describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () => {
   let plan: Plan;
@@ -45,7 +75,7 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
   beforeAll(() => {
     requireNix();
     plan = evalJson<Plan>(['-A', 'plan', 'nixos/lib']);
-    probe = evalJson<Probe>(['--argstr', 'hostName', host, 'test/nix/probe/module-probe.nix']);
+    probe = probeOf(host);
   });
 
   it('renders exactly the planned templates in one root vault-agent with AppRole auth', () => {
@@ -147,6 +177,65 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
       ETCDCTL_CERT: at(c, 'etcd-backup').files.cert.path,
       ETCDCTL_KEY: at(c, 'etcd-backup').files.key.path,
     });
+  });
+
+  it('configures the interface, addresses, gateways and resolvers of the inventory', () => {
+    const h = inventory.hosts.find((x) => x.name === host);
+    const { prefixLengths, gateways, nameservers } = inventory.network;
+    expect(probe.options.network).toEqual({
+      interface: h?.interface,
+      ipv4PrefixLength: prefixLengths.ipv4,
+      ipv6PrefixLength: prefixLengths.ipv6,
+      ipv4Gateway: gateways.ipv4,
+      ipv6Gateway: gateways.ipv6,
+      nameservers,
+    });
+    expect(probe.network).toEqual({
+      hostName: host,
+      domain: inventory.domain.site,
+      interfaces: {
+        [h?.interface ?? '?']: {
+          ipv4: { addresses: [{ address: h?.ipv4, prefixLength: prefixLengths.ipv4 }] },
+          ipv6: { addresses: [{ address: h?.ipv6, prefixLength: prefixLengths.ipv6 }] },
+        },
+      },
+      defaultGateway: { address: gateways.ipv4, interface: h?.interface },
+      defaultGateway6: { address: gateways.ipv6, interface: h?.interface },
+      nameservers,
+    });
+  });
+
+  it('hands the cluster DNS IPs to the kubelet and the node CIDR sizes to the controller-manager', () => {
+    const { dnsServiceIps, nodeCidrMaskSizes } = inventory.kubernetes;
+    expect(probe.kubelet.clusterDns).toEqual(dnsServiceIps);
+    expect(probe.controllerManager.extraOpts).toContain(`--node-cidr-mask-size-ipv4=${nodeCidrMaskSizes.ipv4}`);
+    expect(probe.controllerManager.extraOpts).toContain(`--node-cidr-mask-size-ipv6=${nodeCidrMaskSizes.ipv6}`);
+  });
+
+  it('installs the inventory SSH keys and warns while there are none', () => {
+    expect(probe.options.ssh.authorizedKeys).toEqual(inventory.ssh.authorizedKeys);
+    expect(probe.authorizedKeys).toEqual(inventory.ssh.authorizedKeys);
+    if (inventory.ssh.authorizedKeys.length === 0) {
+      expect(probe.warnings).toEqual([
+        `homelab.ssh.authorizedKeys is empty (inventory ssh.authorizedKeys): ${host} accepts no SSH logins.\n`,
+      ]);
+    }
+  });
+
+  it('reads each host its own interface and the keys from another inventory (fixture)', () => {
+    const fixtureInventory = fixture('inventory-valid.json');
+    const fixtureData = JSON.parse(readFileSync(fixtureInventory, 'utf8')) as {
+      hosts: { name: string; interface: string }[];
+      ssh: { authorizedKeys: string[] };
+    };
+    for (const name of ['node-b', 'node-d']) {
+      const other = probeOf(name, fixtureInventory);
+      const want = fixtureData.hosts.find((h) => h.name === name)?.interface ?? '?';
+      expect(Object.keys(other.network.interfaces)).toEqual([want]);
+      expect(other.network.defaultGateway.interface).toBe(want);
+      expect(other.authorizedKeys).toEqual(fixtureData.ssh.authorizedKeys);
+      expect(other.warnings).toEqual([]);
+    }
   });
 
   it('opens the planned ports and enables the iSCSI initiator', () => {

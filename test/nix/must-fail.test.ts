@@ -35,6 +35,65 @@ describe.skipIf(skipNixSuites)(suiteName('the plan rejects broken inventories an
     expect(failuresOf(args)).toEqual(["host-addresses: host 'node-b' has no valid ipv4 address (got null)"]);
   });
 
+  it('the fixture without host facts is the valid one minus the fields the hosts read', () => {
+    const valid = JSON.parse(readFileSync(fixture('inventory-valid.json'), 'utf8'));
+    const stripped = JSON.parse(readFileSync(fixture('inventory-without-host-facts.json'), 'utf8'));
+    delete valid.kubernetes.dnsServiceIps;
+    delete valid.kubernetes.nodeCidrMaskSizes;
+    for (const host of valid.hosts) delete host.interface;
+    delete valid.network;
+    delete valid.ssh;
+    expect(stripped).toEqual(valid);
+  });
+
+  it('names every missing host fact by its inventory path', () => {
+    const args = inventoryArg('inventory-without-host-facts.json');
+    const result = planOf(args);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('13 check(s) failed');
+    expect(failuresOf(args)).toEqual([
+      "host-interfaces: host 'node-a' has no valid network interface name (got null)",
+      "host-interfaces: host 'node-b' has no valid network interface name (got null)",
+      "host-interfaces: host 'node-c' has no valid network interface name (got null)",
+      "host-interfaces: host 'node-d' has no valid network interface name (got null)",
+      'kubernetes-settings: kubernetes.dnsServiceIps is missing',
+      'kubernetes-settings: kubernetes.nodeCidrMaskSizes.ipv4 must be an integer from 1 to 32 (got null)',
+      'kubernetes-settings: kubernetes.nodeCidrMaskSizes.ipv6 must be an integer from 1 to 128 (got null)',
+      'network-settings: network.prefixLengths.ipv4 must be an integer from 1 to 32 (got null)',
+      'network-settings: network.prefixLengths.ipv6 must be an integer from 1 to 128 (got null)',
+      'network-settings: network.gateways.ipv4 must be an IPv4 address (got null)',
+      'network-settings: network.gateways.ipv6 must be an IPv6 address (got null)',
+      'network-settings: network.nameservers is missing',
+      'ssh-settings: ssh.authorizedKeys is missing (a list of SSH public keys; it may be empty)',
+    ]);
+  });
+
+  it('rejects host facts of the wrong kind', () => {
+    const valid = JSON.parse(readFileSync(fixture('inventory-valid.json'), 'utf8'));
+    const bad = JSON.parse(readFileSync(fixture('inventory-bad-host-facts.json'), 'utf8'));
+    valid.kubernetes.serviceCidrs = ['10.100.64.0/18'];
+    valid.kubernetes.dnsServiceIps.push('dns.example.test');
+    valid.kubernetes.nodeCidrMaskSizes.ipv6 = 129;
+    valid.hosts[3].interface = 'eth/0';
+    valid.network.prefixLengths.ipv4 = '24';
+    valid.network.gateways.ipv4 = '2001:db8:1::1';
+    valid.network.nameservers = [];
+    valid.ssh.authorizedKeys = valid.ssh.authorizedKeys[0];
+    expect(bad).toEqual(valid);
+
+    const key = JSON.stringify(valid.ssh.authorizedKeys);
+    expect(failuresOf(inventoryArg('inventory-bad-host-facts.json'))).toEqual([
+      `host-interfaces: host 'node-d' has no valid network interface name (got "eth/0")`,
+      'kubernetes-settings: kubernetes.dnsServiceIps has "dns.example.test", which is not an IP address',
+      "kubernetes-settings: kubernetes.dnsServiceIps has 'fd00:100:1::a', but kubernetes.serviceCidrs has no IPv6 CIDR",
+      'kubernetes-settings: kubernetes.nodeCidrMaskSizes.ipv6 must be an integer from 1 to 128 (got 129)',
+      'network-settings: network.prefixLengths.ipv4 must be an integer from 1 to 32 (got "24")',
+      'network-settings: network.gateways.ipv4 must be an IPv4 address (got "2001:db8:1::1")',
+      'network-settings: network.nameservers must be a non-empty list of IP addresses (got [])',
+      `ssh-settings: ssh.authorizedKeys must be a list of SSH public keys (got ${key})`,
+    ]);
+  });
+
   it('fails when an override puts the kubelet in the wrong group', () => {
     const args = jsonArg('overrides', fixture('override-kubelet-wrong-group.json'));
     const result = planOf(args);

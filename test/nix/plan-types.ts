@@ -1,4 +1,5 @@
-// The JSON shape of nixos/lib/cert-plan.nix's `plan` that the tests read.
+// The JSON shape of nixos/lib/cert-plan.nix's `plan` that the tests read. The inventory's shape
+// is apps/inventory.ts's ClusterInventory: the tests read it through parseInventory.
 
 export interface FileSpec {
   path: string;
@@ -45,6 +46,7 @@ export interface HostPlan {
   domain: string;
   ipv4: string;
   ipv6: string;
+  interface: string;
   addresses: string[];
   components: string[];
   firewall: { tcp: number[]; udp: number[] };
@@ -77,7 +79,15 @@ export interface Plan {
       clusterDomain: string;
       apiServiceIps: string[];
       apiServer: { host: string; port: number; url: string };
+      dnsServiceIps: string[];
+      nodeCidrMaskSizes: { ipv4: number; ipv6: number };
     };
+    network: {
+      prefixLengths: { ipv4: number; ipv6: number };
+      gateways: { ipv4: string; ipv6: string };
+      nameservers: string[];
+    };
+    ssh: { authorizedKeys: string[] };
     etcd: {
       members: { name: string; peerUrl: string; clientUrl: string }[];
       initialCluster: string[];
@@ -94,15 +104,4 @@ export interface Plan {
   vaultRoles: VaultRole[];
   vaultRoleCommands: string[];
   hosts: Record<string, HostPlan>;
-}
-
-export interface Inventory {
-  name: string;
-  kubernetes: { clusterDomain: string; apiServiceIps: string[]; apiServer: { host: string; port: number } };
-  hosts: { name: string; fqdn: string; ipv4: string; ipv6: string; roles: string[] }[];
-  vault: {
-    address: string;
-    pkiMounts: { kubernetes: string; etcd: string; frontProxy: string };
-    serviceAccountKeyPath: string;
-  };
 }

@@ -8,7 +8,7 @@
   ...
 }:
 let
-  cfg = config.k8s235;
+  cfg = config.homelab;
   plan = cfg.certPlan;
   k8s = plan.cluster.kubernetes;
   components = cfg.host.components;

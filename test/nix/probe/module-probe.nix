@@ -3,12 +3,15 @@
 # the certificate plan. Needs no nixpkgs.
 {
   hostName ? "soarin",
+  # Another inventory (a test fixture); null: the shipped one.
+  inventoryFile ? null,
 }:
 let
-  plan = (import ../../../nixos/lib { }).plan;
+  plan = (import ../../../nixos/lib (if inventoryFile == null then { } else { inherit inventoryFile; })).plan;
   host = plan.hosts.${hostName};
   lib = import ./stub-lib.nix;
   pkgs = {
+    vault = "vault";
     writeShellScript = name: _text: "/nix/store/stub-${name}";
     coreutils = "/nix/store/stub-coreutils";
     findutils = "/nix/store/stub-findutils";
@@ -17,30 +20,23 @@ let
     lsscsi = "lsscsi";
     sg3_utils = "sg3_utils";
   };
+  # config.homelab as the module system would see it: every option's default
+  # from nixos/modules/options.nix (several read the plan, i.e. the
+  # inventory), plus what the flake sets. `config` is a fixed point, like the
+  # real one: the defaults refer back to config.homelab.
+  declarations = (import ../../../nixos/modules/options.nix { inherit config lib pkgs; }).options.homelab;
+  defaultsOf = builtins.mapAttrs (
+    name: d:
+    if (d._type or null) == "option" then
+      d.default or (throw "option homelab.${name} has no default; the probe must set it")
+    else
+      defaultsOf d
+  );
   config = {
-    k8s235 = {
+    homelab = defaultsOf declarations // {
       certPlan = plan;
-      inherit hostName host;
-      network = {
-        interface = "eno1";
-        ipv4PrefixLength = 24;
-        ipv6PrefixLength = 64;
-        ipv4Gateway = null;
-        ipv6Gateway = null;
-        nameservers = [ ];
-      };
-      ssh.authorizedKeys = [ "ssh-ed25519 AAAA probe" ];
+      inherit hostName;
       iscsi.iqnPrefix = "iqn.2025-01.test";
-      vaultAgent = {
-        package = "vault";
-        caCertFile = null;
-      };
-      etcd.initialClusterState = "new";
-      etcdBackup = {
-        onCalendar = "hourly";
-        keep = 3;
-        directory = "/var/backup/etcd";
-      };
     };
     systemd.package = "/nix/store/stub-systemd";
     services.etcd.package = "etcd";
@@ -76,4 +72,21 @@ in
   etcdBackup = (backup.systemd.services or { }).etcd-backup.environment or null;
   firewall = common.networking.firewall;
   openiscsi = common.services.openiscsi;
+  network = {
+    inherit (common.networking)
+      hostName
+      domain
+      interfaces
+      defaultGateway
+      defaultGateway6
+      nameservers
+      ;
+  };
+  authorizedKeys = common.users.users.root.openssh.authorizedKeys.keys;
+  inherit (common) warnings;
+  # The option defaults the modules saw (certPlan left out: it is the plan).
+  options = builtins.removeAttrs config.homelab [
+    "certPlan"
+    "host"
+  ];
 }

@@ -1,6 +1,7 @@
 # Just enough of nixpkgs' `lib` (same names, simplified semantics) to call the
 # modules under nixos/modules/ as plain functions. There is no module system
-# here: mkIf yields its content or {}, priorities and ordering are dropped.
+# here: mkIf yields its content or {}, priorities and ordering are dropped,
+# mkOption returns its declaration and types are plain markers.
 let
   inherit (builtins)
     attrNames
@@ -39,4 +40,26 @@ rec {
   escapeShellArg = s: "'${replaceStrings [ "'" ] [ "'\\''" ] s}'";
   escapeShellArgs = xs: concatStringsSep " " (map escapeShellArg xs);
   getName = p: p.pname or p;
+
+  # Option declarations keep their fields, so the probe can read the defaults.
+  mkOption = attrs: attrs // { _type = "option"; };
+  mkPackageOption =
+    pkgs: name: _:
+    mkOption { default = pkgs.${name}; };
+  literalExpression = text: {
+    _type = "literalExpression";
+    inherit text;
+  };
+  types = {
+    str = "str";
+    raw = "raw";
+    path = "path";
+    enum = values: { enum = values; };
+    nullOr = type: { nullOr = type; };
+    listOf = type: { listOf = type; };
+    ints = {
+      positive = "positive";
+      between = low: high: { between = [ low high ]; };
+    };
+  };
 }

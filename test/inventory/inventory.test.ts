@@ -1,0 +1,162 @@
+// parseInventory is the strict reader of inventory/<cluster>.json on the cdk8s side: it must accept
+// the shipped inventories unchanged and report every problem of a broken one with its JSON path.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseInventory } from '../../apps/inventory.js';
+import { InventoryError, type InventoryIssue } from '../../pipeline/cluster.js';
+import { projectRoot } from '../helpers/io.js';
+
+const read = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(projectRoot, path), 'utf8'));
+// biome-ignore lint/suspicious/noExplicitAny: tests edit the raw JSON freely
+const shipped = (): any => read('inventory/k8s-235.json');
+
+function issuesOf(data: unknown, expectedName = 'k8s-235'): readonly InventoryIssue[] {
+  try {
+    parseInventory(data, expectedName);
+  } catch (error) {
+    if (error instanceof InventoryError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected parseInventory to throw an InventoryError');
+}
+
+describe('parseInventory', () => {
+  it('accepts the shipped inventory and returns exactly its facts', () => {
+    const data = shipped();
+    const inventory = parseInventory(data, 'k8s-235');
+    // Every key is known, so the typed result holds the whole file, nothing more.
+    expect(inventory).toEqual(data);
+    expect(inventory.kubernetes.dnsServiceIps).toEqual(['10.234.64.10', '2a10:4741:36:32:1::a']);
+    expect(inventory.kubernetes.nodeCidrMaskSizes).toEqual({ ipv4: 24, ipv6: 120 });
+    expect(inventory.hosts.map((h) => h.interface)).toEqual(['eno1', 'eno1', 'eno1']);
+    expect(inventory.network.gateways).toEqual({ ipv4: '192.0.2.1', ipv6: '2001:db8:235::1' });
+    expect(inventory.ssh.authorizedKeys).toEqual([]);
+  });
+
+  it('accepts the one-node example cluster (link-local IPv6 gateway)', () => {
+    const data = read('test/fixtures/tiny-cluster/inventory/tiny.json');
+    expect(parseInventory(data, 'tiny')).toEqual(data);
+  });
+
+  it('accepts SSH public keys of the usual types, with or without a comment', () => {
+    const data = shipped();
+    data.ssh.authorizedKeys = [
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOnly operator@example.org',
+      'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIExample=',
+      'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tExample yubikey',
+    ];
+    expect(parseInventory(data, 'k8s-235').ssh.authorizedKeys).toHaveLength(3);
+  });
+
+  it('reports every issue of a broken inventory with its JSON path', () => {
+    const data = shipped();
+    data.name = 'k8s-236';
+    data.extra = true;
+    data.kubernetes.podCidrs[1] = '2a10:4741:36:32:2::/129';
+    data.hosts[1].ipv4 = '192.0.2.300';
+    data.hosts[2].name = 'soarin';
+    delete data.hosts[2].interface;
+    data.network.nameserver = data.network.nameservers;
+    delete data.network.nameservers;
+
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'extra',
+        message: 'is not a known field (known: name, domain, kubernetes, hosts, network, vault, gitops, sso, acme, storage, ssh)',
+      },
+      { path: 'name', message: '"k8s-236" must match the file name "k8s-235"' },
+      { path: 'kubernetes.podCidrs[1]', message: '"2a10:4741:36:32:2::/129" is not a CIDR (address/prefix)' },
+      { path: 'hosts[1].ipv4', message: '"192.0.2.300" is not an IPv4 address' },
+      { path: 'hosts[2].interface', message: 'is required (a string)' },
+      {
+        path: 'network.nameserver',
+        message: 'is not a known field (known: cni, ipv4NativeRoutingCidr, mtu, prefixLengths, gateways, nameservers)',
+      },
+      { path: 'network.nameservers', message: 'is required (a list)' },
+      { path: 'hosts[2].name', message: '"soarin" is listed twice' },
+    ]);
+  });
+
+  it('joins the issues into the error message, path first', () => {
+    const data = shipped();
+    data.hosts[0].interface = 'eno 1';
+    expect(() => parseInventory(data, 'k8s-235')).toThrow(
+      new InventoryError([
+        { path: 'hosts[0].interface', message: '"eno 1" is not a network interface name (1-15 letters, digits, ".", "-", "_")' },
+      ]),
+    );
+    expect(() => parseInventory(data, 'k8s-235')).toThrow(/^hosts\[0\]\.interface: "eno 1" is not a network interface name/);
+  });
+
+  it('names each missing host fact', () => {
+    const data = shipped();
+    delete data.kubernetes.dnsServiceIps;
+    delete data.kubernetes.nodeCidrMaskSizes.ipv6;
+    delete data.network.gateways;
+    delete data.ssh;
+
+    expect(issuesOf(data)).toEqual([
+      { path: 'kubernetes.dnsServiceIps', message: 'is required (a list)' },
+      { path: 'kubernetes.nodeCidrMaskSizes.ipv6', message: 'is required (an integer from 1 to 128)' },
+      { path: 'network.gateways', message: 'is required (an object)' },
+      { path: 'network.gateways.ipv4', message: 'is required (a string)' },
+      { path: 'network.gateways.ipv6', message: 'is required (a string)' },
+      { path: 'ssh', message: 'is required (an object)' },
+      { path: 'ssh.authorizedKeys', message: 'is required (a list)' },
+    ]);
+  });
+
+  it('checks the host facts against each other', () => {
+    const data = shipped();
+    data.kubernetes.serviceCidrs = ['10.234.64.0/18'];
+    data.kubernetes.dnsServiceIps = ['10.234.128.10', '2a10:4741:36:32:1::a'];
+    data.kubernetes.nodeCidrMaskSizes = { ipv4: 16, ipv6: 121 };
+    data.network.prefixLengths.ipv6 = 0;
+    data.network.gateways = { ipv4: '192.0.3.1', ipv6: 'fe80::1' };
+    data.network.nameservers = ['192.0.2.1', 'resolver.example.org'];
+    data.ssh.authorizedKeys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOnly operator@example.org', 'not a key'];
+
+    expect(issuesOf(data)).toEqual([
+      { path: 'network.prefixLengths.ipv6', message: 'must be an integer from 1 to 128' },
+      { path: 'network.nameservers[1]', message: '"resolver.example.org" is not an IP address' },
+      { path: 'ssh.authorizedKeys[1]', message: '"not a key" is not an SSH public key ("<type> <base64> [comment]")' },
+      { path: 'kubernetes.dnsServiceIps[0]', message: '"10.234.128.10" is not inside a service CIDR of its family (10.234.64.0/18)' },
+      {
+        path: 'kubernetes.dnsServiceIps[1]',
+        message: '"2a10:4741:36:32:1::a" is not inside a service CIDR of its family (there is no IPv6 one)',
+      },
+      {
+        path: 'kubernetes.nodeCidrMaskSizes.ipv4',
+        message: '16 must be from 18 to 32 for pod CIDR 10.234.128.0/18 (at least its prefix, at most 16 bits longer)',
+      },
+      {
+        path: 'kubernetes.nodeCidrMaskSizes.ipv6',
+        message: '121 must be from 104 to 120 for pod CIDR 2a10:4741:36:32:2::/104 (at least its prefix, at most 16 bits longer)',
+      },
+      {
+        path: 'network.gateways.ipv4',
+        message: '"192.0.3.1" is outside the /24 subnet of soarin (192.0.2.11), sassaflash (192.0.2.12), stormfeather (192.0.2.13)',
+      },
+    ]);
+  });
+
+  it('reports a gateway outside the subnet of only some hosts, naming those hosts', () => {
+    const data = shipped();
+    data.network.gateways.ipv6 = '2001:db8:235::1';
+    data.hosts[2].ipv6 = '2001:db8:236::13';
+    expect(issuesOf(data)).toEqual([
+      { path: 'network.gateways.ipv6', message: '"2001:db8:235::1" is outside the /64 subnet of stormfeather (2001:db8:236::13)' },
+    ]);
+  });
+
+  it('skips the cross checks of a list that has an invalid entry (reported once, not twice)', () => {
+    const data = shipped();
+    data.kubernetes.serviceCidrs[0] = '10.234.64.0';
+    expect(issuesOf(data)).toEqual([{ path: 'kubernetes.serviceCidrs[0]', message: '"10.234.64.0" is not a CIDR (address/prefix)' }]);
+  });
+
+  it('rejects an inventory that is not a JSON object', () => {
+    expect(issuesOf([])).toEqual([{ path: '(root)', message: 'the inventory must be a JSON object' }]);
+  });
+});
