@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareStrings, formatProblem, type Problem, type SourcedObject } from './model.js';
-import { compareTree, recoverInterruptedWrite, writeTree } from './output.js';
+import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
 import type { RegisteredKind } from './schemas.js';
 import { SchemaRegistry } from './schemas.js';
 import { synthesize } from './synth.js';
@@ -83,6 +83,11 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
   const root = values.root ? resolve(cwd, values.root) : context.root;
   const distDir = values.out ? resolve(cwd, values.out) : join(root, 'dist');
   const shown = relative(cwd, distDir) || '.';
+  const targetError = outputTargetError(distDir, root, values.out === undefined);
+  if (targetError) {
+    io.err(`synth: output folder ${shown} ${targetError}`);
+    return 2;
+  }
   const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds) });
   const { stats } = result;
   if (result.problems.length > 0) {
@@ -91,9 +96,18 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     return 1;
   }
   const summary = `${plural(stats.clusters, 'cluster')}, ${plural(stats.apps, 'app')}, ${plural(stats.objects, 'object')}, ${plural(stats.files, 'file')}`;
+  const failed = (error: unknown) => {
+    io.err(`synth: cannot ${values.check ? 'read' : 'write'} ${shown}/: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  };
   if (values.check) {
-    recoverInterruptedWrite(distDir);
-    const diff = compareTree(distDir, result.files);
+    let diff: ReturnType<typeof compareTree>;
+    try {
+      recoverInterruptedWrite(distDir);
+      diff = compareTree(distDir, result.files);
+    } catch (error) {
+      return failed(error);
+    }
     const count = diff.stale.length + diff.missing.length + diff.extra.length;
     for (const path of diff.stale) io.err(`stale:   ${shown}/${path}`);
     for (const path of diff.missing) io.err(`missing: ${shown}/${path}`);
@@ -105,27 +119,57 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     io.out(`synth --check: ${shown}/ is up to date (${summary}) in ${seconds()}`);
     return 0;
   }
-  writeTree(distDir, result.files);
+  try {
+    writeTree(distDir, result.files);
+  } catch (error) {
+    return failed(error);
+  }
   io.out(`synth: ${summary} written to ${shown}/ in ${seconds()}`);
   return 0;
 }
 
 const YAML_FILE = /\.ya?ml$/;
-const KUSTOMIZATION_NAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const KUSTOMIZATION_NAMES = new Set(KUSTOMIZATION_FILES);
 
-function collectYamlFiles(path: string, out: string[]): void {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) {
-    out.push(path);
+/** YAML files under a path (sorted, dot-files and kustomization files skipped when walking folders). */
+function collectYamlFiles(path: string, shown: string, out: string[], problems: Problem[]): void {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is a broken link' : String(error);
+    problems.push({ origin: { file: shown }, rule: 'file', message: `cannot be read: ${reason}` });
     return;
   }
-  const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
-  for (const entry of entries) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const child = join(path, entry.name);
-    if (entry.isDirectory()) collectYamlFiles(child, out);
-    else if (YAML_FILE.test(entry.name) && !KUSTOMIZATION_NAMES.has(entry.name)) out.push(child);
+  if (stat.isDirectory()) {
+    const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const child = join(path, entry.name);
+      const childShown = join(shown, entry.name);
+      if (entry.isDirectory()) collectYamlFiles(child, childShown, out, problems);
+      else if (YAML_FILE.test(entry.name) && !KUSTOMIZATION_NAMES.has(entry.name)) collectYamlFiles(child, childShown, out, problems);
+    }
+  } else if (stat.isFile()) {
+    out.push(path);
+  } else {
+    problems.push({ origin: { file: shown }, rule: 'file', message: 'is not a regular file' });
   }
+}
+
+/** The folder kustomize builds an object's file in: the nearest one above it holding a kustomization. */
+function buildRoot(file: string, cache: Map<string, string>): string {
+  const folder = dirname(file);
+  const known = cache.get(folder);
+  if (known !== undefined) return known;
+  const found = KUSTOMIZATION_FILES.some((name) => existsSync(join(folder, name)))
+    ? folder
+    : dirname(folder) === folder
+      ? folder
+      : buildRoot(folder, cache);
+  cache.set(folder, found);
+  return found;
 }
 
 export async function runValidate(argv: readonly string[], context: CommandContext): Promise<number> {
@@ -151,24 +195,38 @@ export async function runValidate(argv: readonly string[], context: CommandConte
     return 2;
   }
   const cwd = context.cwd ?? process.cwd();
-  const files: string[] = [];
+  const found: string[] = [];
+  const problems: Problem[] = [];
   for (const path of positionals) {
     const absolute = resolve(cwd, path);
     if (!existsSync(absolute)) {
       io.err(`validate: ${path}: no such file or directory`);
       return 2;
     }
-    collectYamlFiles(absolute, files);
+    collectYamlFiles(absolute, relative(cwd, absolute) || path, found, problems);
   }
-  const problems: Problem[] = [];
-  const objects: SourcedObject[] = [];
+  // Each file once, even when named twice or reached through a link.
+  const seenFiles = new Set<string>();
+  const files = found.filter((file) => {
+    const real = realpathSync(file);
+    if (seenFiles.has(real)) return false;
+    seenFiles.add(real);
+    return true;
+  });
+  const objects: (SourcedObject & { readonly buildRoot: string })[] = [];
+  const roots = new Map<string, string>();
   for (const file of files) {
     const shown = relative(cwd, file) || file;
-    const parsed = parseManifests(readFileSync(file, 'utf8'), shown);
+    const parsed = parseManifests(readFileSync(file), shown);
     problems.push(...parsed.problems);
-    objects.push(...parsed.objects);
+    const root = buildRoot(file, roots);
+    objects.push(...parsed.objects.map((object) => ({ ...object, buildRoot: root })));
   }
-  const result = await validateObjects(objects, { registry: new SchemaRegistry(context.kinds) });
+  // Objects only collide when one kustomize build (one app folder) holds both; synth checks whole clusters.
+  const result = await validateObjects(objects, {
+    registry: new SchemaRegistry(context.kinds),
+    duplicateScope: (object) => object.buildRoot,
+  });
   problems.push(...result.problems);
   report(problems, io.out);
   const badFiles = new Set(problems.map((problem) => problem.origin.file)).size;

@@ -112,7 +112,17 @@ export function layoutApp(input: LayoutInput): AppFiles {
 
   resourceFiles.sort(compareStrings);
   encryptedFiles.sort(compareStrings);
+  const generatorClash = files.has(SECRET_GENERATOR_FILE);
+  if (encryptedFiles.length > 0 && generatorClash) {
+    const object = input.objects[objectFiles.indexOf(SECRET_GENERATOR_FILE)];
+    problems.push({
+      origin: object?.origin ?? {},
+      object: object ? objectRef(object.manifest) : undefined,
+      rule: 'output.file-name',
+      message: `the file name ${SECRET_GENERATOR_FILE} is taken by the app's KSOPS generator; rename this object`,
+    });
+  }
   files.set(KUSTOMIZATION_FILE, kustomization(input, resourceFiles, encryptedFiles));
-  if (encryptedFiles.length > 0) files.set(SECRET_GENERATOR_FILE, secretGenerator(input.appName, encryptedFiles));
+  if (encryptedFiles.length > 0 && !generatorClash) files.set(SECRET_GENERATOR_FILE, secretGenerator(input.appName, encryptedFiles));
   return { files, problems };
 }

@@ -1,6 +1,29 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { compareStrings } from './model.js';
+
+/** Written at the top of every output tree: tells people not to edit it and tells synth the folder is its own. */
+export const OUTPUT_MARKER_FILE = 'README.md';
+export const OUTPUT_MARKER_TEXT =
+  '# Generated output\n\nEverything below this folder is written by `npm run synth` from `inventory/`, `apps/` and\n`constructs/`. Do not edit it: change the sources and run `npm run synth` again.\n';
+
+/**
+ * Why synth must not replace this folder, or undefined when it may: synth replaces a whole tree,
+ * so it only ever replaces one it wrote (it holds the marker), an empty folder, a new path, or
+ * the project's own default output folder.
+ */
+export function outputTargetError(distDir: string, root: string, isDefault: boolean): string | undefined {
+  const toRoot = relative(distDir, root);
+  if (toRoot === '' || (!toRoot.startsWith('..') && !isAbsolute(toRoot))) {
+    return 'is the project root or one of its parent folders; choose a folder of its own';
+  }
+  if (!existsSync(distDir)) return undefined;
+  if (!statSync(distDir).isDirectory()) return 'exists and is not a folder';
+  if (isDefault || readdirSync(distDir).length === 0) return undefined;
+  const marker = join(distDir, OUTPUT_MARKER_FILE);
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === OUTPUT_MARKER_TEXT) return undefined;
+  return `exists and was not written by synth (no ${OUTPUT_MARKER_FILE} marker); synth replaces the whole folder, so give it a new or empty one`;
+}
 
 const STAGING_PREFIX = '.dist-staging-';
 const PREVIOUS_PREFIX = '.dist-previous-';
@@ -36,7 +59,11 @@ export function recoverInterruptedWrite(distDir: string): void {
     if (!existsSync(distDir) && entry.startsWith(PREVIOUS_PREFIX)) {
       renameSync(path, distDir);
     } else {
-      rmSync(path, { recursive: true, force: true });
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // A leftover that cannot be removed is harmless: the next write uses its own names.
+      }
     }
   }
 }
@@ -72,7 +99,14 @@ export function writeTree(distDir: string, files: ReadonlyMap<string, string>): 
     if (!existsSync(distDir) && existsSync(previous)) renameSync(previous, distDir);
     throw error;
   }
-  rmSync(previous, { recursive: true, force: true });
+  try {
+    rmSync(previous, { recursive: true, force: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      `synth: warning: the new tree is in place, but the previous one could not be removed (${reason}); delete ${previous}\n`,
+    );
+  }
 }
 
 export interface TreeDifference {

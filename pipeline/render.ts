@@ -46,7 +46,16 @@ function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, 
     manifestFiles: [],
   };
   try {
-    app.build(chart, inventory);
+    const returned: unknown = app.build(chart, inventory);
+    if (typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
+      (returned as Promise<unknown>).catch(() => undefined);
+      problems.push({
+        origin: { constructPath: chart.node.path },
+        rule: 'construct',
+        message: 'build() returned a Promise: build must be synchronous, or objects added after an await are lost',
+      });
+      return rendered;
+    }
   } catch (error) {
     problems.push({ origin: { constructPath: chart.node.path }, rule: 'construct', message: message(error) });
     return rendered;
@@ -58,7 +67,10 @@ function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, 
     }
     if (ApiObject.isApiObject(construct)) {
       try {
-        rendered.objects.push({ manifest: construct.toJson() as Record<string, unknown>, origin: { constructPath } });
+        const manifest = construct.toJson() as Record<string, unknown>;
+        for (const message of generatedIdentity(construct, manifest))
+          problems.push({ origin: { constructPath }, rule: 'construct.name', message });
+        rendered.objects.push({ manifest, origin: { constructPath } });
       } catch (error) {
         problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
       }
@@ -79,6 +91,39 @@ function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, 
   return rendered;
 }
 
+/** A label cdk8s+ derives from the construct path; as an immutable selector it breaks on any refactor. */
+const ADDRESS_LABEL = 'cdk8s.io/metadata.addr';
+
+/**
+ * Names and labels cdk8s generated from the construct path: they change when code moves, which
+ * replaces objects in the cluster, so dist only takes explicit ones.
+ */
+function generatedIdentity(object: ApiObject, manifest: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (object.name === Chart.of(object).generateObjectName(object)) {
+    problems.push(
+      `${object.kind} has no explicit metadata.name (cdk8s would generate "${object.name}" from the construct path); set metadata.name`,
+    );
+  }
+  if (JSON.stringify(manifest).includes(`"${ADDRESS_LABEL}"`)) {
+    problems.push(
+      `${object.kind} carries the label ${ADDRESS_LABEL}, derived from the construct path; give the workload explicit selector labels (cdk8s-plus: select: false plus explicit labels)`,
+    );
+  }
+  return problems;
+}
+
+function appDefinitionError(app: unknown, index: number): string | undefined {
+  const candidate = app as Partial<AppDefinition<unknown>> | undefined;
+  if (typeof candidate !== 'object' || candidate === null)
+    return `apps() item ${index + 1} is ${candidate === null ? 'null' : typeof candidate}, not an app definition`;
+  if (typeof candidate.name !== 'string') return `apps() item ${index + 1} has no name (a string)`;
+  if (typeof candidate.build !== 'function') return `app "${candidate.name}" has no build(chart, inventory) function`;
+  if (candidate.namespace !== undefined && typeof candidate.namespace !== 'string')
+    return `app "${candidate.name}" namespace must be a string`;
+  return undefined;
+}
+
 /** Renders every app of one cluster; construct errors are collected with their construct paths. */
 export function renderCluster<I>(cluster: string, definition: ClusterDefinition<I>, inventory: I): RenderResult {
   const problems: Problem[] = [];
@@ -90,9 +135,20 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   } catch (error) {
     return { apps: [], problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }] };
   }
+  if (!Array.isArray(apps)) {
+    return {
+      apps: [],
+      problems: [{ origin: { constructPath: cluster }, rule: 'app', message: 'apps() must return a list of app definitions' }],
+    };
+  }
   const names = new Set<string>();
   const rendered: RenderedApp[] = [];
-  for (const app of apps) {
+  for (const [index, app] of apps.entries()) {
+    const definitionError = appDefinitionError(app, index);
+    if (definitionError) {
+      problems.push({ origin: { constructPath: cluster }, rule: 'app', message: definitionError });
+      continue;
+    }
     const nameError = dns1123LabelError(app.name);
     if (nameError) {
       problems.push({ origin: { constructPath: `${cluster}/${app.name}` }, rule: 'app', message: `app name "${app.name}" ${nameError}` });

@@ -5,6 +5,7 @@ import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
+import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import type { SchemaRegistry } from './schemas.js';
 import { validateObjects } from './validate.js';
@@ -135,6 +136,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       objects += appObjects.length + encrypted.length;
     }
   }
+  files.set(OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT);
   const stats = { clusters: loaded.clusters.length, apps, objects, files: files.size };
   if (problems.length > 0) return { files: new Map(), problems, stats };
   return { files, problems, stats };

@@ -25,7 +25,12 @@ function flatten<T extends SourcedObject>(objects: readonly T[], problems: Probl
   const out: Flattened<T>[] = [];
   for (const object of objects) {
     const { manifest, origin } = object;
-    if (manifest.kind === 'List' && manifest.apiVersion === 'v1') {
+    // `v1 List`, and typed lists such as `ConfigMapList` that kubectl prints.
+    if (
+      typeof manifest.kind === 'string' &&
+      manifest.kind.endsWith('List') &&
+      (manifest.kind === 'List' || Array.isArray(manifest.items))
+    ) {
       const items = manifest.items;
       if (!Array.isArray(items)) {
         problems.push({ origin, object: objectRef(manifest), rule: 'list', message: 'a List must have an "items" array' });
@@ -35,6 +40,15 @@ function flatten<T extends SourcedObject>(objects: readonly T[], problems: Probl
         const itemOrigin: Origin = { ...origin, listItem: index };
         if (!isRecord(item)) {
           problems.push({ origin: itemOrigin, rule: 'list', message: 'a List item must be a mapping (an object)' });
+          return;
+        }
+        if (item.kind === 'List' || (typeof item.kind === 'string' && item.kind.endsWith('List') && Array.isArray(item.items))) {
+          problems.push({
+            origin: itemOrigin,
+            object: objectRef(item),
+            rule: 'list',
+            message: 'Lists inside a List are not supported; list the objects directly',
+          });
           return;
         }
         // Spread first: fields the caller attached to the List (such as its app) carry over to its items.
@@ -56,15 +70,24 @@ function checkIdentity(object: Flattened<SourcedObject>, problems: Problem[]): b
     problems.push({ origin, object: ref, rule, message });
     ok = false;
   };
-  if (typeof manifest.apiVersion !== 'string' || manifest.apiVersion.length === 0) {
-    missing('identity.apiVersion', 'has no apiVersion');
-  }
-  if (typeof manifest.kind !== 'string' || manifest.kind.length === 0) missing('identity.kind', 'has no kind');
+  const describe = (value: unknown) => (Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`);
+  const requireString = (value: unknown, field: string, rule: string) => {
+    if (value === undefined || value === '') missing(rule, `has no ${field}`);
+    else if (typeof value !== 'string') missing(rule, `${field} must be a string (got ${describe(value)})`);
+  };
+  requireString(manifest.apiVersion, 'apiVersion', 'identity.apiVersion');
+  requireString(manifest.kind, 'kind', 'identity.kind');
   const metadata = manifest.metadata;
-  if (!isRecord(metadata)) {
+  if (metadata === undefined) {
     missing('identity.metadata', 'has no metadata');
-  } else if (typeof metadata.name !== 'string' && typeof metadata.generateName !== 'string') {
+  } else if (!isRecord(metadata)) {
+    missing('identity.metadata', `metadata must be a mapping (got ${describe(metadata)})`);
+  } else if (metadata.name === undefined && metadata.generateName === undefined) {
     missing('identity.name', 'has no metadata.name (nor metadata.generateName)');
+  } else if (metadata.name !== undefined && typeof metadata.name !== 'string') {
+    missing('identity.name', `metadata.name must be a string (got ${describe(metadata.name)})`);
+  } else if (metadata.name === undefined && typeof metadata.generateName !== 'string') {
+    missing('identity.name', `metadata.generateName must be a string (got ${describe(metadata.generateName)})`);
   }
   return ok;
 }
@@ -159,21 +182,23 @@ function checkSecret(object: Flattened<SourcedObject>, problems: Problem[]): Man
   return withoutSopsFields(manifest);
 }
 
-function duplicateKey(manifest: Manifest): string | undefined {
+function duplicateKey(manifest: Manifest, scope: string): string | undefined {
   const metadata = manifest.metadata as Record<string, unknown>;
   if (typeof metadata.name !== 'string') return undefined;
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : '';
-  return `${groupOf(manifest.apiVersion as string)}/${manifest.kind as string}/${namespace}/${metadata.name}`;
+  return `${scope}\u0000${groupOf(manifest.apiVersion as string)}/${manifest.kind as string}/${namespace}/${metadata.name}`;
 }
 
-export interface ValidateOptions {
+export interface ValidateOptions<T extends SourcedObject = SourcedObject> {
   readonly registry: SchemaRegistry;
+  /** Objects only count as duplicates within the same scope. @default one scope for all */
+  readonly duplicateScope?: (object: T) => string;
 }
 
 /** Applies every object rule and returns all problems found (never stops at the first). */
 export async function validateObjects<T extends SourcedObject>(
   objects: readonly T[],
-  options: ValidateOptions,
+  options: ValidateOptions<T>,
 ): Promise<ValidationResult<T>> {
   const problems: Problem[] = [];
   const flat = flatten(objects, problems);
@@ -212,7 +237,7 @@ export async function validateObjects<T extends SourcedObject>(
     }
     if (info?.buildConfig) continue;
     checkMetadata(object, info, problems);
-    const key = duplicateKey(manifest);
+    const key = duplicateKey(manifest, options.duplicateScope?.(object) ?? '');
     if (key !== undefined) {
       const first = seen.get(key);
       if (first) {

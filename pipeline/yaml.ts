@@ -1,4 +1,4 @@
-import { LineCounter, parseAllDocuments, stringify } from 'yaml';
+import { Document, isScalar, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
 
 export interface ParsedFile {
@@ -6,24 +6,49 @@ export interface ParsedFile {
   readonly problems: Problem[];
 }
 
-/** Parses a multi-document YAML file; empty documents are skipped, every syntax error is reported. */
-export function parseManifests(text: string, file: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes file bytes as UTF-8, or returns undefined when they are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses a multi-document YAML file as Kubernetes reads it (YAML 1.1: `yes`/`on` are booleans,
+ * `0644` is octal). Empty documents are skipped; each document reports its first syntax error.
+ */
+export function parseManifests(input: string | Uint8Array, file: string): ParsedFile {
   const objects: SourcedObject[] = [];
   const problems: Problem[] = [];
+  const text = typeof input === 'string' ? input : decodeUtf8(input);
+  if (text === undefined) {
+    problems.push({ origin: { file }, rule: 'yaml', message: 'is not valid UTF-8 text' });
+    return { objects, problems };
+  }
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const list = Array.isArray(documents) ? documents : [documents];
   list.forEach((document, index) => {
     const origin = { file, document: index };
-    if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        const pos = lineCounter.linePos(error.pos[0]);
-        const message = error.message.split('\n')[0] ?? error.message;
-        problems.push({ origin, rule: 'yaml', message: `YAML syntax error at line ${pos.line}, column ${pos.col}: ${message}` });
-      }
+    const [error] = document.errors;
+    if (error) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      const message = error.message.split('\n')[0] ?? error.message;
+      problems.push({ origin, rule: 'yaml', message: `YAML syntax error at line ${pos.line}, column ${pos.col}: ${message}` });
       return;
     }
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (failure) {
+      const message = failure instanceof Error ? failure.message.split('\n')[0] : String(failure);
+      problems.push({ origin, rule: 'yaml', message: `YAML error: ${message}` });
+      return;
+    }
     if (value === null || value === undefined) return;
     if (!isRecord(value)) {
       problems.push({ origin, rule: 'yaml', message: 'document is not a mapping (a Kubernetes object is a YAML mapping)' });
@@ -44,14 +69,38 @@ function ordered(manifest: Manifest): Manifest {
   return out;
 }
 
+/** Characters a plain or single-quoted scalar must not carry: readers treat them as line breaks or reject them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this is for
+const NEEDS_ESCAPES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+
 /**
- * Deterministic YAML for one object. YAML 1.1 rules decide quoting, as Kubernetes' YAML reader
- * still treats `yes`, `on` and friends as booleans.
+ * Deterministic YAML that reads back to the same data with a YAML 1.1 reader, as Kubernetes and
+ * kustomize use: booleans-in-disguise (`yes`, `on`) are quoted, a `<<` key is quoted so it is not a
+ * merge, and strings with control or line-separator characters are double-quoted with escapes.
  */
-export function stringifyManifest(manifest: Manifest): string {
-  return stringify(ordered(manifest), { version: '1.1', lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false });
+export function stringifyData(data: unknown): string {
+  const document = new Document(data, {
+    version: '1.1',
+    // Without the merge tag, a "<<" key is an ordinary string that the visitor below can quote.
+    customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:merge'),
+    aliasDuplicateObjects: false,
+  });
+  visit(document, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '<<') pair.key.type = Scalar.QUOTE_DOUBLE;
+    },
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && NEEDS_ESCAPES.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  // Such characters only occur inside the double-quoted scalars forced above; spell them as escapes.
+  return document.toString({ lineWidth: 0, indentSeq: true }).replace(ESCAPED, (char) => ESCAPES[char] ?? escapeCode(char));
 }
 
-export function stringifyData(data: unknown): string {
-  return stringify(data, { version: '1.1', lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false });
+const ESCAPED = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+const ESCAPES: Record<string, string> = { '\u0085': '\\N', '\u00a0': '\\_', '\u2028': '\\L', '\u2029': '\\P' };
+const escapeCode = (char: string) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+
+export function stringifyManifest(manifest: Manifest): string {
+  return stringifyData(ordered(manifest));
 }

@@ -8,6 +8,8 @@ export const projectContext: CommandContext = {
   root: resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'),
   kinds: registeredKinds,
   io: consoleIo,
+  // npm runs scripts from the package folder; INIT_CWD is where the user typed the command.
+  cwd: process.env.INIT_CWD ?? process.cwd(),
 };
 
 /** Runs a command and exits with its status; an unexpected crash exits 3 with the stack. */

@@ -25,7 +25,8 @@ afterEach(() => {
 });
 
 function tree(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map((path) => [path, readFileSync(join(dir, path), 'utf8')]));
+  const files = listFiles(dir).filter((path) => path !== 'node_modules');
+  return Object.fromEntries(files.map((path) => [path, readFileSync(join(dir, path), 'utf8')]));
 }
 
 /** Runs the real CLI in a child process (as the operator and CI do). */
@@ -48,6 +49,7 @@ describe('synth', () => {
     const context = captureContext();
     expect(await runSynth(['--root', tinyCluster, '--out', out], context)).toBe(0);
     expect(listFiles(out)).toEqual([
+      'README.md',
       'tiny/hello/configmap-greeting.yaml',
       'tiny/hello/kustomization.yaml',
       'tiny/hello/namespace-hello.yaml',
@@ -56,7 +58,7 @@ describe('synth', () => {
     expect(configMap).toContain('namespace: hello');
     expect(configMap).toContain('message: hello from tiny (k8s.example.org)');
     expect(readFileSync(join(out, 'tiny/hello/namespace-hello.yaml'), 'utf8')).not.toContain('namespace:');
-    expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 3 files written to .+ in \d+\.\d\d s$/);
+    expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 4 files written to .+ in \d+\.\d\d s$/);
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
@@ -93,7 +95,8 @@ describe('synth', () => {
       'apps/broken.ts': configMapComposition({ web: { Bad_Name: { a: '1' }, 'also-bad.': { b: '2' } } }),
     });
     const out = tempDir();
-    writeFileSync(join(out, 'keep.yaml'), 'previous\n');
+    expect(await runSynth(['--root', tinyCluster, '--out', out], captureContext())).toBe(0);
+    const previous = tree(out);
     const context = captureContext();
     expect(await runSynth(['--root', root, '--out', out], context)).toBe(1);
     expect(context.err).toEqual([
@@ -105,7 +108,7 @@ describe('synth', () => {
       ),
       expect.stringMatching(/^synth: 2 problems found; .+ left unchanged$/),
     ]);
-    expect(tree(out)).toEqual({ 'keep.yaml': 'previous\n' });
+    expect(tree(out)).toEqual(previous);
   });
 
   it('reports construct errors with the construct path', async () => {
@@ -155,7 +158,7 @@ export default defineCluster({
     expect(listFiles(out)).toContain('lab/api/configmap-three.yaml');
     const after = project({ 'inventory/lab.json': '{}', 'apps/lab.ts': configMapComposition({ web: { one: { a: '1' } } }) });
     expect(await runSynth(['--root', after, '--out', out], captureContext())).toBe(0);
-    expect(listFiles(out)).toEqual(['lab/web/configmap-one.yaml', 'lab/web/kustomization.yaml']);
+    expect(listFiles(out)).toEqual(['README.md', 'lab/web/configmap-one.yaml', 'lab/web/kustomization.yaml']);
   });
 
   it('--check lists stale, missing and extra files, writes nothing, and passes when current', async () => {
@@ -178,6 +181,89 @@ export default defineCluster({
       "synth --check: ./ is out of date (3 files); run 'npm run synth' and commit the result",
     ]);
     expect(tree(out)).toEqual(before);
+  });
+
+  it.each([
+    ['the project root', (_out: string, root: string) => root],
+    ['a parent of the project root', (_out: string, root: string) => join(root, '..')],
+    ['a source folder', (_out: string, root: string) => join(root, 'apps')],
+    ['a file', (_out: string, root: string) => join(root, 'inventory/lab.json')],
+  ])('refuses to replace %s and changes nothing', async (_what, target) => {
+    const root = project({ 'inventory/lab.json': '{}', 'apps/lab.ts': configMapComposition({ web: { one: { a: '1' } } }) });
+    const before = tree(root);
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', target('', root)], context)).toBe(2);
+    expect(context.err[0]).toMatch(
+      /^synth: output folder .+ (is the project root|exists and was not written by synth|exists and is not a folder)/,
+    );
+    expect(tree(root)).toEqual(before);
+  });
+
+  it('replaces a folder it wrote before, and an empty one', async () => {
+    const out = tempDir();
+    expect(await runSynth(['--root', tinyCluster, '--out', out], captureContext())).toBe(0);
+    expect(await runSynth(['--root', tinyCluster, '--out', out], captureContext())).toBe(0);
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('Do not edit it');
+  });
+
+  it('reports an unusable output path without a stack trace', async () => {
+    const root = project({ 'inventory/lab.json': '{}', 'apps/lab.ts': configMapComposition({ web: { one: { a: '1' } } }) });
+    for (const args of [
+      ['--out', join(root, 'inventory/lab.json/x')],
+      ['--check', '--out', join(root, 'inventory/lab.json/x')],
+    ]) {
+      const context = captureContext();
+      expect(await runSynth(['--root', root, ...args], context)).toBe(1);
+      expect(context.err).toEqual([expect.stringMatching(/^synth: cannot (write|read) .+: ENOTDIR/)]);
+    }
+  });
+
+  it('rejects async builds, generated names, path-derived selectors and malformed compositions', async () => {
+    const root = project({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
+import * as plus from 'cdk8s-plus-28';
+import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [
+    { name: 'later', namespace: 'later', async build(chart) { await Promise.resolve(); new k8s.KubeNamespace(chart, 'ns', { metadata: { name: 'later' } }); } },
+    { name: 'unnamed', namespace: 'unnamed', build(chart) {
+      new k8s.KubeConfigMap(chart, 'settings', { data: { a: '1' } });
+      new plus.Deployment(chart, 'web', { metadata: { name: 'web' }, containers: [{ image: 'registry.example.com/web:1.0.0' }] });
+    } },
+    undefined,
+    { name: 'nobuild' },
+  ],
+});
+`,
+    });
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', tempDir()], context)).toBe(1);
+    const lines = context.err.join('\n');
+    expect(lines).toContain('lab/later: build() returned a Promise: build must be synchronous');
+    expect(lines).toMatch(/lab\/unnamed\/settings: ConfigMap has no explicit metadata.name \(cdk8s would generate "lab-unnamed-settings"/);
+    expect(lines).toMatch(/lab\/unnamed\/web\/Resource: Deployment carries the label cdk8s.io\/metadata.addr/);
+    expect(lines).toContain('lab: apps() item 3 is undefined, not an app definition [app]');
+    expect(lines).toContain('lab: app "nobuild" has no build(chart, inventory) function [app]');
+  });
+
+  it('lets a Secret be named generator when the app has no KSOPS generator', async () => {
+    const root = project({
+      'inventory/lab.json': '{}',
+      '.sops.yaml': 'creation_rules: []\n',
+      'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [{ name: 'web', namespace: 'web', build(chart) { new k8s.KubeSecret(chart, 's', { metadata: { name: 'generator' } }); } }],
+});
+`,
+    });
+    const out = tempDir();
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', out], context)).toBe(0);
+    expect(listFiles(out)).toContain('lab/web/secret-generator.yaml');
   });
 
   it('exits 2 on unknown options', async () => {
