@@ -4,7 +4,7 @@ import type { EncryptedFileEntry } from './contributions.js';
 import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
 import { sopsEncryptionErrors, sopsRecipients } from './rules/sops.js';
 import { matchCreationRule, parseSopsConfig, type SopsConfig } from './sops/config.js';
-import { parseManifests } from './yaml.js';
+import { decodeUtf8, parseManifests } from './yaml.js';
 
 export const SOPS_CONFIG_FILE = '.sops.yaml';
 
@@ -44,7 +44,9 @@ export function checkEncryptedFile(
   };
   const path = join(root, entry.source);
   if (!existsSync(path)) return fail('sops.file', 'the SOPS file does not exist');
-  const content = readFileSync(path, 'utf8');
+  // Copied byte for byte: any change would break the MAC, so the text must be exact UTF-8.
+  const content = decodeUtf8(readFileSync(path));
+  if (content === undefined) return fail('sops.file', 'is not valid UTF-8 text');
   const parsed = parseManifests(content, entry.source);
   if (parsed.problems.length > 0) {
     return { problems: parsed.problems.map((problem) => ({ ...problem, origin: { ...problem.origin, constructPath } })) };
@@ -72,6 +74,16 @@ export function checkEncryptedFile(
     ...rule.age.filter((key) => !recipients.age.includes(key)).map((key) => `age ${key}`),
     ...rule.pgp.filter((fp) => !recipients.pgp.some((have) => have.toUpperCase() === fp.toUpperCase())).map((fp) => `pgp ${fp}`),
   ];
+  const extra = [
+    ...recipients.age.filter((key) => !rule.age.includes(key)).map((key) => `age ${key}`),
+    ...recipients.pgp.filter((fp) => !rule.pgp.some((want) => want.toUpperCase() === fp.toUpperCase())).map((fp) => `pgp ${fp}`),
+  ];
+  if (extra.length > 0) {
+    fail(
+      'sops.recipients',
+      `is also encrypted for ${extra.join(', ')}, which ${SOPS_CONFIG_FILE} does not list (a removed key can still decrypt it); run "sops updatekeys ${entry.source}" and "sops rotate -i ${entry.source}"`,
+    );
+  }
   if (missing.length > 0) {
     fail(
       'sops.recipients',

@@ -109,7 +109,58 @@ const CLUSTER_SCOPED = new Set([
   'resource.k8s.io/DeviceClass',
   'resource.k8s.io/ResourceSlice',
   'cert-manager.io/ClusterIssuer',
+  'authentication.k8s.io/TokenReview',
+  'authentication.k8s.io/SelfSubjectReview',
+  'authorization.k8s.io/SubjectAccessReview',
+  'authorization.k8s.io/SelfSubjectAccessReview',
+  'authorization.k8s.io/SelfSubjectRulesReview',
+  'policy/PodSecurityPolicy',
 ]);
+
+/**
+ * API versions Kubernetes no longer serves, which kubernetes-models still ships. Keys are an
+ * apiVersion (every kind) or `apiVersion/Kind`; values say when it went and what replaces it.
+ */
+const REMOVED_APIS: Readonly<Record<string, string>> = {
+  'extensions/v1beta1': 'removed in Kubernetes 1.22; use apps/v1, networking.k8s.io/v1 or policy/v1',
+  'apps/v1beta1': 'removed in Kubernetes 1.16; use apps/v1',
+  'apps/v1beta2': 'removed in Kubernetes 1.16; use apps/v1',
+  'networking.k8s.io/v1beta1/Ingress': 'removed in Kubernetes 1.22; use networking.k8s.io/v1',
+  'networking.k8s.io/v1beta1/IngressClass': 'removed in Kubernetes 1.22; use networking.k8s.io/v1',
+  'batch/v1beta1': 'removed in Kubernetes 1.25; use batch/v1',
+  'autoscaling/v2beta1': 'removed in Kubernetes 1.25; use autoscaling/v2',
+  'autoscaling/v2beta2': 'removed in Kubernetes 1.26; use autoscaling/v2',
+  'policy/v1beta1/PodDisruptionBudget': 'removed in Kubernetes 1.25; use policy/v1',
+  'policy/v1beta1/PodSecurityPolicy': 'removed in Kubernetes 1.25; use Pod Security Admission namespace labels',
+  'rbac.authorization.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use rbac.authorization.k8s.io/v1',
+  'rbac.authorization.k8s.io/v1alpha1': 'removed in Kubernetes 1.22; use rbac.authorization.k8s.io/v1',
+  'storage.k8s.io/v1beta1/CSIDriver': 'removed in Kubernetes 1.22; use storage.k8s.io/v1',
+  'storage.k8s.io/v1beta1/CSINode': 'removed in Kubernetes 1.22; use storage.k8s.io/v1',
+  'storage.k8s.io/v1beta1/StorageClass': 'removed in Kubernetes 1.22; use storage.k8s.io/v1',
+  'storage.k8s.io/v1beta1/VolumeAttachment': 'removed in Kubernetes 1.22; use storage.k8s.io/v1',
+  'storage.k8s.io/v1beta1/CSIStorageCapacity': 'removed in Kubernetes 1.27; use storage.k8s.io/v1',
+  'admissionregistration.k8s.io/v1beta1/MutatingWebhookConfiguration': 'removed in Kubernetes 1.22; use admissionregistration.k8s.io/v1',
+  'admissionregistration.k8s.io/v1beta1/ValidatingWebhookConfiguration': 'removed in Kubernetes 1.22; use admissionregistration.k8s.io/v1',
+  'apiextensions.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use apiextensions.k8s.io/v1',
+  'apiregistration.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use apiregistration.k8s.io/v1',
+  'certificates.k8s.io/v1beta1/CertificateSigningRequest': 'removed in Kubernetes 1.22; use certificates.k8s.io/v1',
+  'coordination.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use coordination.k8s.io/v1',
+  'scheduling.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use scheduling.k8s.io/v1',
+  'scheduling.k8s.io/v1alpha1': 'removed in Kubernetes 1.22; use scheduling.k8s.io/v1',
+  'discovery.k8s.io/v1beta1': 'removed in Kubernetes 1.25; use discovery.k8s.io/v1',
+  'events.k8s.io/v1beta1': 'removed in Kubernetes 1.25; use events.k8s.io/v1',
+  'node.k8s.io/v1beta1': 'removed in Kubernetes 1.25; use node.k8s.io/v1',
+  'flowcontrol.apiserver.k8s.io/v1beta1': 'removed in Kubernetes 1.26; use flowcontrol.apiserver.k8s.io/v1',
+  'flowcontrol.apiserver.k8s.io/v1beta2': 'removed in Kubernetes 1.29; use flowcontrol.apiserver.k8s.io/v1',
+  'flowcontrol.apiserver.k8s.io/v1beta3': 'removed in Kubernetes 1.32; use flowcontrol.apiserver.k8s.io/v1',
+  'authentication.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use authentication.k8s.io/v1',
+  'authorization.k8s.io/v1beta1': 'removed in Kubernetes 1.22; use authorization.k8s.io/v1',
+};
+
+/** Why Kubernetes no longer serves this apiVersion and kind, or undefined. */
+export function removedApi(apiVersion: string, kind: string): string | undefined {
+  return REMOVED_APIS[`${apiVersion}/${kind}`] ?? REMOVED_APIS[apiVersion];
+}
 
 /** Kinds kustomize reads while building an app folder; they are never sent to the cluster. */
 const BUILD_CONFIG_KINDS: readonly RegisteredKind[] = [
@@ -209,6 +260,7 @@ export class SchemaRegistry {
   private async load(apiVersion: string, kind: string): Promise<KindInfo | undefined> {
     const registered = this.registered.get(`${apiVersion}/${kind}`);
     if (registered) return registered;
+    if (removedApi(apiVersion, kind)) return undefined;
     if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind) || !/^([a-z0-9.-]+\/)?v[a-z0-9]+$/.test(apiVersion)) {
       return undefined;
     }

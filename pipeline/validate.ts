@@ -8,7 +8,7 @@ import {
   qualifiedNameError,
 } from './rules/metadata.js';
 import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from './rules/sops.js';
-import { groupOf, type KindInfo, type SchemaRegistry } from './schemas.js';
+import { groupOf, type KindInfo, removedApi, type SchemaRegistry } from './schemas.js';
 
 export interface ValidationResult<T extends SourcedObject = SourcedObject> {
   readonly problems: Problem[];
@@ -220,7 +220,15 @@ export async function validateObjects<T extends SourcedObject>(
     const ref = objectRef(manifest);
     const { inheritedSops: _inherited, ...plain } = object;
     validated.push({ ...(plain as unknown as T), info });
-    if (!info) {
+    const removed = info ? undefined : removedApi(manifest.apiVersion as string, manifest.kind as string);
+    if (removed) {
+      problems.push({
+        origin,
+        object: ref,
+        rule: 'schema.removed-api',
+        message: `${manifest.apiVersion as string} ${manifest.kind as string} was ${removed}`,
+      });
+    } else if (!info) {
       problems.push({
         origin,
         object: ref,

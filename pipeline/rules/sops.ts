@@ -2,17 +2,27 @@ import { isRecord, type Manifest } from '../model.js';
 
 /** A value as sops writes it: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`. */
 const ENCRYPTED_VALUE =
-  /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$/;
+  /^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|bytes|comment)\]$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const PGP_FINGERPRINT = /^[0-9A-Fa-f]{40}$/;
+
+const decodedLength = (value: string) => Buffer.from(value, 'base64').length;
+
+/** Whether a value is a well-formed sops ciphertext: base64 parts, a 32-byte IV and a 16-byte GCM tag. */
+export function isEncryptedValue(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const match = ENCRYPTED_VALUE.exec(value);
+  if (!match) return false;
+  const [, data = '', iv = '', tag = ''] = match;
+  return BASE64.test(data) && BASE64.test(iv) && BASE64.test(tag) && decodedLength(iv) === 32 && decodedLength(tag) === 16;
+}
 
 export interface SopsRecipients {
   readonly age: readonly string[];
   readonly pgp: readonly string[];
   /** Other key services sops supports (KMS, Vault, ...), by their block name. */
   readonly other: readonly string[];
-}
-
-export function isEncryptedValue(value: unknown): boolean {
-  return typeof value === 'string' && ENCRYPTED_VALUE.test(value);
 }
 
 /** Recipients recorded in a document's `sops` block (empty lists when there is none). */
@@ -73,6 +83,13 @@ export function sopsEncryptionErrors(manifest: Manifest): string[] {
   const recipients = sopsRecipients(manifest);
   if (recipients.age.length + recipients.pgp.length + recipients.other.length === 0) {
     errors.push('its sops block names no recipient (age, pgp, kms, ...)');
+  }
+  for (const key of recipients.age) if (!AGE_RECIPIENT.test(key)) errors.push(`its age recipient "${key}" is not an age public key`);
+  for (const fp of recipients.pgp)
+    if (!PGP_FINGERPRINT.test(fp)) errors.push(`its pgp recipient "${fp}" is not a 40-digit key fingerprint`);
+  const entries = ['age', 'pgp'].flatMap((key) => (Array.isArray(sops[key]) ? (sops[key] as unknown[]) : []));
+  if (entries.some((entry) => !isRecord(entry) || typeof entry.enc !== 'string' || entry.enc.length === 0)) {
+    errors.push('a recipient in its sops block has no encrypted data key ("enc")');
   }
   const plaintext = plaintextSecretPaths(manifest);
   if (plaintext.length > 0) {

@@ -95,6 +95,7 @@ describe('SopsSecret files at synth', () => {
 
   it("rejects a file not encrypted for ArgoCD's key from the creation rule", () => {
     expect(problem('wrong-recipients')).toEqual([
+      `lab/web/wrong-recipients (secrets/lab/web/wrong-recipients.sops.yaml): Secret web/wrong-recipients: is also encrypted for age ${OTHER_KEY}, which .sops.yaml does not list (a removed key can still decrypt it); run "sops updatekeys secrets/lab/web/wrong-recipients.sops.yaml" and "sops rotate -i secrets/lab/web/wrong-recipients.sops.yaml" [sops.recipients]`,
       `lab/web/wrong-recipients (secrets/lab/web/wrong-recipients.sops.yaml): Secret web/wrong-recipients: is not encrypted for age ${argocdKey} required by .sops.yaml; re-key it with "sops updatekeys secrets/lab/web/wrong-recipients.sops.yaml" [sops.recipients]`,
     ]);
   });
