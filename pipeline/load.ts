@@ -21,6 +21,15 @@ function isClusterDefinition(value: unknown): value is ClusterDefinition<unknown
   return typeof candidate?.parseInventory === 'function' && typeof candidate.apps === 'function';
 }
 
+/** An error as one line, with the file it was raised in when that is another project file. */
+function oneLine(error: unknown, root: string): string {
+  if (!(error instanceof Error)) return String(error);
+  const message = error.message.replaceAll(root.endsWith('/') ? root : `${root}/`, '').replace(/\s*\n\s*/g, ' ');
+  const frame = error.stack?.split('\n').find((line) => line.includes(root) && !line.includes('node_modules'));
+  const where = frame ? /\(?(?:file:\/\/)?([^()\s]+:\d+):\d+\)?$/.exec(frame)?.[1]?.replace(`${root}/`, '') : undefined;
+  return where && !message.includes(where) ? `${message} (at ${where})` : message;
+}
+
 /** The 1-based line and column of a JSON.parse error position, when the message carries one. */
 function jsonErrorLocation(text: string, error: Error): string {
   const match = /position (\d+)/.exec(error.message);
@@ -74,8 +83,11 @@ export async function loadClusters(root: string): Promise<LoadResult> {
     try {
       module = (await import(pathToFileURL(join(root, compositionFile)).href)) as { default?: unknown };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      problems.push({ origin: { file: compositionFile }, rule: 'cluster', message: `cannot load the composition: ${reason}` });
+      problems.push({
+        origin: { file: compositionFile },
+        rule: 'cluster',
+        message: `cannot load the composition: ${oneLine(error, root)}`,
+      });
       continue;
     }
     if (!isClusterDefinition(module.default)) {

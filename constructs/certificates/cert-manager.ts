@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { HelmChart } from '../core/helm-chart.js';
+import { deepMerge } from '../core/merge.js';
 
 /** The cert-manager release this library is tested with. */
 export const CERT_MANAGER_VERSION = 'v1.21.2';
@@ -19,7 +20,7 @@ export interface CertManagerProps {
   readonly dns01RecursiveNameservers?: readonly string[];
   /** Keep the CRDs (and so every Certificate) when the release is removed. @default true */
   readonly keepCrds?: boolean;
-  /** Extra chart values, merged over the ones this construct sets. @default {} */
+  /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
   readonly extraValues?: Record<string, unknown>;
 }
 
@@ -50,22 +51,22 @@ export class CertManager extends Construct {
     });
 
     const podDisruptionBudget = { enabled: replicas > 1, minAvailable: 1 };
+    const values: Record<string, unknown> = {
+      crds: { enabled: true, keep: props.keepCrds ?? true },
+      global: { leaderElection: { namespace: this.namespace } },
+      replicaCount: replicas,
+      podDisruptionBudget,
+      webhook: { replicaCount: replicas, podDisruptionBudget },
+      cainjector: { replicaCount: replicas, podDisruptionBudget },
+      extraArgs:
+        nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
+    };
     this.chart = new HelmChart(this, 'cert-manager', {
       repo: 'https://charts.jetstack.io',
       chart: 'cert-manager',
       version: props.version ?? CERT_MANAGER_VERSION,
       namespace: this.namespace,
-      values: {
-        crds: { enabled: true, keep: props.keepCrds ?? true },
-        global: { leaderElection: { namespace: this.namespace } },
-        replicaCount: replicas,
-        podDisruptionBudget,
-        webhook: { replicaCount: replicas, podDisruptionBudget },
-        cainjector: { replicaCount: replicas, podDisruptionBudget },
-        extraArgs:
-          nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
-        ...props.extraValues,
-      },
+      values: deepMerge(values, props.extraValues ?? {}),
     });
     this.node.addValidation({
       validate: () => (Number.isInteger(replicas) && replicas >= 1 ? [] : [`replicas must be a positive integer (got ${replicas})`]),
