@@ -1,9 +1,21 @@
+import { policies as ingressPolicies } from '../constructs/ingress/index.js';
+import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { defineCluster } from '../pipeline/cluster.js';
 import { certManagerApp } from './cert-manager.js';
 import { parseInventory } from './inventory.js';
+import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
+
+const ingressDefaults: IngressDefaults = {
+  sso: SSO_MIDDLEWARE,
+  clusterIssuer: 'letsencrypt-prod',
+  ingressClassName: 'traefik',
+  entryPoint: 'websecure',
+};
 
 /** The k8s-235 homelab: one entry per ArgoCD Application, in dist/k8s-235/<app>/. */
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, 'k8s-235'),
-  apps: () => [certManagerApp],
+  context: () => ({ [INGRESS_DEFAULTS_CONTEXT]: ingressDefaults }),
+  apps: () => [certManagerApp, traefikApp],
+  policies: () => ingressPolicies,
 });

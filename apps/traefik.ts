@@ -1,0 +1,60 @@
+import type { MiddlewareRef } from '../constructs/ingress/middleware-ref.js';
+import { OAuth2Proxy } from '../constructs/ingress/oauth2-proxy.js';
+import { SecureIngress } from '../constructs/ingress/secure-ingress.js';
+import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
+import { TraefikController } from '../constructs/ingress/traefik.js';
+import { SopsSecret } from '../constructs/secrets/sops-secret.js';
+import type { AppDefinition } from '../pipeline/cluster.js';
+import type { ClusterInventory } from './inventory.js';
+
+const NAMESPACE = 'traefik';
+
+/** The cluster's SSO middleware: the forward-auth Middleware this app creates, which every SecureIngress uses by default. */
+export const SSO_MIDDLEWARE: MiddlewareRef = { namespace: NAMESPACE, name: 'forward-auth' };
+
+/**
+ * Traefik v3 (the cluster's ingress controller), its TLS policy, and SSO through oauth2-proxy
+ * against the cluster's OIDC provider. The dashboard is behind SSO; oauth2-proxy's own host is
+ * public, as it is the sign-in endpoint.
+ */
+export const traefikApp: AppDefinition<ClusterInventory> = {
+  name: 'traefik',
+  namespace: NAMESPACE,
+  build(chart, inventory) {
+    const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
+    const traefik = new TraefikController(chart, 'traefik', {
+      namespace: NAMESPACE,
+      entryPointMiddlewares: [tls.headersMiddleware],
+    });
+
+    const credentials = new SopsSecret(chart, 'oauth2-proxy-credentials', {
+      file: `secrets/${inventory.name}/traefik/oauth2-proxy.sops.yaml`,
+      name: 'oauth2-proxy',
+      namespace: NAMESPACE,
+    });
+    const sso = new OAuth2Proxy(chart, 'oauth2-proxy', {
+      namespace: NAMESPACE,
+      middlewareName: SSO_MIDDLEWARE.name,
+      oidcIssuerUrl: inventory.sso.oidcIssuerUrl,
+      host: `auth.${inventory.domain.cluster}`,
+      cookieDomains: [`.${inventory.domain.base}`],
+      allowedEmails: inventory.sso.allowedEmails,
+      credentials,
+      clusterDomain: inventory.kubernetes.clusterDomain,
+    });
+
+    new SecureIngress(chart, 'oauth2-proxy-ingress', {
+      name: 'oauth2-proxy',
+      hosts: [sso.host],
+      backend: { serviceName: sso.service.name, port: sso.service.portName },
+      auth: { public: 'sign-in and callback endpoint of the SSO proxy; forward-auth in front of it would loop' },
+    });
+    new SecureIngress(chart, 'dashboard-ingress', {
+      name: 'traefik-dashboard',
+      hosts: [`dashboard.traefik.${inventory.domain.cluster}`],
+      backend: { serviceName: traefik.dashboardService.name, port: traefik.dashboardService.port },
+      paths: traefik.dashboardService.paths,
+      auth: { sso: sso.forwardAuth.ref },
+    });
+  },
+};

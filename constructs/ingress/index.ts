@@ -1,0 +1,5 @@
+import type { ClusterPolicy } from '../../pipeline/cluster.js';
+import { ingressPolicy } from './policies.js';
+
+/** The cluster policies a cluster using these ingress constructs should run. */
+export const policies: readonly ClusterPolicy[] = [ingressPolicy];
