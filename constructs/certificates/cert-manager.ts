@@ -20,6 +20,8 @@ export interface CertManagerProps {
   readonly dns01RecursiveNameservers?: readonly string[];
   /** Keep the CRDs (and so every Certificate) when the release is removed. @default true */
   readonly keepCrds?: boolean;
+  /** Scrape the controller's metrics with a prometheus-operator ServiceMonitor (needs its CRD in the cluster). @default true */
+  readonly serviceMonitor?: boolean;
   /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
   readonly extraValues?: Record<string, unknown>;
 }
@@ -58,6 +60,7 @@ export class CertManager extends Construct {
       podDisruptionBudget,
       webhook: { replicaCount: replicas, podDisruptionBudget },
       cainjector: { replicaCount: replicas, podDisruptionBudget },
+      prometheus: { enabled: true, servicemonitor: { enabled: props.serviceMonitor ?? true } },
       extraArgs:
         nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
     };

@@ -80,3 +80,42 @@ describe('cluster policies', () => {
     ]);
   });
 });
+
+describe('the ingress policy over hand-written objects', () => {
+  it('reports a hand-written Ingress without SSO with its file and construct path', async () => {
+    const root = makeProject({
+      'inventory/lab.json': '{}',
+      'manifests/ingress.yaml': `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: legacy
+  annotations:
+    cert-manager.io/cluster-issuer: letsencrypt-prod
+spec:
+  tls: [{ hosts: [legacy.example.org], secretName: legacy-tls }]
+  rules:
+    - host: legacy.example.org
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: legacy, port: { number: 80 } } } }] }
+`,
+      'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { ManifestFile } from '${PROJECT}constructs/core/manifest-file.ts';
+import { policies } from '${PROJECT}constructs/ingress/index.ts';
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [{ name: 'web', namespace: 'web', build(chart) { new ManifestFile(chart, 'hand-written', { file: 'manifests/ingress.yaml' }); } }],
+  policies: () => policies,
+});
+`,
+    });
+    roots.push(root);
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(1);
+    const where = 'lab/web/hand-written (manifests/ingress.yaml (document 1)): Ingress web/legacy:';
+    expect(context.err).toEqual([
+      `${where} names ClusterIssuer "letsencrypt-prod", which does not exist in the cluster [policy.ingress.issuer]`,
+      `${where} has no forward-auth middleware; add SSO or mark it public with a reason (annotation ingress.homelab-cdk8s.io/public-reason) [policy.ingress.sso]`,
+      `${where} backend Service "legacy" does not exist in namespace web [policy.ingress.backend]`,
+      expect.stringMatching(/^synth: 3 problems found/),
+    ]);
+  });
+});
