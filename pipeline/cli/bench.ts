@@ -52,7 +52,7 @@ function kustomizeReference(dist: string, dir: string): number {
   mkdirSync(dir, { recursive: true });
   const resources: string[] = [];
   for (const path of listFiles(dist)) {
-    if (path.endsWith('/kustomization.yaml')) continue;
+    if (!path.endsWith('.yaml') || path.endsWith('/kustomization.yaml')) continue;
     const flat = path.replaceAll('/', '__');
     copyFileSync(join(dist, path), join(dir, flat));
     resources.push(flat);
