@@ -35,16 +35,6 @@ export interface Problem {
   readonly message: string;
 }
 
-/** Thrown for problems the user must fix; the CLI prints them and exits non-zero. */
-export class ProblemsError extends Error {
-  readonly problems: readonly Problem[];
-  constructor(problems: readonly Problem[]) {
-    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
-    this.name = 'ProblemsError';
-    this.problems = problems;
-  }
-}
-
 export function objectRef(manifest: Manifest): ObjectRef {
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const name =
