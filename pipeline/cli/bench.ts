@@ -13,6 +13,8 @@ interface Run {
   readonly seconds: number;
   /** Peak resident memory in KiB, when GNU time is available. */
   readonly maxRssKiB?: number;
+  /** User plus system CPU seconds, when GNU time is available: steadier than wall time on a busy machine. */
+  readonly cpuSeconds?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -22,7 +24,7 @@ function run(command: readonly string[], cwd: string): Run {
   const marker = '@@bench ';
   const start = performance.now();
   const result = hasGnuTime
-    ? spawnSync(GNU_TIME, ['-f', `${marker}%e %M`, ...command], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 })
+    ? spawnSync(GNU_TIME, ['-f', `${marker}%e %M %U %S`, ...command], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 })
     : spawnSync(command[0] as string, command.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = (performance.now() - start) / 1000;
   if (result.status !== 0) {
@@ -30,8 +32,8 @@ function run(command: readonly string[], cwd: string): Run {
   }
   const line = result.stderr.split('\n').find((text) => text.startsWith(marker));
   if (!line) return { seconds };
-  const [, rss] = line.slice(marker.length).split(' ');
-  return { seconds, maxRssKiB: Number(rss) };
+  const [, rss, user, system] = line.slice(marker.length).split(' ');
+  return { seconds, maxRssKiB: Number(rss), cpuSeconds: Number(user) + Number(system) };
 }
 
 function median(values: readonly number[]): number {
@@ -44,7 +46,9 @@ function describe(runs: readonly Run[]): string {
   const seconds = runs.map((r) => r.seconds);
   const rss = runs.map((r) => r.maxRssKiB).filter((v): v is number => v !== undefined);
   const memory = rss.length > 0 ? `, peak ${(Math.max(...rss) / 1024).toFixed(0)} MiB` : '';
-  return `${median(seconds).toFixed(3)} s median [${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}]${memory}`;
+  const cpu = runs.map((r) => r.cpuSeconds).filter((v): v is number => v !== undefined);
+  const cpuText = cpu.length > 0 ? `, CPU ${median(cpu).toFixed(2)} s` : '';
+  return `${median(seconds).toFixed(3)} s median [${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}]${memory}${cpuText}`;
 }
 
 /** Copies the generated objects flat beside one kustomization, the reference kustomize builds. */
@@ -104,56 +108,48 @@ function main(): number {
     log(`  default cluster, full synth (render, validate, write): ${describe(defaultRuns)}`);
 
     const sizes = [Math.round(objects / 4), Math.round(objects / 2), objects];
-    const sizeRuns = new Map<number, Run[]>();
-    for (const size of sizes) {
+    const commands = sizes.map((size) => {
       const dir = join(work, `generated-${size}`);
       writeGeneratedCluster(dir, root, size);
       const command = [...node, '--root', dir];
       run(command, root);
-      if (size !== objects) {
-        sizeRuns.set(
-          size,
-          Array.from({ length: runs }, () => run(command, root)),
-        );
-        continue;
-      }
-      const referenceDir = join(work, 'kustomize-reference');
-      const count = kustomizeReference(join(dir, 'dist'), referenceDir);
-      const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-      const reference = kubectl.status === 0 ? ['kubectl', 'kustomize', referenceDir] : undefined;
-      const ours: Run[] = [];
-      const theirs: Run[] = [];
-      const ratios: number[] = [];
-      for (let i = 0; i < runs; i += 1) {
-        const a = run(command, root);
-        ours.push(a);
-        if (reference && i < referenceRuns) {
-          const b = run(reference, root);
-          theirs.push(b);
-          ratios.push(a.seconds / b.seconds);
-        }
-      }
-      sizeRuns.set(size, ours);
-      for (const s of sizes.slice(0, -1)) log(`  generated cluster, ${s} objects: ${describe(sizeRuns.get(s) ?? [])}`);
-      log(`  generated cluster, ${size} objects: ${describe(ours)}`);
-      if (reference) {
-        log(`  reference: kubectl kustomize over the same ${count} objects: ${describe(theirs)}`);
-        log(
-          `  ratio synth / kustomize (pairwise median): ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`,
-        );
-      } else {
-        log('  reference: kubectl not found, no kustomize comparison');
-      }
-      const sample = readFileSync(join(dir, 'dist', 'bench', 'app-00000', 'kustomization.yaml'), 'utf8');
-      if (!sample.includes('deployment-app-00000.yaml')) throw new Error('generated cluster output looks wrong');
-    }
-    // Marginal cost per object between sizes: equal figures mean time grows linearly.
-    const medians = sizes.map((size) => median((sizeRuns.get(size) ?? []).map((r) => r.seconds)));
-    const marginal = sizes.slice(1).map((size, i) => {
-      const ms = (((medians[i + 1] as number) - (medians[i] as number)) / (size - (sizes[i] as number))) * 1000;
-      return `${sizes[i]}->${size}: ${ms.toFixed(3)} ms/object`;
+      return { size, dir, command, runs: [] as Run[] };
     });
-    log(`  growth (marginal time per added object): ${marginal.join(', ')}`);
+    const largest = commands.at(-1) as (typeof commands)[number];
+    const sample = readFileSync(join(largest.dir, 'dist', 'bench', 'app-00000', 'kustomization.yaml'), 'utf8');
+    if (!sample.includes('deployment-app-00000.yaml')) throw new Error('generated cluster output looks wrong');
+    const referenceDir = join(work, 'kustomize-reference');
+    const count = kustomizeReference(join(largest.dir, 'dist'), referenceDir);
+    const reference =
+      spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? ['kubectl', 'kustomize', referenceDir] : undefined;
+    const theirs: Run[] = [];
+    const ratios: number[] = [];
+    // Round by round, every size once, so all sizes see the same machine conditions.
+    for (let i = 0; i < runs; i += 1) {
+      for (const entry of commands) entry.runs.push(run(entry.command, root));
+      if (reference && i < referenceRuns) {
+        const b = run(reference, root);
+        theirs.push(b);
+        ratios.push((largest.runs.at(-1) as Run).seconds / b.seconds);
+      }
+    }
+    for (const entry of commands) log(`  generated cluster, ${entry.size} objects: ${describe(entry.runs)}`);
+    if (reference) {
+      log(`  reference: kubectl kustomize over the same ${count} objects: ${describe(theirs)}`);
+      log(
+        `  ratio synth / kustomize (pairwise median): ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`,
+      );
+    } else {
+      log('  reference: kubectl not found, no kustomize comparison');
+    }
+    // Marginal cost per added object between sizes (CPU time when measured): similar figures mean linear growth.
+    const cost = (entry: (typeof commands)[number]) => median(entry.runs.map((r) => r.cpuSeconds ?? r.seconds));
+    const marginal = commands.slice(1).map((entry, i) => {
+      const previous = commands[i] as (typeof commands)[number];
+      const ms = ((cost(entry) - cost(previous)) / (entry.size - previous.size)) * 1000;
+      return `${previous.size}->${entry.size}: ${ms.toFixed(3)} ms/object`;
+    });
+    log(`  growth (marginal ${hasGnuTime ? 'CPU' : 'wall'} time per added object): ${marginal.join(', ')}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
