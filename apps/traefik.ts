@@ -20,6 +20,8 @@ export const SSO_MIDDLEWARE: MiddlewareRef = { namespace: NAMESPACE, name: 'forw
 export const traefikApp: AppDefinition<ClusterInventory> = {
   name: 'traefik',
   namespace: NAMESPACE,
+  // Its Ingresses name cert-manager's ClusterIssuers.
+  dependsOn: ['cert-manager'],
   build(chart, inventory) {
     const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
     const traefik = new TraefikController(chart, 'traefik', {

@@ -7,6 +7,8 @@ export interface AppDefinition<I> {
   readonly name: string;
   /** Namespace given to namespaced objects that do not name one. */
   readonly namespace?: string;
+  /** Apps of the same cluster that must be synced and healthy first (their CRDs, issuers, ...). @default none */
+  readonly dependsOn?: readonly string[];
   /** Adds the app's constructs to its chart. Reads nothing but the typed inventory. */
   build(chart: Chart, inventory: I): void;
 }

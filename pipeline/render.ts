@@ -9,12 +9,15 @@ import {
   type PatchEntry,
 } from './contributions.js';
 import type { Problem, SourcedObject } from './model.js';
+import { orderByDependencies } from './order.js';
 import { dns1123LabelError } from './rules/metadata.js';
 
 export interface RenderedApp {
   readonly cluster: string;
   readonly name: string;
   readonly namespace?: string;
+  /** Sync wave derived from the apps it depends on (0 without dependencies). */
+  readonly wave?: number;
   readonly objects: SourcedObject[];
   readonly resources: string[];
   readonly helmCharts: HelmChartEntry[];
@@ -32,12 +35,20 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function renderApp<I>(scope: Construct, cluster: string, app: AppDefinition<I>, inventory: I, problems: Problem[]): RenderedApp {
+function renderApp<I>(
+  scope: Construct,
+  cluster: string,
+  app: AppDefinition<I>,
+  wave: number | undefined,
+  inventory: I,
+  problems: Problem[],
+): RenderedApp {
   const chart = new Chart(scope, app.name, { disableResourceNameHashes: true });
   const rendered: RenderedApp = {
     cluster,
     name: app.name,
     namespace: app.namespace,
+    wave,
     objects: [],
     resources: [],
     helmCharts: [],
@@ -142,6 +153,7 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
     };
   }
   const names = new Set<string>();
+  const valid: AppDefinition<I>[] = [];
   const rendered: RenderedApp[] = [];
   for (const [index, app] of apps.entries()) {
     const definitionError = appDefinitionError(app, index);
@@ -163,7 +175,10 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
       continue;
     }
     names.add(app.name);
-    rendered.push(renderApp(scope, cluster, app, inventory, problems));
+    valid.push(app);
   }
+  const ordering = orderByDependencies(valid);
+  for (const message of ordering.errors) problems.push({ origin: { constructPath: cluster }, rule: 'app.dependencies', message });
+  for (const app of valid) rendered.push(renderApp(scope, cluster, app, ordering.waves.get(app.name), inventory, problems));
   return { apps: rendered, problems };
 }

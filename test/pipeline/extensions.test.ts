@@ -119,3 +119,27 @@ export default defineCluster({
     ]);
   });
 });
+
+describe('app dependencies', () => {
+  it('fail synth when apps depend on each other in a cycle or on an unknown app', async () => {
+    const root = makeProject({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+const app = (name, dependsOn) => ({ name, namespace: name, dependsOn, build(chart) { new k8s.KubeConfigMap(chart, 'c', { metadata: { name: 'c' } }); } });
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [app('ingress', ['certificates']), app('certificates', ['ingress']), app('web', ['ingress', 'database'])],
+});
+`,
+    });
+    roots.push(root);
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(1);
+    expect(context.err).toEqual([
+      'lab: app "web" depends on "database", which is not an app of this cluster [app.dependencies]',
+      'lab: apps depend on each other in a cycle: ingress -> certificates -> ingress [app.dependencies]',
+      expect.stringMatching(/^synth: 2 problems found/),
+    ]);
+  });
+});
