@@ -4,7 +4,7 @@ import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import type { AppDefinition } from '../pipeline/cluster.js';
 import type { ClusterInventory } from './inventory.js';
 
-/** Ingress class the HTTP-01 solver uses; Traefik serves it on its TLS entry point after the http->https redirect. */
+/** Ingress class the HTTP-01 solver uses. */
 const HTTP01_INGRESS_CLASS = 'traefik';
 
 /**
@@ -37,7 +37,9 @@ export const certManagerApp: AppDefinition<ClusterInventory> = {
         solver: {
           type: 'http01-ingress',
           ingressClassName: HTTP01_INGRESS_CLASS,
-          annotations: { 'traefik.ingress.kubernetes.io/router.tls': 'true' },
+          // Served over plain HTTP on the web entry point: the challenge must be answered before any
+          // certificate exists, and SNI-strict TLS would refuse the host until then.
+          annotations: { 'traefik.ingress.kubernetes.io/router.entrypoints': 'web' },
         },
       });
     }

@@ -20,7 +20,10 @@ export interface CertManagerProps {
   readonly dns01RecursiveNameservers?: readonly string[];
   /** Keep the CRDs (and so every Certificate) when the release is removed. @default true */
   readonly keepCrds?: boolean;
-  /** Scrape the controller's metrics with a prometheus-operator ServiceMonitor (needs its CRD in the cluster). @default true */
+  /**
+   * Render the chart's ServiceMonitor. Its CRD must already be in the cluster: the chart's object
+   * carries no sync option, so ArgoCD's dry run would fail the whole app. @default false
+   */
   readonly serviceMonitor?: boolean;
   /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
   readonly extraValues?: Record<string, unknown>;
@@ -60,7 +63,7 @@ export class CertManager extends Construct {
       podDisruptionBudget,
       webhook: { replicaCount: replicas, podDisruptionBudget },
       cainjector: { replicaCount: replicas, podDisruptionBudget },
-      prometheus: { enabled: true, servicemonitor: { enabled: props.serviceMonitor ?? true } },
+      prometheus: { enabled: true, servicemonitor: { enabled: props.serviceMonitor ?? false } },
       extraArgs:
         nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
     };

@@ -27,6 +27,12 @@ export interface ForwardAuthMiddlewareProps {
   /** Headers of the auth server's 2xx answer copied onto the request to the app. @default DEFAULT_AUTH_RESPONSE_HEADERS */
   readonly authResponseHeaders?: readonly string[];
   /**
+   * Headers copied by pattern. Traefik first deletes every client-sent header matching it, so an
+   * app can trust them: a client cannot smuggle in `X-Auth-Request-Groups` the proxy did not list.
+   * @default '^X-Auth-Request-'
+   */
+  readonly authResponseHeadersRegex?: string;
+  /**
    * Cookies of the auth server's 2xx answer copied onto the response to the client (e.g. a refreshed
    * session cookie, which would otherwise never reach the browser). @default none
    */
@@ -64,6 +70,7 @@ export class ForwardAuthMiddleware extends Construct {
             address: props.address,
             trustForwardHeader: props.trustForwardHeader ?? true,
             authResponseHeaders: [...authResponseHeaders],
+            authResponseHeadersRegex: props.authResponseHeadersRegex ?? '^X-Auth-Request-',
             ...(cookies.length > 0 ? { addAuthCookiesToResponse: [...cookies] } : {}),
           },
         },

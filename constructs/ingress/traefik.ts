@@ -200,9 +200,13 @@ export class TraefikController extends Construct {
       '--entryPoints.web.http.redirections.entryPoint.to=:443',
       '--entryPoints.web.http.redirections.entryPoint.scheme=https',
       '--entryPoints.web.http.redirections.entryPoint.permanent=true',
+      // Lowest priority: routers on web (such as cert-manager's HTTP-01 solver) win over the redirect.
+      '--entryPoints.web.http.redirections.entryPoint.priority=1',
       ...trustedIPsArgs('web'),
       `--entryPoints.websecure.address=:${ports.websecure}/tcp`,
       '--entryPoints.websecure.http.tls=true',
+      // Drop client headers spelled with "_" (X_Auth_Request_Email): CGI-style apps read them as the real ones.
+      '--entryPoints.websecure.http.underscoreHeadersStrategy=delete',
       ...(http3 ? ['--entryPoints.websecure.http3=true', '--entryPoints.websecure.http3.advertisedPort=443'] : []),
       ...(entryPointMiddlewares.length > 0
         ? [`--entryPoints.websecure.http.middlewares=${entryPointMiddlewares.map(middlewareProviderName).join(',')}`]

@@ -24,7 +24,7 @@ describe('CertManager', () => {
     });
     expect(values.crds).toEqual({ enabled: true, keep: true });
     expect(values.global).toEqual({ leaderElection: { namespace: 'cert-manager' } });
-    expect(values.prometheus).toEqual({ enabled: true, servicemonitor: { enabled: true } });
+    expect(values.prometheus).toEqual({ enabled: true, servicemonitor: { enabled: false } });
   });
 
   it('checks DNS-01 records against public resolvers', () => {
