@@ -21,6 +21,12 @@ const cluster: Manifest[] = [
   },
   { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { name: 'compress', namespace: 'traefik' }, spec: { compress: {} } },
   { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'web' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'outside', namespace: 'web' },
+    spec: { type: 'ExternalName', externalName: 'example.net' },
+  },
 ];
 
 function ingress(
@@ -30,6 +36,8 @@ function ingress(
   const annotations = Object.fromEntries(
     Object.entries({
       'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
+      'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
+      'traefik.ingress.kubernetes.io/router.tls': 'true',
       'traefik.ingress.kubernetes.io/router.middlewares': 'traefik-forward-auth@kubernetescrd',
       ...overrides.annotations,
     }).filter(([, value]) => value !== undefined),
@@ -157,6 +165,76 @@ describe('ingress policy', () => {
   it('fails on a rule without a host', () => {
     expect(check(ingress('app', { spec: { rules: [{ http: { paths: [] } }] } }))).toEqual([
       'lab/web/app: has a rule without a host: TLS needs every rule to name its host [policy.ingress.tls]',
+    ]);
+  });
+
+  it('fails unless the route is only on the TLS entry point with router.tls', () => {
+    expect(check(ingress('app', { annotations: { 'traefik.ingress.kubernetes.io/router.entrypoints': 'web,websecure' } }))).toEqual([
+      'lab/web/app: must be routed only on the TLS entry point websecure (annotation traefik.ingress.kubernetes.io/router.entrypoints; has web) [policy.ingress.tls]',
+    ]);
+    expect(check(ingress('app', { annotations: { 'traefik.ingress.kubernetes.io/router.tls': 'false' } }))).toEqual([
+      'lab/web/app: must set traefik.ingress.kubernetes.io/router.tls: "true" [policy.ingress.tls]',
+    ]);
+  });
+
+  it('fails on a catch-all defaultBackend and on resource backends', () => {
+    expect(check(ingress('app', { spec: { defaultBackend: { service: { name: 'web', port: { name: 'http' } } } } }))).toEqual([
+      'lab/web/app: has a defaultBackend, a catch-all for any host without TLS or a certificate; route named hosts instead [policy.ingress.tls]',
+    ]);
+    const resource = {
+      rules: [
+        {
+          host: 'app.example.org',
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { resource: { kind: 'Bucket', name: 'b' } } }] },
+        },
+      ],
+    };
+    expect(check(ingress('app', { spec: resource }))).toEqual([
+      'lab/web/app: has a resource backend, which Traefik does not route; use a Service [policy.ingress.backend]',
+    ]);
+  });
+
+  it('fails on an ExternalName backend and a backend without a port', () => {
+    const rules = (service: Record<string, unknown>) => ({
+      rules: [{ host: 'app.example.org', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service } }] } }],
+    });
+    expect(check(ingress('app', { spec: rules({ name: 'outside', port: { number: 80 } }) }))).toEqual([
+      'lab/web/app: backend Service web/outside is an ExternalName Service, which Traefik refuses by default (and would let a route reach any address) [policy.ingress.backend]',
+    ]);
+    expect(check(ingress('app', { spec: rules({ name: 'web' }) }))).toEqual([
+      'lab/web/app: backend Service web/web is named without a port [policy.ingress.backend]',
+    ]);
+  });
+
+  it('fails on middlewares that are not CRD middlewares of the cluster', () => {
+    const listed = 'traefik-forward-auth@kubernetescrd,auth@file';
+    expect(check(ingress('app', { annotations: { 'traefik.ingress.kubernetes.io/router.middlewares': listed } }))).toEqual([
+      'lab/web/app: uses middleware "auth@file", which is not a Kubernetes CRD middleware (<namespace>-<name>@kubernetescrd) of this cluster [policy.ingress.middleware]',
+    ]);
+  });
+
+  it('fails when both issuer annotations are set', () => {
+    expect(check(ingress('app', { annotations: { 'cert-manager.io/issuer': 'local' } }))).toEqual([
+      'lab/web/app: names both a ClusterIssuer and an Issuer; cert-manager refuses an Ingress with both annotations [policy.ingress.issuer]',
+    ]);
+  });
+
+  it('fails when two Ingresses share a TLS secret for different hosts', () => {
+    const other = ingress('other', { spec: { tls: [{ hosts: ['other.example.org'], secretName: 'app-tls' }] } });
+    expect(check(ingress('app'), other)).toEqual([
+      'lab/web/other: TLS secret app-tls is already used by Ingress web/app for other hosts; cert-manager keeps one certificate per secret [policy.ingress.tls]',
+    ]);
+  });
+
+  it('fails on a second TLSOption named default', () => {
+    const option = (namespace: string) => ({
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'TLSOption',
+      metadata: { name: 'default', namespace },
+      spec: {},
+    });
+    expect(ingressPolicy.check([object(option('traefik')), object(option('apps'))]).map((p) => `${p.message} [${p.rule}]`)).toEqual([
+      'a second TLSOption named "default": Traefik then ignores every default and falls back to its built-in TLS settings [policy.ingress.tls-options]',
     ]);
   });
 });

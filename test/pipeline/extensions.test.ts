@@ -112,10 +112,12 @@ export default defineCluster({
     expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context)).toBe(1);
     const where = 'lab/web/hand-written (manifests/ingress.yaml (document 1)): Ingress web/legacy:';
     expect(context.err).toEqual([
+      `${where} must be routed only on the TLS entry point websecure (annotation traefik.ingress.kubernetes.io/router.entrypoints) [policy.ingress.tls]`,
+      `${where} must set traefik.ingress.kubernetes.io/router.tls: "true" [policy.ingress.tls]`,
       `${where} names ClusterIssuer "letsencrypt-prod", which does not exist in the cluster [policy.ingress.issuer]`,
       `${where} has no forward-auth middleware; add SSO or mark it public with a reason (annotation ingress.homelab-cdk8s.io/public-reason) [policy.ingress.sso]`,
       `${where} backend Service "legacy" does not exist in namespace web [policy.ingress.backend]`,
-      expect.stringMatching(/^synth: 3 problems found/),
+      expect.stringMatching(/^synth: 5 problems found/),
     ]);
   });
 });
