@@ -71,6 +71,8 @@ export class ForwardAuthMiddleware extends Construct {
             trustForwardHeader: props.trustForwardHeader ?? true,
             authResponseHeaders: [...authResponseHeaders],
             authResponseHeadersRegex: props.authResponseHeadersRegex ?? '^X-Auth-Request-',
+            // Bounded: an auth answer is a status and headers; Traefik reads it unbounded otherwise.
+            maxResponseBodySize: 65536,
             ...(cookies.length > 0 ? { addAuthCookiesToResponse: [...cookies] } : {}),
           },
         },

@@ -6,6 +6,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
+import { KustomizePatch } from '../core/kustomize-patch.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
@@ -81,6 +82,10 @@ export interface TraefikControllerProps {
   readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /** Extra static-configuration flags, appended after the ones this construct sets. @default none */
   readonly extraArgs?: readonly string[];
+  /** Namespaces whose pods may reach the traefik entry point (metrics, dashboard API). @default ['monitoring'] */
+  readonly metricsNamespaces?: readonly string[];
+  /** How long a client may take to send a request, uploads included (Traefik's default is 60s). @default '600s' */
+  readonly readTimeout?: string;
 }
 
 const DEFAULT_RESOURCES: k8s.ResourceRequirements = {
@@ -177,6 +182,22 @@ export class TraefikController extends Construct {
     });
 
     this.crds = new RemoteResource(this, 'Crds', { url: traefikCrdsUrl(version) });
+    // The CRDs are large (server-side apply), must not be pruned with the app (that would delete
+    // every IngressRoute and Middleware in the cluster) and must exist before the custom resources.
+    new KustomizePatch(this, 'CrdSyncOptions', {
+      target: { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      patch: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: {
+          name: 'traefik-crds',
+          annotations: {
+            'argocd.argoproj.io/sync-options': 'Delete=false,ServerSideApply=true',
+            'argocd.argoproj.io/sync-wave': '-1',
+          },
+        },
+      },
+    });
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
     new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name, labels }, rules: CLUSTER_ROLE_RULES });
@@ -205,6 +226,7 @@ export class TraefikController extends Construct {
       ...trustedIPsArgs('web'),
       `--entryPoints.websecure.address=:${ports.websecure}/tcp`,
       '--entryPoints.websecure.http.tls=true',
+      `--entryPoints.websecure.transport.respondingTimeouts.readTimeout=${props.readTimeout ?? '600s'}`,
       // Drop client headers spelled with "_" (X_Auth_Request_Email): CGI-style apps read them as the real ones.
       '--entryPoints.websecure.http.underscoreHeadersStrategy=delete',
       ...(http3 ? ['--entryPoints.websecure.http3=true', '--entryPoints.websecure.http3.advertisedPort=443'] : []),
@@ -260,16 +282,11 @@ export class TraefikController extends Construct {
                 maxSkew: 1,
                 topologyKey: 'kubernetes.io/hostname',
                 whenUnsatisfiable: 'DoNotSchedule',
+                // A tainted (down or drained) node does not count, so a rollout never waits for it.
+                nodeTaintsPolicy: 'Honor',
                 labelSelector: { matchLabels: selector },
               },
             ],
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
-                ],
-              },
-            },
             containers: [
               {
                 name: 'traefik',
@@ -295,6 +312,34 @@ export class TraefikController extends Construct {
             volumes: [{ name: 'tmp', emptyDir: {} }],
           },
         },
+      },
+    });
+
+    // Port 9000 serves the dashboard API and metrics: only Traefik itself (routing the dashboard
+    // Ingress) and the metrics scrapers may reach it. web and websecure stay open to everyone.
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name, namespace, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            ports: [
+              { port: k8s.IntOrString.fromNumber(ports.web), protocol: 'TCP' },
+              { port: k8s.IntOrString.fromNumber(ports.websecure), protocol: 'TCP' },
+              ...(http3 ? [{ port: k8s.IntOrString.fromNumber(ports.websecure), protocol: 'UDP' }] : []),
+            ],
+          },
+          {
+            from: [
+              { podSelector: { matchLabels: selector } },
+              ...(props.metricsNamespaces ?? ['monitoring']).map((ns) => ({
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+              })),
+            ],
+            ports: [{ port: k8s.IntOrString.fromNumber(ports.traefik), protocol: 'TCP' }],
+          },
+        ],
       },
     });
 
@@ -331,6 +376,8 @@ export class TraefikController extends Construct {
             type: 'LoadBalancer',
             // Keeps the client's source address and only sends traffic to nodes running Traefik.
             externalTrafficPolicy: 'Local',
+            // The addresses are announced over BGP to the nodes running Traefik; no NodePorts needed.
+            allocateLoadBalancerNodePorts: false,
             ipFamilyPolicy: 'SingleStack',
             ipFamilies: [family],
             selector,
