@@ -4,6 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
+import { httpProbe, SURGE_ONE_ROLLOUT } from '../core/workload.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware } from './forward-auth.js';
 
@@ -214,22 +215,12 @@ export class OAuth2Proxy extends Construct {
       valueFrom: { secretKeyRef: { name: secretName, key } },
     });
 
-    const probe = (path: string, failureThreshold: number): k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString('http'), scheme: 'HTTP' },
-      periodSeconds: 10,
-      timeoutSeconds: 2,
-      failureThreshold,
-    });
-
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name, namespace, labels },
       spec: {
         replicas,
         selector: { matchLabels: selector },
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
-        },
+        strategy: SURGE_ONE_ROLLOUT,
         template: {
           metadata: {
             labels,
@@ -268,8 +259,8 @@ export class OAuth2Proxy extends Construct {
                   { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                 ],
-                readinessProbe: probe('/ready', 1),
-                livenessProbe: probe('/ping', 3),
+                readinessProbe: httpProbe('/ready', 'http', 1),
+                livenessProbe: httpProbe('/ping', 'http', 3),
                 resources: props.resources ?? DEFAULT_RESOURCES,
                 securityContext: {
                   allowPrivilegeEscalation: false,

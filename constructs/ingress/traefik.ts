@@ -4,10 +4,11 @@ import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Ing
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
-import { KustomizePatch } from '../core/kustomize-patch.js';
 import { RemoteResource } from '../core/remote-resource.js';
+import { httpProbe, SURGE_ONE_ROLLOUT } from '../core/workload.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
 /** The Traefik release this library is tested with (image tag and CRD definitions). */
@@ -249,22 +250,12 @@ export class TraefikController extends Construct {
       ...(props.extraArgs ?? []),
     ];
 
-    const probe = (failureThreshold: number): k8s.Probe => ({
-      httpGet: { path: '/ping', port: k8s.IntOrString.fromString('traefik'), scheme: 'HTTP' },
-      periodSeconds: 10,
-      timeoutSeconds: 2,
-      failureThreshold,
-    });
-
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name, namespace, labels },
       spec: {
         replicas,
         selector: { matchLabels: selector },
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
-        },
+        strategy: SURGE_ONE_ROLLOUT,
         template: {
           metadata: { labels },
           spec: {
@@ -298,8 +289,8 @@ export class TraefikController extends Construct {
                   ...(http3 ? [{ name: 'websecure-http3', containerPort: ports.websecure, protocol: 'UDP' }] : []),
                   { name: 'traefik', containerPort: ports.traefik, protocol: 'TCP' },
                 ],
-                readinessProbe: probe(1),
-                livenessProbe: probe(3),
+                readinessProbe: httpProbe('/ping', 'traefik', 1),
+                livenessProbe: httpProbe('/ping', 'traefik', 3),
                 resources: props.resources ?? DEFAULT_RESOURCES,
                 securityContext: {
                   allowPrivilegeEscalation: false,

@@ -1,0 +1,17 @@
+import { k8s } from 'cdk8s-plus-28';
+
+/** An HTTP GET probe on a named container port, checked every 10 s with a 2 s timeout. */
+export function httpProbe(path: string, portName: string, failureThreshold: number): k8s.Probe {
+  return {
+    httpGet: { path, port: k8s.IntOrString.fromString(portName), scheme: 'HTTP' },
+    periodSeconds: 10,
+    timeoutSeconds: 2,
+    failureThreshold,
+  };
+}
+
+/** Rolling update that starts a new pod before stopping an old one: capacity never drops. */
+export const SURGE_ONE_ROLLOUT: k8s.DeploymentStrategy = {
+  type: 'RollingUpdate',
+  rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+};
