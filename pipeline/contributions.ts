@@ -32,7 +32,7 @@ export interface PatchEntry {
 
 /** A SOPS-encrypted manifest in the repository, decrypted by KSOPS when ArgoCD builds the app. */
 export interface EncryptedFileEntry {
-  /** Path relative to the project root, e.g. `secrets/k8s-235/cert-manager/token.sops.yaml`. */
+  /** Path relative to the project root, e.g. `secrets/<cluster>/<app>/token.sops.yaml`. */
   readonly source: string;
   /** The object the file must hold. */
   readonly kind: string;

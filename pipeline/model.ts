@@ -3,7 +3,7 @@ export type Manifest = Record<string, unknown>;
 
 /** Where an object came from: a construct path (synth) or a file and document (validate). */
 export interface Origin {
-  /** Construct path, e.g. `k8s-235/cert-manager/letsencrypt-prod/Resource`. */
+  /** Construct path, e.g. `<cluster>/<app>/<construct>/Resource`. */
   readonly constructPath?: string;
   /** File path as the user should see it (relative to the working directory or project root). */
   readonly file?: string;
