@@ -1,9 +1,14 @@
+import { gitOpsPolicy } from '../constructs/gitops/policies.js';
 import { policies as ingressPolicies } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { defineCluster } from '../pipeline/cluster.js';
 import { certManagerApp } from './cert-manager.js';
+import { gitopsApp } from './gitops.js';
 import { parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
+
+const NAME = 'k8s-235';
+const apps = [certManagerApp, traefikApp, gitopsApp];
 
 const ingressDefaults: IngressDefaults = {
   sso: SSO_MIDDLEWARE,
@@ -14,8 +19,8 @@ const ingressDefaults: IngressDefaults = {
 
 /** The k8s-235 homelab: one entry per ArgoCD Application, in dist/k8s-235/<app>/. */
 export default defineCluster({
-  parseInventory: (data) => parseInventory(data, 'k8s-235'),
+  parseInventory: (data) => parseInventory(data, NAME),
   context: () => ({ [INGRESS_DEFAULTS_CONTEXT]: ingressDefaults }),
-  apps: () => [certManagerApp, traefikApp],
-  policies: () => ingressPolicies,
+  apps: () => apps,
+  policies: () => [...ingressPolicies, gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) })],
 });

@@ -9,8 +9,25 @@ export interface AppDefinition<I> {
   readonly namespace?: string;
   /** Apps of the same cluster that must be synced and healthy first (their CRDs, issuers, ...). @default none */
   readonly dependsOn?: readonly string[];
-  /** Adds the app's constructs to its chart. Reads nothing but the typed inventory. */
-  build(chart: Chart, inventory: I): void;
+  /** Apply with server-side apply (for apps carrying CRDs too large for client-side apply). @default false */
+  readonly serverSideApply?: boolean;
+  /** Adds the app's constructs to its chart. Reads nothing but the typed inventory and the cluster's app list. */
+  build(chart: Chart, inventory: I, cluster: ClusterApps): void;
+}
+
+/** What an app may know about its cluster's apps: enough to generate one GitOps Application per app. */
+export interface ClusterApps {
+  readonly name: string;
+  readonly apps: readonly AppSummary[];
+}
+
+export interface AppSummary {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly dependsOn: readonly string[];
+  /** Sync wave from the dependencies: 0 without any, else one after the latest. */
+  readonly wave: number;
+  readonly serverSideApply: boolean;
 }
 
 /**

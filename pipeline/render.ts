@@ -1,6 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import type { AppDefinition, ClusterDefinition } from './cluster.js';
+import type { AppDefinition, ClusterApps, ClusterDefinition } from './cluster.js';
 import {
   type EncryptedFileEntry,
   type HelmChartEntry,
@@ -37,7 +37,7 @@ function message(error: unknown): string {
 
 function renderApp<I>(
   scope: Construct,
-  cluster: string,
+  cluster: ClusterApps,
   app: AppDefinition<I>,
   wave: number | undefined,
   inventory: I,
@@ -45,7 +45,7 @@ function renderApp<I>(
 ): RenderedApp {
   const chart = new Chart(scope, app.name, { disableResourceNameHashes: true });
   const rendered: RenderedApp = {
-    cluster,
+    cluster: cluster.name,
     name: app.name,
     namespace: app.namespace,
     wave,
@@ -57,7 +57,7 @@ function renderApp<I>(
     manifestFiles: [],
   };
   try {
-    const returned: unknown = app.build(chart, inventory);
+    const returned: unknown = app.build(chart, inventory, cluster);
     if (typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
       (returned as Promise<unknown>).catch(() => undefined);
       problems.push({
@@ -179,6 +179,16 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   }
   const ordering = orderByDependencies(valid);
   for (const message of ordering.errors) problems.push({ origin: { constructPath: cluster }, rule: 'app.dependencies', message });
-  for (const app of valid) rendered.push(renderApp(scope, cluster, app, ordering.waves.get(app.name), inventory, problems));
+  const clusterApps: ClusterApps = {
+    name: cluster,
+    apps: valid.map((app) => ({
+      name: app.name,
+      namespace: app.namespace,
+      dependsOn: [...(app.dependsOn ?? [])],
+      wave: ordering.waves.get(app.name) ?? 0,
+      serverSideApply: app.serverSideApply ?? false,
+    })),
+  };
+  for (const app of valid) rendered.push(renderApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems));
   return { apps: rendered, problems };
 }

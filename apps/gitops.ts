@@ -1,0 +1,17 @@
+import { GitOpsApplications } from '../constructs/gitops/applications.js';
+import type { AppDefinition } from '../pipeline/cluster.js';
+import type { ClusterInventory } from './inventory.js';
+
+/** The root of the app-of-apps: ArgoCD's AppProject and one Application per app of the cluster, itself included. */
+export const gitopsApp: AppDefinition<ClusterInventory> = {
+  name: 'gitops',
+  namespace: 'argocd',
+  build(chart, inventory, cluster) {
+    new GitOpsApplications(chart, 'applications', {
+      cluster,
+      rootApp: 'gitops',
+      repoURL: inventory.gitops.repoURL,
+      targetRevision: inventory.gitops.targetRevision,
+    });
+  },
+};

@@ -1,0 +1,104 @@
+import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
+import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
+import { Construct } from 'constructs';
+import type { AppSummary, ClusterApps } from '../../pipeline/cluster.js';
+import { modelObject } from '../core/model-object.js';
+
+/** ArgoCD's address for the cluster it runs in. */
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+/** Deletes an app's resources when its Application is deleted (an app removed from the composition). */
+export const CASCADE_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+
+export interface GitOpsApplicationsProps {
+  /** The cluster's apps, as the pipeline hands them to `build`. */
+  readonly cluster: ClusterApps;
+  /** The app holding these Applications: the root of the app-of-apps, synced once by hand at bootstrap. */
+  readonly rootApp: string;
+  /** Git repository ArgoCD syncs from. */
+  readonly repoURL: string;
+  /** Branch, tag or commit. */
+  readonly targetRevision: string;
+  /** Folder of an app in the repository. @default `dist/<cluster>/<app>` */
+  readonly pathOf?: (cluster: string, app: string) => string;
+  /** AppProject every Application belongs to. @default 'production' */
+  readonly project?: string;
+  /** Namespace ArgoCD runs in; Applications and the AppProject live there. @default 'argocd' */
+  readonly argocdNamespace?: string;
+}
+
+/** The default folder of an app: `dist/<cluster>/<app>`. */
+export const defaultAppPath = (cluster: string, app: string) => `dist/${cluster}/${app}`;
+
+/**
+ * The app-of-apps: an AppProject restricted to the GitOps repository and the cluster ArgoCD runs
+ * in, and one Application per app of the composition (the root app's own included, so ArgoCD
+ * manages itself). Nothing is listed by hand: adding an app to the composition adds its
+ * Application, in the sync wave its dependencies give it.
+ */
+export class GitOpsApplications extends Construct {
+  readonly project: string;
+
+  constructor(scope: Construct, id: string, props: GitOpsApplicationsProps) {
+    super(scope, id);
+    const namespace = props.argocdNamespace ?? 'argocd';
+    const pathOf = props.pathOf ?? defaultAppPath;
+    this.project = props.project ?? 'production';
+
+    modelObject(
+      this,
+      'AppProject',
+      new AppProject({
+        metadata: { name: this.project, namespace },
+        spec: {
+          description: `Everything rendered for cluster ${props.cluster.name}`,
+          // Only the GitOps repository: upstream charts and manifests are pinned inside its
+          // kustomizations and fetched by kustomize, which sourceRepos does not govern.
+          sourceRepos: [props.repoURL],
+          destinations: [{ server: IN_CLUSTER, namespace: '*' }],
+          clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+        },
+      }),
+    );
+
+    for (const app of props.cluster.apps) {
+      modelObject(this, app.name, this.application(app, props, namespace, pathOf));
+    }
+    this.node.addValidation({
+      validate: () =>
+        props.cluster.apps.some((app) => app.name === props.rootApp)
+          ? []
+          : [`rootApp "${props.rootApp}" is not an app of cluster ${props.cluster.name}`],
+    });
+  }
+
+  private application(
+    app: AppSummary,
+    props: GitOpsApplicationsProps,
+    namespace: string,
+    pathOf: (cluster: string, app: string) => string,
+  ): Application {
+    const isRoot = app.name === props.rootApp;
+    const syncOptions = [
+      ...(app.namespace ? ['CreateNamespace=true'] : []),
+      ...(app.serverSideApply ? ['ServerSideApply=true'] : []),
+      // Remove objects dropped from an app only after everything else is in sync.
+      'PruneLast=true',
+    ];
+    return new Application({
+      metadata: {
+        name: app.name,
+        namespace,
+        annotations: { 'argocd.argoproj.io/sync-wave': String(app.wave) },
+        // The root keeps no finalizer: deleting it must never cascade to the whole cluster.
+        ...(isRoot ? {} : { finalizers: [CASCADE_FINALIZER] }),
+      },
+      spec: {
+        project: this.project,
+        source: { repoURL: props.repoURL, targetRevision: props.targetRevision, path: pathOf(props.cluster.name, app.name) },
+        destination: { server: IN_CLUSTER, ...(app.namespace ? { namespace: app.namespace } : {}) },
+        syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions },
+      },
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
+import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
+import { groupOf } from '../../pipeline/schemas.js';
+import { defaultAppPath } from './applications.js';
+
+export interface GitOpsPolicyOptions {
+  readonly cluster: string;
+  /** Every app of the cluster, by name. */
+  readonly apps: readonly string[];
+  /** @default `dist/<cluster>/<app>` */
+  readonly pathOf?: (cluster: string, app: string) => string;
+}
+
+const isApplication = (object: PolicyObject) =>
+  object.manifest.kind === 'Application' && groupOf(String(object.manifest.apiVersion)) === 'argoproj.io';
+
+/**
+ * Cross-checks between the Applications and what synth writes: every Application points at an
+ * app folder of this cluster and every app folder has exactly one Application; every namespace
+ * an app writes to is created, by a Namespace object or by its Application's CreateNamespace.
+ */
+export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
+  const pathOf = options.pathOf ?? defaultAppPath;
+  return {
+    name: 'gitops',
+    check(objects) {
+      const problems: Problem[] = [];
+      const folders = new Map(options.apps.map((app) => [pathOf(options.cluster, app), app]));
+      const applicationsOf = new Map<string, PolicyObject[]>();
+      const createsNamespace = new Map<string, string>();
+      for (const object of objects.filter(isApplication)) {
+        const spec = isRecord(object.manifest.spec) ? object.manifest.spec : {};
+        const source = isRecord(spec.source) ? spec.source : {};
+        const path = typeof source.path === 'string' ? source.path : '';
+        const app = folders.get(path);
+        if (!app) {
+          problems.push({
+            origin: object.origin,
+            object: objectRef(object.manifest),
+            rule: 'policy.gitops.path',
+            message: `points at ${path || '<no path>'}, which is not an app folder of cluster ${options.cluster}`,
+          });
+          continue;
+        }
+        applicationsOf.set(app, [...(applicationsOf.get(app) ?? []), object]);
+        const destination = isRecord(spec.destination) ? spec.destination : {};
+        const syncPolicy = isRecord(spec.syncPolicy) ? spec.syncPolicy : {};
+        const syncOptions = Array.isArray(syncPolicy.syncOptions) ? syncPolicy.syncOptions : [];
+        if (syncOptions.includes('CreateNamespace=true') && typeof destination.namespace === 'string') {
+          createsNamespace.set(app, destination.namespace);
+        }
+      }
+      for (const app of options.apps) {
+        const count = applicationsOf.get(app)?.length ?? 0;
+        if (count !== 1) {
+          problems.push({
+            origin: { constructPath: `${options.cluster}/${app}` },
+            rule: 'policy.gitops.application',
+            message: `app folder ${pathOf(options.cluster, app)} has ${count === 0 ? 'no' : count} Applications; it needs exactly one`,
+          });
+        }
+      }
+      const namespaces = new Set(
+        objects.filter((o) => o.manifest.kind === 'Namespace' && o.manifest.apiVersion === 'v1').map((o) => objectRef(o.manifest).name),
+      );
+      const reported = new Set<string>();
+      for (const object of objects) {
+        const namespace = objectRef(object.manifest).namespace;
+        if (namespace === undefined || namespaces.has(namespace) || createsNamespace.get(object.app) === namespace) continue;
+        const key = `${object.app}/${namespace}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        problems.push({
+          origin: object.origin,
+          object: objectRef(object.manifest),
+          rule: 'policy.gitops.namespace',
+          message: `writes to namespace ${namespace}, which no Namespace object creates and app ${object.app}'s Application does not create (CreateNamespace)`,
+        });
+      }
+      return problems;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gitOpsPolicy } from '../../constructs/gitops/policies.js';
+import type { PolicyObject } from '../../pipeline/cluster.js';
+import { runSynth } from '../../pipeline/commands.js';
+import type { Manifest } from '../../pipeline/model.js';
+import { captureContext } from '../helpers/io.js';
+import { makeProject, PROJECT } from '../helpers/project.js';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** A cluster whose composition lists the given apps (name -> dependencies) plus the root app. */
+async function synthWith(apps: Record<string, string[]>) {
+  const root = makeProject({
+    'inventory/lab.json': '{}',
+    'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { GitOpsApplications } from '${PROJECT}constructs/gitops/applications.ts';
+import { gitOpsPolicy } from '${PROJECT}constructs/gitops/policies.ts';
+const app = (name, dependsOn) => ({ name, namespace: name, dependsOn, build(chart) {
+  new k8s.KubeNamespace(chart, 'ns', { metadata: { name } });
+} });
+const root = { name: 'gitops', namespace: 'argocd', build(chart, _inventory, cluster) {
+  new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main' });
+} };
+const apps = [...Object.entries(${JSON.stringify(apps)}).map(([name, deps]) => app(name, deps)), root];
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => apps,
+  policies: () => [gitOpsPolicy({ cluster: 'lab', apps: apps.map((a) => a.name) })],
+});
+`,
+  });
+  roots.push(root);
+  const context = captureContext();
+  const code = await runSynth(['--root', root, '--out', join(root, 'dist')], context);
+  const read = (app: string) => readFileSync(join(root, 'dist/lab/gitops', `application-${app}.yaml`), 'utf8');
+  return { code, context, read };
+}
+
+describe('generated Applications', () => {
+  it('adding an app to the composition is all it takes to get its Application and wave', async () => {
+    const before = await synthWith({ storage: [] });
+    expect(before.code, before.context.err.join('\n')).toBe(0);
+    const after = await synthWith({ storage: [], database: ['storage'], web: ['database', 'storage'] });
+    expect(after.code, after.context.err.join('\n')).toBe(0);
+    expect(after.read('storage')).toContain('argocd.argoproj.io/sync-wave: "0"');
+    expect(after.read('database')).toContain('argocd.argoproj.io/sync-wave: "1"');
+    const web = after.read('web');
+    expect(web).toContain('argocd.argoproj.io/sync-wave: "2"');
+    expect(web).toContain('path: dist/lab/web');
+    expect(web).toContain('namespace: web');
+    expect(web).toContain('- resources-finalizer.argocd.argoproj.io');
+    expect(web).toMatch(/automated:\n\s+prune: true\n\s+selfHeal: true/);
+  });
+
+  it('leaves the root app without a cascading finalizer', async () => {
+    const { read } = await synthWith({ storage: [] });
+    expect(read('gitops')).not.toContain('finalizers');
+    expect(read('gitops')).toContain('path: dist/lab/gitops');
+  });
+
+  it('fails synth on a dependency cycle, naming it', async () => {
+    const { code, context } = await synthWith({ a: ['b'], b: ['a'] });
+    expect(code).toBe(1);
+    expect(context.err).toContain('lab: apps depend on each other in a cycle: a -> b -> a [app.dependencies]');
+  });
+});
+
+describe('gitops cross-checks', () => {
+  const object = (manifest: Manifest, app: string): PolicyObject => ({ manifest, origin: { constructPath: `lab/${app}` }, app });
+  const application = (name: string, path: string, namespace?: string): Manifest => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name, namespace: 'argocd' },
+    spec: {
+      source: { path },
+      destination: { namespace },
+      syncPolicy: { syncOptions: namespace ? ['CreateNamespace=true'] : [] },
+    },
+  });
+  const policy = gitOpsPolicy({ cluster: 'lab', apps: ['web', 'gitops'] });
+  const messages = (objects: PolicyObject[]) => policy.check(objects).map((p) => `${p.origin.constructPath}: ${p.message} [${p.rule}]`);
+
+  it('fails when an Application points at no app folder, and when a folder has none', () => {
+    expect(
+      messages([
+        object(application('gitops', 'dist/lab/gitops', 'argocd'), 'gitops'),
+        object(application('typo', 'dist/lab/wbe'), 'gitops'),
+      ]),
+    ).toEqual([
+      'lab/gitops: points at dist/lab/wbe, which is not an app folder of cluster lab [policy.gitops.path]',
+      'lab/web: app folder dist/lab/web has no Applications; it needs exactly one [policy.gitops.application]',
+    ]);
+  });
+
+  it('fails when an app writes to a namespace nobody creates', () => {
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'elsewhere' } };
+    expect(
+      messages([
+        object(application('gitops', 'dist/lab/gitops', 'argocd'), 'gitops'),
+        object(application('web', 'dist/lab/web', 'web'), 'gitops'),
+        object(configMap, 'web'),
+      ]),
+    ).toEqual([
+      "lab/web: writes to namespace elsewhere, which no Namespace object creates and app web's Application does not create (CreateNamespace) [policy.gitops.namespace]",
+    ]);
+  });
+});
