@@ -2,7 +2,7 @@ import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
 import { isRecord, type Manifest, objectRef, type Problem } from '../../pipeline/model.js';
 import { groupOf } from '../../pipeline/schemas.js';
 import { middlewareProviderName } from './middleware-ref.js';
-import { PUBLIC_REASON_ANNOTATION } from './secure-ingress.js';
+import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from './secure-ingress.js';
 
 const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
@@ -210,7 +210,9 @@ function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readon
     if (allBackends.some((backend) => isRecord(backend) && backend.resource !== undefined)) {
       report('backend', 'has a resource backend, which Traefik does not route; use a Service');
     }
-    for (const backend of backends(spec)) {
+    const upstream = annotations[UPSTREAM_BACKEND_ANNOTATION];
+    const backendsToCheck = typeof upstream === 'string' && upstream.trim().length > 0 ? [] : backends(spec);
+    for (const backend of backendsToCheck) {
       const service = services.get(`${namespace}/${backend.name}`);
       if (!service) {
         report('backend', `backend Service "${backend.name}" does not exist in namespace ${namespace}`);

@@ -5,6 +5,9 @@ import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js'
 /** Annotation recording why an Ingress is reachable without SSO. */
 export const PUBLIC_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/public-reason';
 
+/** Annotation naming the pinned upstream resource a backend Service comes from (synth cannot see it). */
+export const UPSTREAM_BACKEND_ANNOTATION = 'ingress.homelab-cdk8s.io/backend-provided-by';
+
 /** Construct-context key for the cluster's ingress defaults (see `IngressDefaults`). */
 export const INGRESS_DEFAULTS_CONTEXT = 'homelab-cdk8s.ingress-defaults';
 
@@ -27,6 +30,11 @@ export interface IngressBackend {
   readonly serviceName: string;
   /** Port by name (e.g. `http`) or number. */
   readonly port: string | number;
+  /**
+   * The pinned upstream resource (Helm chart, remote manifest) that defines this Service, when the
+   * app does not render it: recorded on the Ingress, and the backend check trusts it. @default none
+   */
+  readonly providedBy?: string;
 }
 
 export interface SecureIngressProps {
@@ -80,6 +88,7 @@ export class SecureIngress extends Construct {
         ? { 'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(middlewareProviderName).join(',') }
         : {}),
       ...(auth && 'public' in auth ? { [PUBLIC_REASON_ANNOTATION]: auth.public } : {}),
+      ...(props.backend.providedBy ? { [UPSTREAM_BACKEND_ANNOTATION]: props.backend.providedBy } : {}),
       ...props.annotations,
     };
     const port = typeof props.backend.port === 'number' ? { number: props.backend.port } : { name: props.backend.port };

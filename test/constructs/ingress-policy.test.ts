@@ -237,4 +237,18 @@ describe('ingress policy', () => {
       'a second TLSOption named "default": Traefik then ignores every default and falls back to its built-in TLS settings [policy.ingress.tls-options]',
     ]);
   });
+
+  it('trusts a backend declared as provided by a pinned upstream resource', () => {
+    const rules = {
+      rules: [
+        {
+          host: 'app.example.org',
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'argocd-server', port: { name: 'http' } } } }] },
+        },
+      ],
+    };
+    expect(check(ingress('app', { spec: rules }))).toHaveLength(1);
+    const declared = { 'ingress.homelab-cdk8s.io/backend-provided-by': 'the pinned install manifest' };
+    expect(check(ingress('app', { spec: rules, annotations: declared }))).toEqual([]);
+  });
 });
