@@ -2,13 +2,14 @@ import { gitOpsPolicy } from '../constructs/gitops/policies.js';
 import { policies as ingressPolicies } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { defineCluster } from '../pipeline/cluster.js';
+import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { gitopsApp } from './gitops.js';
 import { parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
-const apps = [certManagerApp, traefikApp, gitopsApp];
+const apps = [certManagerApp, traefikApp, argocdApp, gitopsApp];
 
 const ingressDefaults: IngressDefaults = {
   sso: SSO_MIDDLEWARE,

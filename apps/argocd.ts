@@ -1,0 +1,29 @@
+import { ArgoCd } from '../constructs/gitops/argocd.js';
+import type { AppDefinition } from '../pipeline/cluster.js';
+import type { ClusterInventory } from './inventory.js';
+
+/** GitLab group whose members get ArgoCD's operators role. */
+const OPERATORS_GROUP = 'tdude';
+/** The GitLab application Dex signs in with (its id is not a secret; its secret goes in argocd-secret). */
+const GITLAB_APPLICATION_ID = 'EXAMPLE-gitlab-application-id';
+
+/**
+ * ArgoCD itself (the upstream HA install, pinned) with KSOPS in the repo server, Dex signing in
+ * through GitLab, read-only by default and an operators role for the operator's group. ArgoCD
+ * syncs this folder too, so it manages itself after the bootstrap (docs/bootstrap.md).
+ */
+export const argocdApp: AppDefinition<ClusterInventory> = {
+  name: 'argocd',
+  namespace: 'argocd',
+  // Its Ingress needs Traefik and a certificate from cert-manager.
+  dependsOn: ['cert-manager', 'traefik'],
+  // ArgoCD's CRDs are too large for client-side apply.
+  serverSideApply: true,
+  build(chart, inventory) {
+    new ArgoCd(chart, 'argocd', {
+      url: inventory.gitops.url,
+      dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: GITLAB_APPLICATION_ID, groups: [OPERATORS_GROUP] } },
+      rbac: { operatorGroups: [OPERATORS_GROUP] },
+    });
+  },
+};

@@ -1,0 +1,247 @@
+import { App, Chart } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE } from '../../constructs/gitops/argocd.js';
+import { ingressPolicy } from '../../constructs/ingress/policies.js';
+import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../pipeline/contributions.js';
+import { SchemaRegistry } from '../../pipeline/schemas.js';
+import { validateObjects } from '../../pipeline/validate.js';
+
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+};
+
+const BASE: ArgoCdProps = {
+  url: 'https://gitops.example.org',
+  dex: { gitlab: { baseURL: 'https://gitlab.example.org', clientID: 'abc123', groups: ['tdude'] } },
+  rbac: { operatorGroups: ['tdude'] },
+};
+
+const INSTALL_URL = 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml';
+
+function build(overrides: Partial<ArgoCdProps> = {}) {
+  const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
+  return new ArgoCd(chart, 'argocd', { ...BASE, ...overrides });
+}
+
+function render(overrides: Partial<ArgoCdProps> = {}) {
+  const argocd = build(overrides);
+  const chart = argocd.node.scope as Chart;
+  const objects = chart.toJson() as Manifest[];
+  const entries = chart.node
+    .findAll()
+    .map((c) => (c as unknown as Record<symbol, (() => KustomizeEntries) | undefined>)[KUSTOMIZE_CONTRIBUTION]?.());
+  const patches = entries.flatMap((e) => e?.patches ?? []);
+  const resources = entries.flatMap((e) => e?.resources ?? []);
+  const patchOf = (kind: string, name: string) => {
+    const found = patches.find((p: PatchEntry) => p.target.kind === kind && p.target.name === name);
+    // biome-ignore lint/suspicious/noExplicitAny: patches are free-form strategic-merge data, read by path in assertions
+    return found?.patch as Record<string, any> | undefined;
+  };
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  return { chart, argocd, objects, patches, resources, patchOf, find };
+}
+
+describe('ArgoCd', () => {
+  const { argocd, objects, patches, resources, patchOf, find } = render();
+
+  it('pins the upstream HA install manifest and creates the namespace', () => {
+    expect(resources).toEqual([INSTALL_URL]);
+    expect(find('Namespace', 'argocd')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    expect(argocd.host).toBe('gitops.example.org');
+  });
+
+  it('targets upstream objects by kind and name, never by namespace', () => {
+    for (const patch of patches) expect(patch.target.namespace).toBeUndefined();
+  });
+
+  it('configures argocd-cm: url, annotation tracking, admin disabled, KSOPS build options', () => {
+    const data = patchOf('ConfigMap', 'argocd-cm')?.data as Record<string, string>;
+    expect(data).toMatchObject({
+      url: 'https://gitops.example.org',
+      'application.resourceTrackingMethod': 'annotation',
+      'admin.enabled': 'false',
+      'kustomize.buildOptions': '--enable-helm --enable-alpha-plugins --enable-exec',
+    });
+    for (const value of Object.values(data)) expect(typeof value).toBe('string');
+  });
+
+  it('configures the Dex GitLab connector with the secret taken from argocd-secret', () => {
+    const data = patchOf('ConfigMap', 'argocd-cm')?.data as Record<string, string>;
+    expect(parse(data['dex.config'] as string)).toEqual({
+      connectors: [
+        {
+          type: 'gitlab',
+          id: 'gitlab',
+          name: 'GitLab',
+          config: {
+            baseURL: 'https://gitlab.example.org',
+            clientID: 'abc123',
+            clientSecret: '$dex.gitlab.clientSecret',
+            groups: ['tdude'],
+            useLoginAsID: false,
+          },
+        },
+      ],
+    });
+    const withoutDex = render({ dex: undefined }).patchOf('ConfigMap', 'argocd-cm')?.data as Record<string, string>;
+    expect(withoutDex).not.toHaveProperty('dex.config');
+  });
+
+  it('adds health and ignoreDifferences customizations', () => {
+    const data = patchOf('ConfigMap', 'argocd-cm')?.data as Record<string, string>;
+    expect(data['resource.customizations.health.networking.k8s.io_Ingress']).toContain('hs.status = "Healthy"');
+    expect(data['resource.customizations.health.argoproj.io_Application']).toContain('obj.status.health.status');
+    expect(data['resource.customizations.health.argoproj.io_Application']).toContain('"Progressing"');
+    expect(parse(data['resource.customizations.ignoreDifferences.apiextensions.k8s.io_CustomResourceDefinition'] as string)).toEqual({
+      jsonPointers: ['/spec/conversion/webhook/clientConfig/caBundle'],
+    });
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      expect(parse(data[`resource.customizations.ignoreDifferences.admissionregistration.k8s.io_${kind}`] as string)).toEqual({
+        jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+      });
+    }
+  });
+
+  it('writes RBAC: read-only default, operators role, group mapping', () => {
+    const data = patchOf('ConfigMap', 'argocd-rbac-cm')?.data as Record<string, string>;
+    expect(data['policy.default']).toBe('role:readonly');
+    expect(data.scopes).toBe('[groups]');
+    const lines = (data['policy.csv'] as string).trim().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'p, role:operators, applications, sync, */*, allow',
+        'p, role:operators, applications, get, */*, allow',
+        'p, role:operators, applications, action/apps/Deployment/restart, */*, allow',
+        'p, role:operators, clusters, get, *, allow',
+        'p, role:operators, repositories, get, *, allow',
+        'p, role:operators, certificates, get, *, allow',
+        'p, role:operators, gpgkeys, get, *, allow',
+        'p, role:operators, gpgkeys, create, *, allow',
+        'p, role:operators, gpgkeys, delete, *, allow',
+        'g, tdude, role:operators',
+      ]),
+    );
+    // Every line has the ArgoCD casbin shape: p, subject, resource, action, object, effect / g, group, role.
+    for (const line of lines) expect(line).toMatch(/^(p, role:operators, [a-z]+, [A-Za-z/*-]+, [*/]+, allow|g, [^,]+, role:operators)$/);
+    expect(argoCdPolicyCsv(['a', 'b'])).toMatch(/g, a, role:operators\ng, b, role:operators\n$/);
+  });
+
+  it('lets Traefik terminate TLS and speak h2c to argocd-server', () => {
+    expect(patchOf('ConfigMap', 'argocd-cmd-params-cm')?.data).toEqual({ 'server.insecure': 'true' });
+    expect(patchOf('Service', 'argocd-server')?.metadata.annotations).toEqual({
+      'traefik.ingress.kubernetes.io/service.serversscheme': 'h2c',
+    });
+  });
+
+  it('installs KSOPS into the repo-server and gives SOPS the age key', () => {
+    const spec = patchOf('Deployment', 'argocd-repo-server')?.spec.template.spec;
+    expect(spec.initContainers).toEqual([
+      expect.objectContaining({
+        name: 'install-ksops',
+        image: KSOPS_IMAGE,
+        command: ['/usr/local/bin/ksops', 'install', '--with-kustomize', '/custom-tools'],
+        volumeMounts: [{ name: 'custom-tools', mountPath: '/custom-tools' }],
+      }),
+    ]);
+    expect(KSOPS_IMAGE).toBe('viaductoss/ksops:v4.5.1');
+    expect(spec.volumes).toEqual([
+      { name: 'custom-tools', emptyDir: {} },
+      { name: 'sops-age', secret: { secretName: 'sops-age', optional: false } },
+    ]);
+    expect(spec.containers).toEqual([
+      {
+        name: 'argocd-repo-server',
+        env: [
+          { name: 'XDG_CONFIG_HOME', value: '/.config' },
+          { name: 'SOPS_AGE_KEY_FILE', value: '/.config/sops/age/keys.txt' },
+        ],
+        volumeMounts: [
+          { name: 'custom-tools', mountPath: '/usr/local/bin/kustomize', subPath: 'kustomize' },
+          { name: 'custom-tools', mountPath: '/usr/local/bin/ksops', subPath: 'ksops' },
+          { name: 'sops-age', mountPath: '/.config/sops/age', readOnly: true },
+        ],
+      },
+    ]);
+    const custom = render({ sopsAgeKeySecret: 'age-key', ksopsImage: 'viaductoss/ksops:v4.5.0' }).patchOf(
+      'Deployment',
+      'argocd-repo-server',
+    )?.spec.template.spec;
+    expect(custom.volumes[1].secret.secretName).toBe('age-key');
+    expect(custom.initContainers[0].image).toBe('viaductoss/ksops:v4.5.0');
+  });
+
+  it('never prunes the Argo CD CRDs and applies them server-side', () => {
+    expect(patches).toContainEqual(
+      expect.objectContaining({
+        target: { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        patch: expect.objectContaining({
+          metadata: expect.objectContaining({
+            annotations: expect.objectContaining({ 'argocd.argoproj.io/sync-options': 'Delete=false,ServerSideApply=true' }),
+          }),
+        }),
+      }),
+    );
+  });
+
+  it('exposes argocd-server through a public Ingress with a recorded reason and upstream backend', () => {
+    const ingress = find('Ingress', 'argocd-server');
+    expect(ingress?.metadata.namespace).toBe('argocd');
+    expect(ingress?.metadata.annotations?.[PUBLIC_REASON_ANNOTATION]).toMatch(/SSO/);
+    expect(ingress?.metadata.annotations?.[UPSTREAM_BACKEND_ANNOTATION]).toBe(INSTALL_URL);
+    expect(ingress?.metadata.annotations).not.toHaveProperty('traefik.ingress.kubernetes.io/router.middlewares');
+    expect(ingress?.spec.rules).toEqual([
+      {
+        host: 'gitops.example.org',
+        http: {
+          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'argocd-server', port: { name: 'http' } } } }],
+        },
+      },
+    ]);
+    // The backend comes from the remote manifest: the policy must not require it among rendered objects.
+    const problems = ingressPolicy.check(objects.map((manifest) => ({ manifest, origin: {}, app: 'argocd' })) as never);
+    // Only the issuer is missing here: it belongs to the cert-manager app.
+    expect(problems.map((p) => p.rule)).toEqual(['policy.ingress.issuer']);
+  });
+
+  it('renders ServiceMonitors for the metrics Services, and none when disabled', () => {
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['argocd-metrics', 'argocd-repo-server', 'argocd-server-metrics']);
+    for (const monitor of monitors) {
+      expect(monitor.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' });
+      expect(monitor.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': monitor.metadata.name } });
+      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics' })]);
+    }
+    expect(render({ serviceMonitors: false }).objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
+  });
+
+  it('renders only objects that pass schema and metadata validation', async () => {
+    const { problems } = await validateObjects(
+      objects.map((manifest) => ({ manifest, origin: {} })),
+      { registry: new SchemaRegistry() },
+    );
+    expect(problems).toEqual([]);
+    expect(argocd.node.validate()).toEqual([]);
+  });
+
+  it.each([
+    [{ version: 'v3.5' }, /not an exact release/],
+    [{ version: 'latest' }, /not an exact release/],
+    [{ url: 'http://gitops.example.org' }, /must be an https:\/\/ URL/],
+    [{ url: 'not a url' }, /must be an https:\/\/ URL/],
+    [{ rbac: { operatorGroups: [] } }, /operatorGroups must name at least one group/],
+    [{ ksopsImage: 'viaductoss/ksops:latest' }, /floating tag "latest"/],
+  ] as [Partial<ArgoCdProps>, RegExp][])('rejects %o', (overrides, message) => {
+    const construct = build(overrides);
+    expect(construct.node.validate()).toContainEqual(expect.stringMatching(message));
+  });
+
+  it('rejects a floating install URL through the RemoteResource', () => {
+    const construct = build({ version: 'master' });
+    expect(construct.install.node.validate()).toContainEqual(expect.stringMatching(/not pinned/));
+  });
+});
