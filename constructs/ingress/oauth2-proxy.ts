@@ -242,6 +242,7 @@ export class OAuth2Proxy extends Construct {
                 maxSkew: 1,
                 topologyKey: 'kubernetes.io/hostname',
                 whenUnsatisfiable: 'DoNotSchedule',
+                nodeTaintsPolicy: 'Honor',
                 labelSelector: { matchLabels: selector },
               },
             ],
