@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
-import { httpProbe, SURGE_ONE_ROLLOUT } from '../core/workload.js';
+import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware } from './forward-auth.js';
 
@@ -231,21 +231,8 @@ export class OAuth2Proxy extends Construct {
             serviceAccountName: name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            topologySpreadConstraints: [
-              {
-                maxSkew: 1,
-                topologyKey: 'kubernetes.io/hostname',
-                whenUnsatisfiable: 'DoNotSchedule',
-                nodeTaintsPolicy: 'Honor',
-                labelSelector: { matchLabels: selector },
-              },
-            ],
+            securityContext: RESTRICTED_POD_SECURITY_CONTEXT,
+            topologySpreadConstraints: spreadAcrossNodes(selector),
             containers: [
               {
                 name: 'oauth2-proxy',

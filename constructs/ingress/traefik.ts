@@ -8,7 +8,7 @@ import { KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
-import { httpProbe, SURGE_ONE_ROLLOUT } from '../core/workload.js';
+import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
 /** The Traefik release this library is tested with (image tag and CRD definitions). */
@@ -262,22 +262,8 @@ export class TraefikController extends Construct {
             serviceAccountName: name,
             automountServiceAccountToken: true,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            topologySpreadConstraints: [
-              {
-                maxSkew: 1,
-                topologyKey: 'kubernetes.io/hostname',
-                whenUnsatisfiable: 'DoNotSchedule',
-                // A tainted (down or drained) node does not count, so a rollout never waits for it.
-                nodeTaintsPolicy: 'Honor',
-                labelSelector: { matchLabels: selector },
-              },
-            ],
+            securityContext: RESTRICTED_POD_SECURITY_CONTEXT,
+            topologySpreadConstraints: spreadAcrossNodes(selector),
             containers: [
               {
                 name: 'traefik',
