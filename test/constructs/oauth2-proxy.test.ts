@@ -183,7 +183,11 @@ describe('OAuth2Proxy', () => {
     expect(pod.containers[0].livenessProbe.httpGet).toMatchObject({ path: '/ping', port: 'http' });
     expect(pod.containers[0].readinessProbe.httpGet).toMatchObject({ path: '/ready', port: 'http' });
     expect(pod.containers[0].resources.requests).toBeDefined();
-    expect(pod.topologySpreadConstraints[0]).toMatchObject({ topologyKey: 'kubernetes.io/hostname', maxSkew: 1, nodeTaintsPolicy: 'Honor' });
+    expect(pod.topologySpreadConstraints[0]).toMatchObject({
+      topologyKey: 'kubernetes.io/hostname',
+      maxSkew: 1,
+      nodeTaintsPolicy: 'Honor',
+    });
     expect(find('Deployment', 'oauth2-proxy').spec.replicas).toBe(2);
     expect(find('PodDisruptionBudget', 'oauth2-proxy').spec.maxUnavailable).toBe(1);
   });
