@@ -6,6 +6,8 @@ import type { ClusterInventory } from './inventory.js';
 export const gitopsApp: AppDefinition<ClusterInventory> = {
   name: 'gitops',
   namespace: 'argocd',
+  // Applications and the AppProject are custom resources: ArgoCD's CRDs come with the argocd app.
+  dependsOn: ['argocd'],
   build(chart, inventory, cluster) {
     new GitOpsApplications(chart, 'applications', {
       cluster,

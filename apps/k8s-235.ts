@@ -23,5 +23,12 @@ export default defineCluster({
   parseInventory: (data) => parseInventory(data, NAME),
   context: () => ({ [INGRESS_DEFAULTS_CONTEXT]: ingressDefaults }),
   apps: () => apps,
+  externalCustomResources: () => [
+    {
+      group: 'monitoring.coreos.com',
+      reason:
+        'prometheus-operator and its CRDs are installed by the kube-prometheus deployment of the previous kustomize repository until kube-prometheus has an app here',
+    },
+  ],
   policies: () => [...ingressPolicies, gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) })],
 });

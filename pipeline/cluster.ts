@@ -43,8 +43,23 @@ export interface ClusterDefinition<I> {
    * shared by every app (read with `node.tryGetContext`). @default none
    */
   context?(inventory: I): Readonly<Record<string, unknown>>;
+  /**
+   * Custom resource groups (or some of their kinds) whose CRDs are installed outside this
+   * composition, each with the reason. Every other custom resource's CRD must come from its own
+   * app or an app it depends on. @default none
+   */
+  externalCustomResources?(inventory: I): readonly ExternalCustomResources[];
   /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
   policies?(inventory: I): readonly ClusterPolicy[];
+}
+
+/** CRDs the cluster has without any app of the composition installing them. */
+export interface ExternalCustomResources {
+  readonly group: string;
+  /** @default every kind of the group */
+  readonly kinds?: readonly string[];
+  /** Why they are there (for the reader of the composition). */
+  readonly reason: string;
 }
 
 /** An object as a cluster policy sees it: valid, namespaced where it must be, with its app. */

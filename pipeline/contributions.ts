@@ -46,12 +46,20 @@ export interface ManifestFileEntry {
   readonly source: string;
 }
 
+/** Custom resource kinds of one API group whose CRDs an upstream resource installs. */
+export interface CustomResourceKinds {
+  readonly group: string;
+  readonly kinds: readonly string[];
+}
+
 export interface KustomizeEntries {
   readonly resources?: readonly string[];
   readonly helmCharts?: readonly HelmChartEntry[];
   readonly patches?: readonly PatchEntry[];
   readonly encryptedFiles?: readonly EncryptedFileEntry[];
   readonly manifestFiles?: readonly ManifestFileEntry[];
+  /** CRDs the app installs through upstream resources synth does not render (charts, remote manifests). */
+  readonly crds?: readonly CustomResourceKinds[];
 }
 
 export interface KustomizeContributor extends IConstruct {

@@ -2,6 +2,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import type { AppDefinition, ClusterApps, ClusterDefinition } from './cluster.js';
 import {
+  type CustomResourceKinds,
   type EncryptedFileEntry,
   type HelmChartEntry,
   isKustomizeContributor,
@@ -18,12 +19,14 @@ export interface RenderedApp {
   readonly namespace?: string;
   /** Sync wave derived from the apps it depends on (0 without dependencies). */
   readonly wave?: number;
+  readonly dependsOn: readonly string[];
   readonly objects: SourcedObject[];
   readonly resources: string[];
   readonly helmCharts: HelmChartEntry[];
   readonly patches: PatchEntry[];
   readonly encryptedFiles: { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
   readonly manifestFiles: { readonly source: string; readonly constructPath: string }[];
+  readonly crds: { readonly crds: CustomResourceKinds; readonly constructPath: string }[];
 }
 
 export interface RenderResult {
@@ -49,12 +52,14 @@ function renderApp<I>(
     name: app.name,
     namespace: app.namespace,
     wave,
+    dependsOn: [...(app.dependsOn ?? [])],
     objects: [],
     resources: [],
     helmCharts: [],
     patches: [],
     encryptedFiles: [],
     manifestFiles: [],
+    crds: [],
   };
   try {
     const returned: unknown = app.build(chart, inventory, cluster);
@@ -94,6 +99,7 @@ function renderApp<I>(
         rendered.patches.push(...(entries.patches ?? []));
         for (const entry of entries.encryptedFiles ?? []) rendered.encryptedFiles.push({ entry, constructPath });
         for (const { source } of entries.manifestFiles ?? []) rendered.manifestFiles.push({ source, constructPath });
+        for (const crds of entries.crds ?? []) rendered.crds.push({ crds, constructPath });
       } catch (error) {
         problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
       }

@@ -180,6 +180,11 @@ const BUILD_CONFIG_KINDS: readonly RegisteredKind[] = [
   },
 ];
 
+/** Whether an API group is served by Kubernetes itself (its kinds are not custom resources). */
+export function isBuiltInGroup(group: string): boolean {
+  return KUBERNETES_GROUPS.has(group);
+}
+
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash === -1 ? '' : apiVersion.slice(0, slash);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PolicyObject } from './cluster.js';
+import type { ClusterDefinition, ExternalCustomResources, PolicyObject } from './cluster.js';
+import { checkCustomResources } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
@@ -77,6 +78,22 @@ function includedObjects(root: string, app: RenderedApp, problems: Problem[]): S
   return objects;
 }
 
+/** The CRDs a cluster declares as installed outside its composition; a failing declaration is a problem. */
+function externalCustomResources(
+  cluster: { readonly name: string; readonly definition: ClusterDefinition<unknown>; readonly inventory: unknown },
+  problems: Problem[],
+): readonly ExternalCustomResources[] {
+  try {
+    const declared = cluster.definition.externalCustomResources?.(cluster.inventory) ?? [];
+    if (!Array.isArray(declared)) throw new Error('externalCustomResources() must return a list');
+    return declared;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    problems.push({ origin: { constructPath: cluster.name }, rule: 'crd.external', message: reason });
+    return [];
+  }
+}
+
 /** Renders and validates every cluster of the project; returns the dist tree or every problem found. */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const { root, registry } = options;
@@ -105,8 +122,23 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
           clusterObjects.push({ ...checked.file.object, app: app.name });
         }
       }
-      clusterObjects.push(...appObjects.map((object) => ({ ...object, app: app.name })));
       perApp.push({ app, objects: appObjects, encrypted });
+    }
+    // Every custom resource's CRD is accounted for; those arriving in the same sync skip the dry run.
+    const customResources = checkCustomResources(
+      cluster.name,
+      perApp.map(({ app, objects: appObjects }) => ({
+        name: app.name,
+        dependsOn: app.dependsOn,
+        objects: appObjects,
+        declaredCrds: app.crds,
+      })),
+      externalCustomResources(cluster, problems),
+    );
+    problems.push(...customResources.problems);
+    for (const entry of perApp) {
+      entry.objects = customResources.objects.get(entry.app.name) ?? entry.objects;
+      clusterObjects.push(...entry.objects.map((object) => ({ ...object, app: entry.app.name })));
     }
     const validation = await validateObjects(clusterObjects, { registry });
     problems.push(...validation.problems);

@@ -80,9 +80,9 @@ export class AcmeClusterIssuer extends Construct {
         metadata: {
           name: id,
           annotations: {
-            // Applied after cert-manager's controller and webhook are healthy; its CRDs come in the same sync.
+            // Applied after cert-manager's controller and webhook are healthy (synth marks it to
+            // wait for its CRD when the CRD comes in the same sync).
             'argocd.argoproj.io/sync-wave': '1',
-            'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
           },
         },
         spec: {

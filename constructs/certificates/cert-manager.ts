@@ -6,6 +6,12 @@ import { deepMerge } from '../core/merge.js';
 /** The cert-manager release this library is tested with. */
 export const CERT_MANAGER_VERSION = 'v1.21.2';
 
+/** The custom resources whose CRDs the chart installs. */
+export const CERT_MANAGER_CRDS = [
+  { group: 'cert-manager.io', kinds: ['Certificate', 'CertificateRequest', 'Issuer', 'ClusterIssuer'] },
+  { group: 'acme.cert-manager.io', kinds: ['Order', 'Challenge'] },
+] as const;
+
 export interface CertManagerProps {
   /** Namespace of the controller, webhook and cainjector; also the cluster resource namespace. @default 'cert-manager' */
   readonly namespace?: string;
@@ -73,6 +79,7 @@ export class CertManager extends Construct {
       version: props.version ?? CERT_MANAGER_VERSION,
       namespace: this.namespace,
       values: deepMerge(values, props.extraValues ?? {}),
+      crds: CERT_MANAGER_CRDS,
     });
     this.node.addValidation({
       validate: () => (Number.isInteger(replicas) && replicas >= 1 ? [] : [`replicas must be a positive integer (got ${replicas})`]),

@@ -1,5 +1,10 @@
 import { Construct } from 'constructs';
-import { type HelmChartEntry, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import {
+  type CustomResourceKinds,
+  type HelmChartEntry,
+  KUSTOMIZE_CONTRIBUTION,
+  type KustomizeEntries,
+} from '../../pipeline/contributions.js';
 import { floatingVersionError } from './pinning.js';
 
 export interface HelmChartProps {
@@ -16,6 +21,11 @@ export interface HelmChartProps {
   readonly values?: Record<string, unknown>;
   /** Render the chart's CRDs too. @default true */
   readonly includeCRDs?: boolean;
+  /**
+   * The custom resource kinds whose CRDs the chart installs (with includeCRDs), so that synth
+   * can order their users after this app. @default none
+   */
+  readonly crds?: readonly CustomResourceKinds[];
 }
 
 /**
@@ -24,6 +34,7 @@ export interface HelmChartProps {
  */
 export class HelmChart extends Construct {
   readonly entry: HelmChartEntry;
+  readonly crds: readonly CustomResourceKinds[];
 
   constructor(scope: Construct, id: string, props: HelmChartProps) {
     super(scope, id);
@@ -36,6 +47,7 @@ export class HelmChart extends Construct {
       includeCRDs: props.includeCRDs ?? true,
       valuesInline: props.values ?? {},
     };
+    this.crds = this.entry.includeCRDs ? (props.crds ?? []) : [];
     this.node.addValidation({
       validate: () => {
         const errors: string[] = [];
@@ -50,6 +62,6 @@ export class HelmChart extends Construct {
   }
 
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
-    return { helmCharts: [this.entry] };
+    return { helmCharts: [this.entry], crds: this.crds };
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { type CustomResourceKinds, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
 
 const FLOATING_REF = /\/(latest|master|main|HEAD|trunk|develop)(\/|$)/;
 const VERSION_REF = /\/v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\//;
@@ -7,6 +7,11 @@ const VERSION_REF = /\/v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\//;
 export interface RemoteResourceProps {
   /** https URL of an upstream manifest at an exact release tag, e.g. `.../v3.7.9/.../crds.yml`. */
   readonly url: string;
+  /**
+   * The custom resource kinds whose CRDs the manifest installs, so that synth can order their
+   * users after this app (or mark same-app users to wait for them). @default none
+   */
+  readonly crds?: readonly CustomResourceKinds[];
 }
 
 /**
@@ -15,10 +20,12 @@ export interface RemoteResourceProps {
  */
 export class RemoteResource extends Construct {
   readonly url: string;
+  readonly crds: readonly CustomResourceKinds[];
 
   constructor(scope: Construct, id: string, props: RemoteResourceProps) {
     super(scope, id);
     this.url = props.url;
+    this.crds = props.crds ?? [];
     this.node.addValidation({
       validate: () => {
         if (!props.url.startsWith('https://')) return [`remote resource "${props.url}" must be an https:// URL`];
@@ -31,6 +38,6 @@ export class RemoteResource extends Construct {
   }
 
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
-    return { resources: [this.url] };
+    return { resources: [this.url], crds: this.crds };
   }
 }

@@ -12,6 +12,9 @@ import { SecureIngress } from '../ingress/secure-ingress.js';
 export const ARGOCD_VERSION = 'v3.5.1';
 
 /** The KSOPS image whose init container installs `ksops` and `kustomize` into the repo-server. */
+/** The custom resources whose CRDs the install manifest defines. */
+export const ARGOCD_CRDS = [{ group: 'argoproj.io', kinds: ['Application', 'ApplicationSet', 'AppProject'] }] as const;
+
 export const KSOPS_IMAGE = 'viaductoss/ksops:v4.5.1';
 
 /** The upstream highly available install manifest of an Argo CD release. */
@@ -114,9 +117,6 @@ end
 return hs
 `;
 
-/** Custom resources are applied once their CRDs exist (the CRDs may come in the same sync). */
-const NEEDS_CRD = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
-
 /** Metrics Services of the upstream manifest, all with a port named `metrics`. */
 const METRICS_SERVICES = [
   { id: 'ControllerMetrics', service: 'argocd-metrics' },
@@ -182,7 +182,7 @@ export class ArgoCd extends Construct {
       },
     });
 
-    this.install = new RemoteResource(this, 'Install', { url: installUrl });
+    this.install = new RemoteResource(this, 'Install', { url: installUrl, crds: ARGOCD_CRDS });
 
     // Argo CD's own CRDs (Application is larger than client-side apply allows) must never be
     // pruned: that would delete every Application, and with the cascade finalizer, every app.
@@ -344,7 +344,7 @@ export class ArgoCd extends Construct {
           this,
           monitorId,
           new ServiceMonitor({
-            metadata: { name: service, namespace, labels: { 'app.kubernetes.io/part-of': 'argocd' }, annotations: { ...NEEDS_CRD } },
+            metadata: { name: service, namespace, labels: { 'app.kubernetes.io/part-of': 'argocd' } },
             spec: {
               selector: { matchLabels: { 'app.kubernetes.io/name': service } },
               namespaceSelector: { matchNames: [namespace] },

@@ -63,7 +63,6 @@ export class ForwardAuthMiddleware extends Construct {
         metadata: {
           name: this.ref.name,
           namespace: this.ref.namespace,
-          annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
         },
         spec: {
           forwardAuth: {

@@ -97,8 +97,6 @@ const DEFAULT_RESOURCES: k8s.ResourceRequirements = {
   limits: { memory: k8s.Quantity.fromString('128Mi') },
 };
 
-const NEEDS_CRD = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@,"#]+@[^\s@,"]+$/;
@@ -287,7 +285,7 @@ export class OAuth2Proxy extends Construct {
         this,
         'ServiceMonitor',
         new ServiceMonitor({
-          metadata: { name, namespace, labels, annotations: { ...NEEDS_CRD } },
+          metadata: { name, namespace, labels },
           spec: {
             selector: { matchLabels: labels },
             namespaceSelector: { matchNames: [namespace] },

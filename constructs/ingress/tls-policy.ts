@@ -64,13 +64,12 @@ export class TlsPolicy extends Construct {
     const stsSeconds = props.stsSeconds ?? 63_072_000;
     const cipherSuites = props.cipherSuites ?? AEAD_CIPHER_SUITES;
     this.headersMiddleware = { namespace, name: props.headersMiddlewareName ?? 'security-headers' };
-    const annotations = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 
     this.tlsOption = modelObject(
       this,
       'TlsOption',
       new TLSOption({
-        metadata: { name: this.tlsOptionName, namespace, annotations },
+        metadata: { name: this.tlsOptionName, namespace },
         spec: {
           minVersion: props.minVersion ?? 'VersionTLS12',
           maxVersion: 'VersionTLS13',
@@ -84,7 +83,7 @@ export class TlsPolicy extends Construct {
       this,
       'Headers',
       new Middleware({
-        metadata: { name: this.headersMiddleware.name, namespace, annotations },
+        metadata: { name: this.headersMiddleware.name, namespace },
         spec: {
           headers: {
             stsSeconds,

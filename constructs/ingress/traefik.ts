@@ -17,6 +17,25 @@ export const TRAEFIK_VERSION = 'v3.7.9';
 /** The controller name Traefik's Kubernetes Ingress provider answers to in an IngressClass. */
 export const TRAEFIK_INGRESS_CONTROLLER = 'traefik.io/ingress-controller';
 
+/** The custom resources whose CRDs a Traefik v3 release defines. */
+export const TRAEFIK_CRDS = [
+  {
+    group: 'traefik.io',
+    kinds: [
+      'IngressRoute',
+      'IngressRouteTCP',
+      'IngressRouteUDP',
+      'Middleware',
+      'MiddlewareTCP',
+      'ServersTransport',
+      'ServersTransportTCP',
+      'TLSOption',
+      'TLSStore',
+      'TraefikService',
+    ],
+  },
+] as const;
+
 /** Upstream CRD definitions of a Traefik release (all `traefik.io` kinds in one file). */
 export function traefikCrdsUrl(version: string): string {
   return `https://raw.githubusercontent.com/traefik/traefik/${version}/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml`;
@@ -119,9 +138,6 @@ const CLUSTER_ROLE_RULES: k8s.PolicyRule[] = [
   },
 ];
 
-/** Custom resources are applied once their CRDs exist (the CRDs may come in the same sync). */
-const NEEDS_CRD = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function cidrError(value: string): string | undefined {
@@ -182,7 +198,7 @@ export class TraefikController extends Construct {
       },
     });
 
-    this.crds = new RemoteResource(this, 'Crds', { url: traefikCrdsUrl(version) });
+    this.crds = new RemoteResource(this, 'Crds', { url: traefikCrdsUrl(version), crds: TRAEFIK_CRDS });
     // The CRDs are large (server-side apply), must not be pruned with the app (that would delete
     // every IngressRoute and Middleware in the cluster) and must exist before the custom resources.
     new KustomizePatch(this, 'CrdSyncOptions', {
@@ -380,7 +396,7 @@ export class TraefikController extends Construct {
       this,
       'ServiceMonitor',
       new ServiceMonitor({
-        metadata: { name, namespace, labels, annotations: { ...NEEDS_CRD } },
+        metadata: { name, namespace, labels },
         spec: {
           selector: { matchLabels: metricsLabels },
           namespaceSelector: { matchNames: [namespace] },
@@ -396,7 +412,7 @@ export class TraefikController extends Construct {
       this,
       'DashboardRoute',
       new IngressRoute({
-        metadata: { name: `${name}-dashboard`, namespace, labels, annotations: { ...NEEDS_CRD } },
+        metadata: { name: `${name}-dashboard`, namespace, labels },
         spec: {
           entryPoints: ['traefik'],
           routes: [

@@ -212,7 +212,8 @@ describe('ArgoCd', () => {
     const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['argocd-metrics', 'argocd-repo-server', 'argocd-server-metrics']);
     for (const monitor of monitors) {
-      expect(monitor.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' });
+      // No sync options of their own: synth adds SkipDryRunOnMissingResource only when the CRD comes in the same sync.
+      expect(monitor.metadata.annotations).toBeUndefined();
       expect(monitor.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': monitor.metadata.name } });
       expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics' })]);
     }

@@ -31,6 +31,7 @@ const apps = [...Object.entries(${JSON.stringify(apps)}).map(([name, deps]) => a
 export default defineCluster({
   parseInventory: (data) => data,
   apps: () => apps,
+  externalCustomResources: () => [{ group: 'argoproj.io', reason: 'ArgoCD is installed outside this test cluster' }],
   policies: () => [gitOpsPolicy({ cluster: 'lab', apps: apps.map((a) => a.name) })],
 });
 `,

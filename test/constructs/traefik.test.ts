@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { AEAD_CIPHER_SUITES, TlsPolicy } from '../../constructs/ingress/tls-policy.js';
-import { TRAEFIK_VERSION, TraefikController, type TraefikControllerProps } from '../../constructs/ingress/traefik.js';
+import { TRAEFIK_CRDS, TRAEFIK_VERSION, TraefikController, type TraefikControllerProps } from '../../constructs/ingress/traefik.js';
 import { KUSTOMIZE_CONTRIBUTION } from '../../pipeline/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
@@ -220,7 +220,7 @@ describe('TraefikController', () => {
     const { traefik, find } = render();
     const url = `https://raw.githubusercontent.com/traefik/traefik/${TRAEFIK_VERSION}/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml`;
     expect(traefik.crds.url).toBe(url);
-    expect(traefik.crds[KUSTOMIZE_CONTRIBUTION]()).toEqual({ resources: [url] });
+    expect(traefik.crds[KUSTOMIZE_CONTRIBUTION]()).toEqual({ resources: [url], crds: TRAEFIK_CRDS });
     expect(find('Deployment', 'traefik').spec.template.spec.containers[0].image).toBe(`docker.io/traefik:${TRAEFIK_VERSION}`);
     expect(render({ version: 'v3.7.11' }).traefik.crds.url).toContain('/traefik/v3.7.11/');
   });

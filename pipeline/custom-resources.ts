@@ -1,0 +1,184 @@
+import type { ExternalCustomResources } from './cluster.js';
+import type { CustomResourceKinds } from './contributions.js';
+import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
+import { groupOf, isBuiltInGroup } from './schemas.js';
+
+/** ArgoCD's per-object sync options annotation (comma-separated `Option=value`). */
+export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+/** Lets ArgoCD apply a custom resource whose CRD it creates in the same sync (no dry run against a missing kind). */
+export const SKIP_DRY_RUN = 'SkipDryRunOnMissingResource=true';
+
+export interface CustomResourceApp {
+  readonly name: string;
+  readonly dependsOn: readonly string[];
+  readonly objects: readonly SourcedObject[];
+  /** CRDs installed by upstream resources the app pins (Helm charts, remote manifests), as their constructs declare them. */
+  readonly declaredCrds: readonly { readonly crds: CustomResourceKinds; readonly constructPath: string }[];
+}
+
+interface Provider {
+  readonly app: string;
+  readonly where: string;
+}
+
+const key = (group: string, kind: string) => `${group}/${kind}`;
+
+/** Every app an app depends on, directly or through others. */
+function dependencyClosure(apps: readonly CustomResourceApp[]): Map<string, Set<string>> {
+  const byName = new Map(apps.map((app) => [app.name, app]));
+  const closure = new Map<string, Set<string>>();
+  const visit = (name: string, seen: Set<string>) => {
+    for (const dependency of byName.get(name)?.dependsOn ?? []) {
+      if (seen.has(dependency)) continue;
+      seen.add(dependency);
+      visit(dependency, seen);
+    }
+  };
+  for (const app of apps) {
+    const seen = new Set<string>();
+    visit(app.name, seen);
+    closure.set(app.name, seen);
+  }
+  return closure;
+}
+
+/** The kind a rendered CustomResourceDefinition defines, or undefined for anything else. */
+function definedKind(manifest: Manifest): { group: string; kind: string } | undefined {
+  if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') return undefined;
+  const spec = manifest.spec;
+  if (!isRecord(spec) || typeof spec.group !== 'string' || !isRecord(spec.names) || typeof spec.names.kind !== 'string') return undefined;
+  return { group: spec.group, kind: spec.names.kind };
+}
+
+/** Top-level objects and the items of `kind: List` objects. */
+function* eachObject(manifest: Manifest): Generator<Manifest> {
+  if (manifest.apiVersion === 'v1' && manifest.kind === 'List' && Array.isArray(manifest.items)) {
+    for (const item of manifest.items) if (isRecord(item)) yield* eachObject(item);
+    return;
+  }
+  yield manifest;
+}
+
+function withSkipDryRun(manifest: Manifest): Manifest {
+  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  const current = annotations[SYNC_OPTIONS_ANNOTATION];
+  const options =
+    typeof current === 'string'
+      ? current
+          .split(',')
+          .map((option) => option.trim())
+          .filter(Boolean)
+      : [];
+  if (options.includes(SKIP_DRY_RUN)) return manifest;
+  return {
+    ...manifest,
+    metadata: { ...metadata, annotations: { ...annotations, [SYNC_OPTIONS_ANNOTATION]: [...options, SKIP_DRY_RUN].join(',') } },
+  };
+}
+
+function mapObjects(manifest: Manifest, map: (object: Manifest) => Manifest): Manifest {
+  if (manifest.apiVersion === 'v1' && manifest.kind === 'List' && Array.isArray(manifest.items)) {
+    return { ...manifest, items: manifest.items.map((item: unknown) => (isRecord(item) ? mapObjects(item, map) : item)) };
+  }
+  return map(manifest);
+}
+
+export interface CustomResourceResult {
+  /** Each app's objects, custom resources whose CRD the same app installs marked to skip ArgoCD's dry run. */
+  readonly objects: ReadonlyMap<string, SourcedObject[]>;
+  readonly problems: Problem[];
+}
+
+/**
+ * Accounts for the CRD of every custom resource of a cluster. Its CRD must be installed by the
+ * same app (the object then gets `SkipDryRunOnMissingResource=true`, as its CRD arrives in the
+ * same sync), by an app it depends on (so the CRD exists before it is applied), or outside the
+ * composition as the cluster declares. Two apps installing the same CRD would fight over it.
+ */
+export function checkCustomResources(
+  cluster: string,
+  apps: readonly CustomResourceApp[],
+  external: readonly ExternalCustomResources[],
+): CustomResourceResult {
+  const problems: Problem[] = [];
+  const providers = new Map<string, Provider>();
+  const provide = (group: string, kind: string, provider: Provider, constructPath: string) => {
+    const existing = providers.get(key(group, kind));
+    if (existing && existing.app !== provider.app) {
+      problems.push({
+        origin: { constructPath },
+        rule: 'crd.duplicate',
+        message: `the CRD for ${kind} (${group}) is installed by app "${existing.app}" (${existing.where}) and by app "${provider.app}" (${provider.where}); keep it in one app and let the other depend on it`,
+      });
+      return;
+    }
+    if (!existing) providers.set(key(group, kind), provider);
+  };
+  for (const app of apps) {
+    for (const { crds, constructPath } of app.declaredCrds) {
+      for (const kind of crds.kinds) provide(crds.group, kind, { app: app.name, where: constructPath }, constructPath);
+    }
+    for (const object of app.objects) {
+      for (const manifest of eachObject(object.manifest)) {
+        const defined = definedKind(manifest);
+        const where = object.origin.constructPath ?? object.origin.file ?? app.name;
+        if (defined) provide(defined.group, defined.kind, { app: app.name, where }, where);
+      }
+    }
+  }
+
+  const isExternal = (group: string, kind: string) =>
+    external.some((entry) => entry.group === group && (entry.kinds === undefined || entry.kinds.includes(kind)));
+  const closure = dependencyClosure(apps);
+  const result = new Map<string, SourcedObject[]>();
+  for (const app of apps) {
+    const reported = new Set<string>();
+    const objects = app.objects.map((object) => {
+      let sameSync = false;
+      for (const manifest of eachObject(object.manifest)) {
+        if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') continue;
+        const group = groupOf(manifest.apiVersion);
+        if (isBuiltInGroup(group)) continue;
+        const provider = providers.get(key(group, manifest.kind));
+        if (provider?.app === app.name) {
+          sameSync = true;
+          continue;
+        }
+        const problemKey = `${group}/${manifest.kind}`;
+        if (reported.has(problemKey)) continue;
+        const ref = objectRef(manifest);
+        const object_ = { apiVersion: manifest.apiVersion, kind: manifest.kind, namespace: ref.namespace, name: ref.name };
+        if (provider) {
+          if (closure.get(app.name)?.has(provider.app)) continue;
+          reported.add(problemKey);
+          problems.push({
+            origin: object.origin,
+            object: object_,
+            rule: 'app.dependencies',
+            message: `app "${app.name}" uses ${manifest.kind} (${group}), whose CRD app "${provider.app}" installs; add "${provider.app}" to the dependsOn of "${app.name}" so that it syncs first`,
+          });
+        } else if (!isExternal(group, manifest.kind)) {
+          reported.add(problemKey);
+          problems.push({
+            origin: object.origin,
+            object: object_,
+            rule: 'crd.missing',
+            message: `no app of cluster ${cluster} installs the CRD for ${manifest.kind} (${group}): add the app that installs it (and depend on it), declare the CRDs a pinned upstream resource installs with its "crds" option, or list the group in the cluster's externalCustomResources with the reason`,
+          });
+        }
+      }
+      return sameSync ? { ...object, manifest: mapObjects(object.manifest, (m) => (definedKind(m) ? m : maybeSkip(m, app.name))) } : object;
+    });
+    result.set(app.name, objects);
+  }
+
+  function maybeSkip(manifest: Manifest, appName: string): Manifest {
+    if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') return manifest;
+    const group = groupOf(manifest.apiVersion);
+    if (isBuiltInGroup(group)) return manifest;
+    return providers.get(key(group, manifest.kind))?.app === appName ? withSkipDryRun(manifest) : manifest;
+  }
+
+  return { objects: result, problems };
+}
