@@ -24,6 +24,8 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
       url: inventory.gitops.url,
       dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: GITLAB_APPLICATION_ID, groups: [OPERATORS_GROUP] } },
       rbac: { operatorGroups: [OPERATORS_GROUP] },
+      // The GitLab client secret and webhook token, merged into the upstream argocd-secret.
+      secretFile: `secrets/${inventory.name}/argocd/argocd-secret.sops.yaml`,
     });
   },
 };

@@ -38,6 +38,14 @@ export interface EncryptedFileEntry {
   readonly kind: string;
   readonly name: string;
   readonly namespace: string;
+  /**
+   * How kustomize combines the decrypted object with one of the same name the app already has
+   * (from an upstream manifest): `merge` adds its keys. The file must carry the matching
+   * `kustomize.config.k8s.io/behavior` annotation. @default 'create'
+   */
+  readonly behavior?: 'create' | 'merge' | 'replace';
+  /** Keys the Secret must hold under `data` or `stringData` (SOPS leaves keys readable). @default none */
+  readonly keys?: readonly string[];
 }
 
 /** A hand-written YAML file of plain objects, included in the app and checked like rendered ones. */

@@ -7,6 +7,8 @@ import { matchCreationRule, parseSopsConfig, type SopsConfig } from './sops/conf
 import { decodeUtf8, parseManifests } from './yaml.js';
 
 export const SOPS_CONFIG_FILE = '.sops.yaml';
+/** Kustomize's (and KSOPS') annotation saying how a generated object combines with an existing one. */
+export const BEHAVIOR_ANNOTATION = 'kustomize.config.k8s.io/behavior';
 
 export interface CheckedEncryptedFile {
   readonly object: SourcedObject;
@@ -60,6 +62,32 @@ export function checkEncryptedFile(
     fail(
       'sops.file',
       `holds ${ref.kind ?? '<no kind>'} ${ref.namespace ?? '<no namespace>'}/${ref.name ?? '<no name>'}, but the construct declares ${entry.kind} ${entry.namespace}/${entry.name}`,
+    );
+  }
+  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  const fileBehavior = annotations[BEHAVIOR_ANNOTATION] ?? 'create';
+  const behavior = entry.behavior ?? 'create';
+  if (fileBehavior !== behavior) {
+    fail(
+      'sops.behavior',
+      behavior === 'create'
+        ? `carries ${BEHAVIOR_ANNOTATION}: ${String(fileBehavior)}, but the construct creates the Secret; remove the annotation or declare behavior "${String(fileBehavior)}"`
+        : `must carry the annotation ${BEHAVIOR_ANNOTATION}: ${behavior} (metadata stays readable; re-create the file with it, as editing plaintext breaks the MAC), or kustomize will not ${behavior} it into the upstream Secret`,
+    );
+  }
+  if (behavior === 'merge' && manifest.stringData !== undefined) {
+    fail(
+      'sops.behavior',
+      'uses stringData, which kustomize drops when it merges into an existing Secret (it merges data only); put the values base64-encoded under data',
+    );
+  }
+  const present = new Set(['data', 'stringData'].flatMap((field) => (isRecord(manifest[field]) ? Object.keys(manifest[field]) : [])));
+  const absent = (entry.keys ?? []).filter((key) => !present.has(key));
+  if (absent.length > 0) {
+    fail(
+      'sops.keys',
+      `lacks the key${absent.length > 1 ? 's' : ''} ${absent.map((key) => `"${key}"`).join(', ')} under data or stringData`,
     );
   }
   const encryptionErrors = sopsEncryptionErrors(manifest);

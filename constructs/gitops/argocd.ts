@@ -7,6 +7,7 @@ import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { SecureIngress } from '../ingress/secure-ingress.js';
+import { SopsSecret } from '../secrets/sops-secret.js';
 
 /** The Argo CD release this library is tested with. */
 export const ARGOCD_VERSION = 'v3.5.1';
@@ -69,7 +70,18 @@ export interface ArgoCdProps {
   readonly rbac: ArgoCdRbacProps;
   /** ServiceMonitors for the application controller, API server and repo-server metrics. @default true */
   readonly serviceMonitors?: boolean;
+  /**
+   * SOPS-encrypted Secret `argocd-secret` (its file carries `kustomize.config.k8s.io/behavior:
+   * merge`), whose keys KSOPS merges into the upstream `argocd-secret`: the GitLab webhook token
+   * `webhook.gitlab.secret` and, with Dex, the GitLab client secret `dex.gitlab.clientSecret`.
+   * Required with Dex. @default none (no webhook secret: Argo CD accepts unsigned webhooks)
+   */
+  readonly secretFile?: string;
 }
+
+/** Keys of `argocd-secret` the file given as `secretFile` must hold. */
+export const WEBHOOK_SECRET_KEY = 'webhook.gitlab.secret';
+export const DEX_GITLAB_SECRET_KEY = 'dex.gitlab.clientSecret';
 
 /** Name of the role `ArgoCdRbacProps.operatorGroups` are mapped to. */
 export const OPERATORS_ROLE = 'role:operators';
@@ -208,8 +220,8 @@ export class ArgoCd extends Construct {
               config: {
                 baseURL: props.dex.gitlab.baseURL,
                 clientID: props.dex.gitlab.clientID,
-                // Resolved by Argo CD from key dex.gitlab.clientSecret of Secret argocd-secret.
-                clientSecret: '$dex.gitlab.clientSecret',
+                // Resolved by Argo CD from this key of Secret argocd-secret (merged from secretFile).
+                clientSecret: `$${DEX_GITLAB_SECRET_KEY}`,
                 ...(props.dex.gitlab.groups && props.dex.gitlab.groups.length > 0 ? { groups: [...props.dex.gitlab.groups] } : {}),
                 useLoginAsID: false,
               },
@@ -338,6 +350,16 @@ export class ArgoCd extends Construct {
       auth: { public: 'Argo CD authenticates users itself (SSO through Dex, local admin disabled)' },
     });
 
+    if (props.secretFile !== undefined) {
+      new SopsSecret(this, 'Secret', {
+        file: props.secretFile,
+        name: 'argocd-secret',
+        namespace,
+        behavior: 'merge',
+        keys: [WEBHOOK_SECRET_KEY, ...(props.dex ? [DEX_GITLAB_SECRET_KEY] : [])],
+      });
+    }
+
     if (props.serviceMonitors ?? true) {
       for (const { id: monitorId, service } of METRICS_SERVICES) {
         modelObject(
@@ -368,6 +390,9 @@ export class ArgoCd extends Construct {
         if (operatorGroups.length === 0) errors.push('rbac.operatorGroups must name at least one group');
         for (const group of operatorGroups) {
           if (group.trim().length === 0 || /[,\n]/.test(group)) errors.push(`rbac.operatorGroups: "${group}" is not a valid group name`);
+        }
+        if (props.dex && props.secretFile === undefined) {
+          errors.push(`dex needs the GitLab client secret: set secretFile to a SOPS file with key ${DEX_GITLAB_SECRET_KEY}`);
         }
         if (props.dex && !props.dex.gitlab.baseURL.startsWith('https://')) {
           errors.push(`dex.gitlab.baseURL "${props.dex.gitlab.baseURL}" must be an https:// URL`);

@@ -8,6 +8,14 @@ export interface SopsSecretProps {
   readonly name: string;
   /** The Secret's namespace, as written in the file. */
   readonly namespace: string;
+  /**
+   * `merge` adds the Secret's keys to a Secret of the same name that an upstream manifest of the
+   * app defines (KSOPS honours `kustomize.config.k8s.io/behavior` in the file, which synth
+   * checks); `replace` swaps it. @default 'create'
+   */
+  readonly behavior?: 'create' | 'merge' | 'replace';
+  /** Keys the Secret must hold; synth checks them (SOPS encrypts values, not keys). @default none */
+  readonly keys?: readonly string[];
 }
 
 /**
@@ -19,12 +27,16 @@ export class SopsSecret extends Construct {
   readonly secretName: string;
   readonly namespace: string;
   readonly file: string;
+  readonly behavior: 'create' | 'merge' | 'replace';
+  readonly keys: readonly string[];
 
   constructor(scope: Construct, id: string, props: SopsSecretProps) {
     super(scope, id);
     this.secretName = props.name;
     this.namespace = props.namespace;
     this.file = props.file;
+    this.behavior = props.behavior ?? 'create';
+    this.keys = props.keys ?? [];
     this.node.addValidation({
       validate: () =>
         props.file.startsWith('/') || props.file.split('/').includes('..')
@@ -34,6 +46,10 @@ export class SopsSecret extends Construct {
   }
 
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
-    return { encryptedFiles: [{ source: this.file, kind: 'Secret', name: this.secretName, namespace: this.namespace }] };
+    return {
+      encryptedFiles: [
+        { source: this.file, kind: 'Secret', name: this.secretName, namespace: this.namespace, behavior: this.behavior, keys: this.keys },
+      ],
+    };
   }
 }

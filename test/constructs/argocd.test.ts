@@ -19,6 +19,7 @@ const BASE: ArgoCdProps = {
   url: 'https://gitops.example.org',
   dex: { gitlab: { baseURL: 'https://gitlab.example.org', clientID: 'abc123', groups: ['tdude'] } },
   rbac: { operatorGroups: ['tdude'] },
+  secretFile: 'secrets/lab/argocd/argocd-secret.sops.yaml',
 };
 
 const INSTALL_URL = 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml';
@@ -37,17 +38,40 @@ function render(overrides: Partial<ArgoCdProps> = {}) {
     .map((c) => (c as unknown as Record<symbol, (() => KustomizeEntries) | undefined>)[KUSTOMIZE_CONTRIBUTION]?.());
   const patches = entries.flatMap((e) => e?.patches ?? []);
   const resources = entries.flatMap((e) => e?.resources ?? []);
+  const encryptedFiles = entries.flatMap((e) => e?.encryptedFiles ?? []);
   const patchOf = (kind: string, name: string) => {
     const found = patches.find((p: PatchEntry) => p.target.kind === kind && p.target.name === name);
     // biome-ignore lint/suspicious/noExplicitAny: patches are free-form strategic-merge data, read by path in assertions
     return found?.patch as Record<string, any> | undefined;
   };
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-  return { chart, argocd, objects, patches, resources, patchOf, find };
+  return { chart, argocd, objects, patches, resources, encryptedFiles, patchOf, find };
 }
 
 describe('ArgoCd', () => {
-  const { argocd, objects, patches, resources, patchOf, find } = render();
+  const { argocd, objects, patches, resources, encryptedFiles, patchOf, find } = render();
+
+  it('merges the GitLab client secret and webhook token from a SOPS file into the upstream argocd-secret', () => {
+    expect(encryptedFiles).toEqual([
+      {
+        source: 'secrets/lab/argocd/argocd-secret.sops.yaml',
+        kind: 'Secret',
+        name: 'argocd-secret',
+        namespace: 'argocd',
+        behavior: 'merge',
+        keys: ['webhook.gitlab.secret', 'dex.gitlab.clientSecret'],
+      },
+    ]);
+    const withoutDex = render({ dex: undefined }).encryptedFiles;
+    expect(withoutDex.map((file) => file.keys)).toEqual([['webhook.gitlab.secret']]);
+    expect(render({ dex: undefined, secretFile: undefined }).encryptedFiles).toEqual([]);
+  });
+
+  it('refuses Dex without the file holding its client secret', () => {
+    expect(build({ secretFile: undefined }).node.validate()).toEqual([
+      'dex needs the GitLab client secret: set secretFile to a SOPS file with key dex.gitlab.clientSecret',
+    ]);
+  });
 
   it('pins the upstream HA install manifest and creates the namespace', () => {
     expect(resources).toEqual([INSTALL_URL]);

@@ -19,6 +19,14 @@ const secret = (name: string) => ({
   stringData: { token: 'example-token' },
 });
 
+const mergeable = (name: string, data: Record<string, unknown>, annotated = true) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace: 'web', ...(annotated ? { annotations: { 'kustomize.config.k8s.io/behavior': 'merge' } } : {}) },
+  type: 'Opaque',
+  ...data,
+});
+
 const composition = `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({
@@ -28,6 +36,12 @@ export default defineCluster({
       const dir = name === 'no-rule' ? 'elsewhere' : 'secrets/lab/web';
       new SopsSecret(chart, name, { file: dir + '/' + name + '.sops.yaml', name, namespace: 'web' });
     }
+    const merged = (name, props) => new SopsSecret(chart, name, { file: 'secrets/lab/web/' + name + '.sops.yaml', name, namespace: 'web', ...props });
+    merged('merge-good', { behavior: 'merge', keys: ['token'] });
+    merged('merge-unannotated', { behavior: 'merge' });
+    merged('merge-undeclared', {});
+    merged('merge-string-data', { behavior: 'merge' });
+    merged('missing-keys', { keys: ['token', 'webhook.secret', 'other'] });
   } }],
 });
 `;
@@ -56,6 +70,20 @@ beforeAll(async () => {
       encryptedRegex: '^(data|stringData)$',
     }),
     'secrets/lab/web/wrong-object.sops.yaml': await encryptManifest(secret('someone-else'), both),
+    'secrets/lab/web/merge-good.sops.yaml': await encryptManifest(mergeable('merge-good', { data: { token: 'dG9rZW4=' } }), both),
+    'secrets/lab/web/merge-unannotated.sops.yaml': await encryptManifest(
+      mergeable('merge-unannotated', { data: { token: 'dG9rZW4=' } }, false),
+      both,
+    ),
+    'secrets/lab/web/merge-undeclared.sops.yaml': await encryptManifest(
+      mergeable('merge-undeclared', { data: { token: 'dG9rZW4=' } }),
+      both,
+    ),
+    'secrets/lab/web/merge-string-data.sops.yaml': await encryptManifest(
+      mergeable('merge-string-data', { stringData: { token: 't' } }),
+      both,
+    ),
+    'secrets/lab/web/missing-keys.sops.yaml': await encryptManifest(secret('missing-keys'), both),
     'elsewhere/no-rule.sops.yaml': await encryptManifest(secret('no-rule'), both),
   });
   context = captureContext();
@@ -109,6 +137,29 @@ describe('SopsSecret files at synth', () => {
   it('rejects a file no creation rule covers', () => {
     expect(problem('no-rule')).toEqual([
       'lab/web/no-rule (elsewhere/no-rule.sops.yaml): Secret web/no-rule: no creation rule in .sops.yaml matches elsewhere/no-rule.sops.yaml [sops.config]',
+    ]);
+  });
+
+  it('accepts a file merged into an upstream Secret when file and construct agree, with the keys declared', () => {
+    expect(problem('merge-good')).toEqual([]);
+  });
+
+  it('rejects a merge the file does not announce, and an announced merge the construct does not declare', () => {
+    expect(problem('merge-unannotated')).toEqual([
+      'lab/web/merge-unannotated (secrets/lab/web/merge-unannotated.sops.yaml): Secret web/merge-unannotated: must carry the annotation kustomize.config.k8s.io/behavior: merge (metadata stays readable; re-create the file with it, as editing plaintext breaks the MAC), or kustomize will not merge it into the upstream Secret [sops.behavior]',
+    ]);
+    expect(problem('merge-undeclared')).toEqual([
+      'lab/web/merge-undeclared (secrets/lab/web/merge-undeclared.sops.yaml): Secret web/merge-undeclared: carries kustomize.config.k8s.io/behavior: merge, but the construct creates the Secret; remove the annotation or declare behavior "merge" [sops.behavior]',
+    ]);
+  });
+
+  it('rejects stringData in a merged Secret, which kustomize would drop', () => {
+    expect(problem('merge-string-data').join('\n')).toContain('uses stringData, which kustomize drops when it merges');
+  });
+
+  it('rejects a file lacking keys the construct needs, naming them', () => {
+    expect(problem('missing-keys')).toEqual([
+      'lab/web/missing-keys (secrets/lab/web/missing-keys.sops.yaml): Secret web/missing-keys: lacks the keys "webhook.secret", "other" under data or stringData [sops.keys]',
     ]);
   });
 });
