@@ -48,7 +48,13 @@ export interface ClusterInventory {
     readonly pkiMounts: { readonly kubernetes: string; readonly etcd: string; readonly frontProxy: string };
     readonly serviceAccountKeyPath: string;
   };
-  readonly gitops: { readonly repoURL: string; readonly targetRevision: string; readonly url: string };
+  readonly gitops: {
+    readonly repoURL: string;
+    readonly targetRevision: string;
+    readonly url: string;
+    /** Public half of the age key ArgoCD (KSOPS) decrypts with: every SOPS file must be encrypted for it. */
+    readonly sopsAgeRecipient: string;
+  };
   readonly sso: { readonly oidcIssuerUrl: string; readonly allowedEmails: readonly string[] };
   readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
   readonly storage: { readonly truenas: { readonly host: string; readonly storageHost: string } };
@@ -110,7 +116,8 @@ class Reader {
       return '';
     }
     const problem = check?.(value);
-    if (problem) this.issue(key, `"${value}" ${problem}`);
+    // A value that looks like a private key is never echoed back (terminals and CI logs keep it).
+    if (problem) this.issue(key, /PRIVATE KEY|SECRET-KEY/i.test(value) ? problem : `"${value}" ${problem}`);
     return value;
   }
 
@@ -166,6 +173,10 @@ const httpsUrl = (value: string) => {
   } catch {
     return 'is not a URL';
   }
+};
+const ageRecipient = (value: string) => {
+  if (/^AGE-SECRET-KEY-/i.test(value)) return 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one';
+  return /^age1[02-9ac-hj-np-z]{58}$/.test(value) ? undefined : 'is not an age public key (age1 followed by 58 bech32 characters)';
 };
 const ipv4 = (value: string) => (isIP(value) === 4 ? undefined : 'is not an IPv4 address');
 const ipv6 = (value: string) => (isIP(value) === 6 ? undefined : 'is not an IPv6 address');
@@ -368,8 +379,13 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       };
     }),
     gitops: r.object('gitops', (g) => {
-      g.known(['repoURL', 'targetRevision', 'url']);
-      return { repoURL: g.string('repoURL', httpsUrl), targetRevision: g.string('targetRevision'), url: g.string('url', httpsUrl) };
+      g.known(['repoURL', 'targetRevision', 'url', 'sopsAgeRecipient']);
+      return {
+        repoURL: g.string('repoURL', httpsUrl),
+        targetRevision: g.string('targetRevision'),
+        url: g.string('url', httpsUrl),
+        sopsAgeRecipient: g.string('sopsAgeRecipient', ageRecipient),
+      };
     }),
     sso: r.object('sso', (s) => {
       s.known(['oidcIssuerUrl', 'allowedEmails']);

@@ -1,4 +1,4 @@
-import { gitOpsPolicy } from '../constructs/gitops/policies.js';
+import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
 import { policies as ingressPolicies } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { defineCluster } from '../pipeline/cluster.js';
@@ -30,5 +30,9 @@ export default defineCluster({
         'prometheus-operator and its CRDs are installed by the kube-prometheus deployment of the previous kustomize repository until kube-prometheus has an app here',
     },
   ],
-  policies: () => [...ingressPolicies, gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) })],
+  policies: (inventory) => [
+    ...ingressPolicies,
+    gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) }),
+    sopsDecryptionPolicy({ ageRecipient: inventory.gitops.sopsAgeRecipient }),
+  ],
 });

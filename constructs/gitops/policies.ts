@@ -1,5 +1,6 @@
 import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
 import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
+import { sopsRecipients } from '../../pipeline/rules/sops.js';
 import { groupOf } from '../../pipeline/schemas.js';
 import { defaultAppPath } from './applications.js';
 
@@ -75,6 +76,36 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
           object: objectRef(object.manifest),
           rule: 'policy.gitops.namespace',
           message: `writes to namespace ${namespace}, which no Namespace object creates and app ${object.app}'s Application does not create (CreateNamespace)`,
+        });
+      }
+      return problems;
+    },
+  };
+}
+
+export interface SopsDecryptionPolicyOptions {
+  /** Public half of the age key ArgoCD decrypts with (its private half is the `sops-age` Secret). */
+  readonly ageRecipient: string;
+}
+
+/**
+ * Every SOPS-encrypted object of the cluster is encrypted for the key this ArgoCD decrypts with:
+ * otherwise KSOPS fails at sync time and the whole app stops syncing.
+ */
+export function sopsDecryptionPolicy(options: SopsDecryptionPolicyOptions): ClusterPolicy {
+  return {
+    name: 'gitops.decryption',
+    check(objects) {
+      const problems: Problem[] = [];
+      for (const object of objects) {
+        if (!isRecord(object.manifest.sops)) continue;
+        if (sopsRecipients(object.manifest).age.includes(options.ageRecipient)) continue;
+        const file = object.origin.file ?? 'the file';
+        problems.push({
+          origin: object.origin,
+          object: objectRef(object.manifest),
+          rule: 'policy.gitops.decryption',
+          message: `is not encrypted for ArgoCD's age key ${options.ageRecipient}, so ArgoCD cannot decrypt it: add the key to the .sops.yaml creation rule covering ${file} and run "sops updatekeys ${file}"`,
         });
       }
       return problems;

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gitOpsPolicy } from '../../constructs/gitops/policies.js';
+import { gitOpsPolicy, sopsDecryptionPolicy } from '../../constructs/gitops/policies.js';
 import type { PolicyObject } from '../../pipeline/cluster.js';
 import { runSynth } from '../../pipeline/commands.js';
 import type { Manifest } from '../../pipeline/model.js';
@@ -109,6 +109,39 @@ describe('gitops cross-checks', () => {
       ]),
     ).toEqual([
       "lab/web: writes to namespace elsewhere, which no Namespace object creates and app web's Application does not create (CreateNamespace) [policy.gitops.namespace]",
+    ]);
+  });
+});
+
+describe('the SOPS key ArgoCD decrypts with', () => {
+  const ARGOCD_KEY = 'age1rglrvs3n0k0ucwwf3aq7dav5t22w4zc77na46k40hyxpnslpwa5s2gj2ws';
+  const OPERATOR_KEY = 'age1lavkcf94knxulv8rww9s4xqxsnel06cxvrp5pkf9mwnlh9vqkfmqz79s7a';
+  const encrypted = (name: string, recipients: string[]): PolicyObject => ({
+    manifest: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: 'web' },
+      data: { token: 'ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]' },
+      sops: { age: recipients.map((recipient) => ({ recipient, enc: '-----BEGIN AGE ENCRYPTED FILE-----' })) },
+    },
+    origin: { file: `secrets/lab/web/${name}.sops.yaml`, constructPath: `lab/web/${name}` },
+    app: 'web',
+  });
+  const policy = sopsDecryptionPolicy({ ageRecipient: ARGOCD_KEY });
+
+  it('accepts files encrypted for its key and ignores objects that are not SOPS files', () => {
+    const plain: PolicyObject = { manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, origin: {}, app: 'web' };
+    expect(policy.check([encrypted('both', [OPERATOR_KEY, ARGOCD_KEY]), plain])).toEqual([]);
+  });
+
+  it('rejects a file only the operator can decrypt, saying how to re-key it', () => {
+    expect(policy.check([encrypted('operator-only', [OPERATOR_KEY])])).toEqual([
+      {
+        origin: { file: 'secrets/lab/web/operator-only.sops.yaml', constructPath: 'lab/web/operator-only' },
+        object: { apiVersion: 'v1', kind: 'Secret', namespace: 'web', name: 'operator-only' },
+        rule: 'policy.gitops.decryption',
+        message: `is not encrypted for ArgoCD's age key ${ARGOCD_KEY}, so ArgoCD cannot decrypt it: add the key to the .sops.yaml creation rule covering secrets/lab/web/operator-only.sops.yaml and run "sops updatekeys secrets/lab/web/operator-only.sops.yaml"`,
+      },
     ]);
   });
 });

@@ -49,6 +49,22 @@ describe('parseInventory', () => {
     expect(parseInventory(data, 'k8s-235').ssh.authorizedKeys).toHaveLength(3);
   });
 
+  it('rejects an ArgoCD decryption key that is not an age public key', () => {
+    const data = shipped();
+    data.gitops.sopsAgeRecipient = 'age1tooshort';
+    expect(issuesOf(data)).toEqual([
+      { path: 'gitops.sopsAgeRecipient', message: '"age1tooshort" is not an age public key (age1 followed by 58 bech32 characters)' },
+    ]);
+    // A private key pasted by mistake is named as such and never echoed.
+    data.gitops.sopsAgeRecipient = 'AGE-SECRET-KEY-1EXAMPLEEXAMPLE';
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'gitops.sopsAgeRecipient',
+        message: 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one',
+      },
+    ]);
+  });
+
   it('reports every issue of a broken inventory with its JSON path', () => {
     const data = shipped();
     data.name = 'k8s-236';
