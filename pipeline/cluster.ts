@@ -19,6 +19,12 @@ export interface AppDefinition<I> {
 export interface ClusterApps {
   readonly name: string;
   readonly apps: readonly AppSummary[];
+  /**
+   * The upstream sources the cluster's apps pin (Helm chart repositories, remote manifest URLs),
+   * sorted. Complete only once every app is built: call it lazily (cdk8s `Lazy.any`), it throws
+   * when called during build().
+   */
+  pinnedSources(): readonly string[];
 }
 
 export interface AppSummary {

@@ -9,7 +9,7 @@ import {
   KUSTOMIZE_CONTRIBUTION,
   type PatchEntry,
 } from './contributions.js';
-import type { Problem, SourcedObject } from './model.js';
+import { compareStrings, type Problem, type SourcedObject } from './model.js';
 import { orderByDependencies } from './order.js';
 import { dns1123LabelError } from './rules/metadata.js';
 
@@ -38,14 +38,21 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function renderApp<I>(
+interface BuiltApp {
+  readonly rendered: RenderedApp;
+  /** Absent when build() failed: nothing of the app is collected. */
+  readonly chart?: Chart;
+}
+
+/** Runs an app's build() into its own chart. */
+function buildApp<I>(
   scope: Construct,
   cluster: ClusterApps,
   app: AppDefinition<I>,
   wave: number | undefined,
   inventory: I,
   problems: Problem[],
-): RenderedApp {
+): BuiltApp {
   const chart = new Chart(scope, app.name, { disableResourceNameHashes: true });
   const rendered: RenderedApp = {
     cluster: cluster.name,
@@ -70,27 +77,19 @@ function renderApp<I>(
         rule: 'construct',
         message: 'build() returned a Promise: build must be synchronous, or objects added after an await are lost',
       });
-      return rendered;
+      return { rendered };
     }
   } catch (error) {
     problems.push({ origin: { constructPath: chart.node.path }, rule: 'construct', message: message(error) });
-    return rendered;
+    return { rendered };
   }
-  for (const construct of chart.node.findAll() as IConstruct[]) {
+  return { rendered, chart };
+}
+
+/** Collects what an app's constructs add to its kustomization (before any object is serialized). */
+function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[]): void {
+  for (const construct of chart?.node.findAll() ?? []) {
     const constructPath = construct.node.path;
-    for (const error of construct.node.validate()) {
-      problems.push({ origin: { constructPath }, rule: 'construct', message: error });
-    }
-    if (ApiObject.isApiObject(construct)) {
-      try {
-        const manifest = construct.toJson() as Record<string, unknown>;
-        for (const message of generatedIdentity(construct, manifest))
-          problems.push({ origin: { constructPath }, rule: 'construct.name', message });
-        rendered.objects.push({ manifest, origin: { constructPath } });
-      } catch (error) {
-        problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
-      }
-    }
     if (isKustomizeContributor(construct)) {
       try {
         const entries = construct[KUSTOMIZE_CONTRIBUTION]();
@@ -105,7 +104,31 @@ function renderApp<I>(
       }
     }
   }
-  return rendered;
+}
+
+/** Validates the app's constructs and serializes its objects. */
+function collectObjects({ rendered, chart }: BuiltApp, problems: Problem[]): void {
+  for (const construct of (chart?.node.findAll() ?? []) as IConstruct[]) {
+    const constructPath = construct.node.path;
+    for (const error of construct.node.validate()) {
+      problems.push({ origin: { constructPath }, rule: 'construct', message: error });
+    }
+    if (ApiObject.isApiObject(construct)) {
+      try {
+        const manifest = construct.toJson() as Record<string, unknown>;
+        for (const message of generatedIdentity(construct, manifest))
+          problems.push({ origin: { constructPath }, rule: 'construct.name', message });
+        rendered.objects.push({ manifest, origin: { constructPath } });
+      } catch (error) {
+        problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
+      }
+    }
+  }
+}
+
+/** The upstream sources an app pins: Helm chart repositories and remote manifest URLs. */
+function pinnedSourcesOf(app: RenderedApp): string[] {
+  return [...app.helmCharts.map((chart) => chart.repo), ...app.resources.filter((resource) => /^[a-z][a-z0-9+.-]*:\/\//.test(resource))];
 }
 
 /** A label cdk8s+ derives from the construct path; as an immutable selector it breaks on any refactor. */
@@ -160,7 +183,6 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   }
   const names = new Set<string>();
   const valid: AppDefinition<I>[] = [];
-  const rendered: RenderedApp[] = [];
   for (const [index, app] of apps.entries()) {
     const definitionError = appDefinitionError(app, index);
     if (definitionError) {
@@ -185,8 +207,15 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   }
   const ordering = orderByDependencies(valid);
   for (const message of ordering.errors) problems.push({ origin: { constructPath: cluster }, rule: 'app.dependencies', message });
+  let pinnedSources: readonly string[] | undefined;
   const clusterApps: ClusterApps = {
     name: cluster,
+    pinnedSources: () => {
+      if (pinnedSources === undefined) {
+        throw new Error('pinnedSources() is complete only once every app is built: read it lazily (cdk8s Lazy.any)');
+      }
+      return pinnedSources;
+    },
     apps: valid.map((app) => ({
       name: app.name,
       namespace: app.namespace,
@@ -195,6 +224,10 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
       serverSideApply: app.serverSideApply ?? false,
     })),
   };
-  for (const app of valid) rendered.push(renderApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems));
-  return { apps: rendered, problems };
+  // Every app is built before any object is serialized, so that an app may list what the others pin.
+  const built = valid.map((app) => buildApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems));
+  for (const app of built) collectContributions(app, problems);
+  pinnedSources = [...new Set(built.flatMap(({ rendered }) => pinnedSourcesOf(rendered)))].sort(compareStrings);
+  for (const app of built) collectObjects(app, problems);
+  return { apps: built.map(({ rendered }) => rendered), problems };
 }

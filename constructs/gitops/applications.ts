@@ -1,5 +1,6 @@
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
+import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { AppSummary, ClusterApps } from '../../pipeline/cluster.js';
 import { modelObject } from '../core/model-object.js';
@@ -31,8 +32,8 @@ export interface GitOpsApplicationsProps {
 export const defaultAppPath = (cluster: string, app: string) => `dist/${cluster}/${app}`;
 
 /**
- * The app-of-apps: an AppProject restricted to the GitOps repository and the cluster ArgoCD runs
- * in, and one Application per app of the composition (the root app's own included, so ArgoCD
+ * The app-of-apps: an AppProject restricted to the GitOps repository, the upstream sources the
+ * apps pin and the cluster ArgoCD runs in, and one Application per app of the composition (the root app's own included, so ArgoCD
  * manages itself). Nothing is listed by hand: adding an app to the composition adds its
  * Application, in the sync wave its dependencies give it.
  */
@@ -52,9 +53,10 @@ export class GitOpsApplications extends Construct {
         metadata: { name: this.project, namespace },
         spec: {
           description: `Everything rendered for cluster ${props.cluster.name}`,
-          // Only the GitOps repository: upstream charts and manifests are pinned inside its
-          // kustomizations and fetched by kustomize, which sourceRepos does not govern.
-          sourceRepos: [props.repoURL],
+          // The GitOps repository, then every upstream chart repository and manifest the apps pin
+          // (kustomize fetches those inside the repo-server; listing them here keeps the project
+          // an exact account of what the cluster pulls). Read once every app is built.
+          sourceRepos: Lazy.any({ produce: () => [props.repoURL, ...props.cluster.pinnedSources()] }),
           destinations: [{ server: IN_CLUSTER, namespace: '*' }],
           clusterResourceWhitelist: [{ group: '*', kind: '*' }],
         },

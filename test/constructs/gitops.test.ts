@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../../constructs/gitops/policies.js';
 import type { PolicyObject } from '../../pipeline/cluster.js';
 import { runSynth } from '../../pipeline/commands.js';
@@ -63,6 +64,54 @@ describe('generated Applications', () => {
     const { read } = await synthWith({ storage: [] });
     expect(read('gitops')).not.toContain('finalizers');
     expect(read('gitops')).toContain('path: dist/lab/gitops');
+  });
+
+  it('restricts the AppProject to the GitOps repository and the upstream sources the apps pin', async () => {
+    const root = makeProject({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { GitOpsApplications } from '${PROJECT}constructs/gitops/applications.ts';
+import { HelmChart } from '${PROJECT}constructs/core/helm-chart.ts';
+import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
+const apps = [
+  { name: 'gitops', namespace: 'argocd', build(chart, _inventory, cluster) {
+    new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main' });
+  } },
+  { name: 'tools', namespace: 'tools', build(chart, _inventory, cluster) {
+    new HelmChart(chart, 'chart', { repo: 'https://charts.example.org', chart: 'tool', version: '1.2.3', namespace: 'tools' });
+    new RemoteResource(chart, 'crds', { url: 'https://example.org/tool/v1.2.3/crds.yaml' });
+    if (process.env.LAB_EAGER) cluster.pinnedSources();
+  } },
+];
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => apps,
+  externalCustomResources: () => [{ group: 'argoproj.io', reason: 'ArgoCD is installed outside this test cluster' }],
+});
+`,
+    });
+    roots.push(root);
+    const context = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], context), context.err.join('\n')).toBe(0);
+    const project = parse(readFileSync(join(root, 'dist/lab/gitops/appproject-production.yaml'), 'utf8'));
+    // The GitOps repository first, then the pinned sources sorted.
+    expect(project.spec.sourceRepos).toEqual([
+      'https://git.example.org/ops/lab.git',
+      'https://charts.example.org',
+      'https://example.org/tool/v1.2.3/crds.yaml',
+    ]);
+
+    // Asked for while the apps are still being built, the list cannot be complete: a construct error.
+    process.env.LAB_EAGER = '1';
+    try {
+      const eager = captureContext();
+      expect(await runSynth(['--root', root, '--out', join(root, 'dist')], eager)).toBe(1);
+      expect(eager.err).toContain(
+        'lab/tools: pinnedSources() is complete only once every app is built: read it lazily (cdk8s Lazy.any) [construct]',
+      );
+    } finally {
+      delete process.env.LAB_EAGER;
+    }
   });
 
   it('fails synth on a dependency cycle, naming it', async () => {
