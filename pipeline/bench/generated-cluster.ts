@@ -20,6 +20,8 @@ interface BenchInventory { apps: number }
 
 export default defineCluster<BenchInventory>({
   parseInventory: (data) => data as BenchInventory,
+  // Every app has a ServiceMonitor; prometheus-operator is taken as installed.
+  externalCustomResources: () => [{ group: 'monitoring.coreos.com', reason: 'benchmark cluster' }],
   apps: (inventory) =>
     Array.from({ length: inventory.apps }, (_, index) => {
       const name = \`app-\${String(index).padStart(5, '0')}\`;
