@@ -1,0 +1,301 @@
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct, type IConstruct } from 'constructs';
+import { HelmChart } from '../core/helm-chart.js';
+import { deepMerge } from '../core/merge.js';
+import { floatingImageError } from '../core/pinning.js';
+import { SopsSecret } from '../secrets/sops-secret.js';
+import {
+  DRIVER_CONFIG_DIGEST_ANNOTATION,
+  DRIVER_CONFIG_KEY,
+  DRIVER_CONFIG_SECRET_ANNOTATION,
+  datasetsOverlap,
+  driverConfigDigest,
+  driverConfigProblems,
+  isIscsiDriver,
+  type TrueNasDriverConfig,
+} from './driver-config.js';
+
+/** The democratic-csi chart release this library is tested with. */
+export const DEMOCRATIC_CSI_CHART_VERSION = '0.15.1';
+export const DEMOCRATIC_CSI_CHART_REPO = 'https://democratic-csi.github.io/charts/';
+/** The driver image the chart runs; the chart's own default is the floating `latest`. */
+export const DEMOCRATIC_CSI_IMAGE = 'ghcr.io/democratic-csi/democratic-csi';
+export const DEMOCRATIC_CSI_IMAGE_TAG = 'v1.9.4';
+
+/** The default-class annotations Kubernetes and the snapshot controller read. */
+export const DEFAULT_STORAGE_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+export const DEFAULT_SNAPSHOT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io/is-default-class';
+
+const NFS_FS_TYPES = ['nfs'];
+const BLOCK_FS_TYPES = ['ext4', 'ext3', 'xfs'];
+/** CSI driver names: at most 63 characters, lowercase here as the CSIDriver object's name. */
+const CSI_DRIVER_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+
+/** The operations for which the CSI sidecars can hand a Secret to the driver (`csi.storage.k8s.io/<kind>-secret-*`). */
+export type CsiSecretKind = 'provisioner' | 'controller-publish' | 'node-stage' | 'node-publish' | 'controller-expand';
+
+export interface StorageClassOptions {
+  readonly name: string;
+  /** Filesystem of the volumes. @default 'nfs' for NFS drivers, 'ext4' for iSCSI drivers */
+  readonly fsType?: string;
+  /** What happens to the dataset when its claim is deleted. @default 'Retain' */
+  readonly reclaimPolicy?: 'Retain' | 'Delete';
+  /** @default 'Immediate' */
+  readonly volumeBindingMode?: 'Immediate' | 'WaitForFirstConsumer';
+  /** @default true */
+  readonly allowVolumeExpansion?: boolean;
+  /** @default none */
+  readonly mountOptions?: readonly string[];
+  /** Make this the cluster's default StorageClass (the annotation is only set when true). @default false */
+  readonly default?: boolean;
+  /** More driver parameters, e.g. `detachedVolumesFromSnapshots`. @default none */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** Secrets the sidecars pass to the driver; iSCSI CHAP credentials go in `node-stage`. @default none */
+  readonly secrets?: Readonly<Partial<Record<CsiSecretKind, SopsSecret>>>;
+}
+
+export interface VolumeSnapshotClassOptions {
+  readonly name: string;
+  /** Whether deleting a VolumeSnapshot also deletes the ZFS snapshot. */
+  readonly deletionPolicy: 'Retain' | 'Delete';
+  /** Make this the default snapshot class of the driver. @default false */
+  readonly default?: boolean;
+  /** Driver parameters, e.g. `detachedSnapshots: "true"` (a full copy instead of a ZFS snapshot). @default none */
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+export interface DemocraticCsiDriverProps {
+  /** Namespace of the controller and node pods; it must allow privileged pods. */
+  readonly namespace: string;
+  /** Helm release name: prefixes the chart's objects and names the config Secret. @default the construct id */
+  readonly releaseName?: string;
+  /** The CSI driver name: the CSIDriver object and the provisioner of the classes. Unique in the cluster. */
+  readonly csiDriverName: string;
+  /** The driver config without credentials; the SOPS file holds it whole, with them. */
+  readonly config: TrueNasDriverConfig;
+  /**
+   * The SOPS file holding the whole driver config as a Secret, relative to the project root
+   * (by convention `secrets/<cluster>/<app>/<release>-driver-config.sops.yaml`), written by
+   * `constructs/storage/cli-driver-config.ts`.
+   */
+  readonly configFile: string;
+  /** @default none */
+  readonly storageClasses?: readonly StorageClassOptions[];
+  /** @default none */
+  readonly snapshotClasses?: readonly VolumeSnapshotClassOptions[];
+  /**
+   * Where iscsiadm is on the nodes, for nodes that do not keep it on the usual paths (NixOS:
+   * `/run/current-system/sw/bin/iscsiadm`). Sets ISCSIADM_HOST_PATH on the node plugin of an
+   * iSCSI driver. @default unset (the plugin's own lookup)
+   */
+  readonly iscsiadmHostPath?: string;
+  /** How kubelet applies a pod's fsGroup (CSIDriver fsGroupPolicy). @default 'File' for NFS (as upstream), unset for iSCSI */
+  readonly fsGroupPolicy?: 'None' | 'File' | 'ReadWriteOnceWithFSType';
+  /** Exact chart version. @default DEMOCRATIC_CSI_CHART_VERSION */
+  readonly chartVersion?: string;
+  /** Driver image tag. @default DEMOCRATIC_CSI_IMAGE_TAG */
+  readonly imageTag?: string;
+  /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
+  readonly extraValues?: Record<string, unknown>;
+}
+
+const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
+
+/**
+ * One democratic-csi driver for TrueNAS: the upstream chart pinned, running the controller and the
+ * node plugin against a driver config read from a SOPS-encrypted Secret; the CSIDriver, its
+ * StorageClasses and VolumeSnapshotClasses rendered here (so synth and the cluster policies see
+ * them). The typed config is authoritative: the Secret must carry its digest (see
+ * cli-driver-config.ts), which the CSIDriver states for the storage policy to compare.
+ */
+export class DemocraticCsiDriver extends Construct {
+  static isDriver(construct: IConstruct): construct is DemocraticCsiDriver {
+    return (construct as unknown as Record<symbol, unknown>)[DRIVER_MARK] === true;
+  }
+
+  readonly namespace: string;
+  readonly releaseName: string;
+  readonly csiDriverName: string;
+  readonly config: TrueNasDriverConfig;
+  /** sha256 of the non-secret driver config. */
+  readonly configDigest: string;
+  /** The Secret holding the driver config. */
+  readonly configSecret: SopsSecret;
+  readonly chart: HelmChart;
+  readonly csiDriver: k8s.KubeCsiDriver;
+  readonly storageClasses: readonly k8s.KubeStorageClass[];
+  readonly snapshotClasses: readonly ApiObject[];
+
+  constructor(scope: Construct, id: string, props: DemocraticCsiDriverProps) {
+    super(scope, id);
+    Object.defineProperty(this, DRIVER_MARK, { value: true });
+    this.namespace = props.namespace;
+    this.releaseName = props.releaseName ?? id;
+    this.csiDriverName = props.csiDriverName;
+    this.config = props.config;
+    this.configDigest = driverConfigDigest(props.config);
+    const iscsi = isIscsiDriver(props.config.driver);
+    const imageTag = props.imageTag ?? DEMOCRATIC_CSI_IMAGE_TAG;
+    const digestAnnotation = { [DRIVER_CONFIG_DIGEST_ANNOTATION]: this.configDigest };
+
+    this.configSecret = new SopsSecret(this, 'driver-config', {
+      file: props.configFile,
+      name: `${this.releaseName}-driver-config`,
+      namespace: props.namespace,
+      keys: [DRIVER_CONFIG_KEY],
+    });
+
+    const image = { registry: DEMOCRATIC_CSI_IMAGE, tag: imageTag };
+    const nodeEnv = iscsi && props.iscsiadmHostPath ? [{ name: 'ISCSIADM_HOST_PATH', value: props.iscsiadmHostPath }] : [];
+    const values: Record<string, unknown> = {
+      // The CSIDriver and the classes are objects of this construct, visible to synth.
+      csiDriver: { name: props.csiDriverName, enabled: false },
+      // The chart reads `driver.config.driver` to decide whether to mount the iSCSI host paths.
+      driver: { existingConfigSecret: this.configSecret.secretName, config: { driver: props.config.driver } },
+      storageClasses: [],
+      volumeSnapshotClasses: [],
+      // With an existing Secret the chart adds no checksum, so the digest rolls the pods on a config change.
+      controller: { podAnnotations: digestAnnotation, driver: { image } },
+      node: { podAnnotations: digestAnnotation, driver: { image, extraEnv: nodeEnv } },
+    };
+    this.chart = new HelmChart(this, 'chart', {
+      repo: DEMOCRATIC_CSI_CHART_REPO,
+      chart: 'democratic-csi',
+      version: props.chartVersion ?? DEMOCRATIC_CSI_CHART_VERSION,
+      releaseName: this.releaseName,
+      namespace: props.namespace,
+      values: deepMerge(values, props.extraValues ?? {}),
+    });
+
+    const labels = { 'app.kubernetes.io/name': 'democratic-csi', 'app.kubernetes.io/instance': this.releaseName };
+    const fsGroupPolicy = props.fsGroupPolicy ?? (iscsi ? undefined : 'File');
+    this.csiDriver = new k8s.KubeCsiDriver(this, 'csi-driver', {
+      metadata: {
+        name: props.csiDriverName,
+        labels,
+        annotations: {
+          ...digestAnnotation,
+          [DRIVER_CONFIG_SECRET_ANNOTATION]: `${props.namespace}/${this.configSecret.secretName}`,
+        },
+      },
+      spec: { attachRequired: true, podInfoOnMount: true, ...(fsGroupPolicy ? { fsGroupPolicy } : {}) },
+    });
+
+    this.storageClasses = (props.storageClasses ?? []).map((options) => {
+      const parameters: Record<string, string> = { fsType: options.fsType ?? (iscsi ? 'ext4' : 'nfs'), ...options.parameters };
+      for (const [kind, secret] of Object.entries(options.secrets ?? {})) {
+        if (!secret) continue;
+        parameters[`csi.storage.k8s.io/${kind}-secret-name`] = secret.secretName;
+        parameters[`csi.storage.k8s.io/${kind}-secret-namespace`] = secret.namespace;
+      }
+      return new k8s.KubeStorageClass(this, `storage-class-${options.name}`, {
+        metadata: {
+          name: options.name,
+          labels,
+          ...(options.default ? { annotations: { [DEFAULT_STORAGE_CLASS_ANNOTATION]: 'true' } } : {}),
+        },
+        provisioner: props.csiDriverName,
+        parameters,
+        reclaimPolicy: options.reclaimPolicy ?? 'Retain',
+        volumeBindingMode: options.volumeBindingMode ?? 'Immediate',
+        allowVolumeExpansion: options.allowVolumeExpansion ?? true,
+        ...(options.mountOptions && options.mountOptions.length > 0 ? { mountOptions: [...options.mountOptions] } : {}),
+      });
+    });
+
+    this.snapshotClasses = (props.snapshotClasses ?? []).map(
+      (options) =>
+        new ApiObject(this, `snapshot-class-${options.name}`, {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotClass',
+          metadata: {
+            name: options.name,
+            labels,
+            ...(options.default ? { annotations: { [DEFAULT_SNAPSHOT_CLASS_ANNOTATION]: 'true' } } : {}),
+          },
+          driver: props.csiDriverName,
+          deletionPolicy: options.deletionPolicy,
+          ...(options.parameters ? { parameters: { ...options.parameters } } : {}),
+        }),
+    );
+
+    this.node.addValidation({ validate: () => this.problems(props, imageTag) });
+  }
+
+  private problems(props: DemocraticCsiDriverProps, imageTag: string): string[] {
+    const kind = props.config.driver;
+    const iscsi = isIscsiDriver(kind);
+    const problems = driverConfigProblems(props.config).map((problem) => `driver config: ${problem}`);
+    if (!CSI_DRIVER_NAME.test(props.csiDriverName)) {
+      problems.push(
+        `csiDriverName "${props.csiDriverName}" is not a CSI driver name (at most 63 lowercase letters, digits, "-" and ".", e.g. org.democratic-csi.nfs)`,
+      );
+    }
+    const imageError = floatingImageError(`${DEMOCRATIC_CSI_IMAGE}:${imageTag}`);
+    if (imageError) problems.push(`${imageError}; pin a release tag such as ${DEMOCRATIC_CSI_IMAGE_TAG}`);
+
+    const allowed = iscsi ? BLOCK_FS_TYPES : NFS_FS_TYPES;
+    const seen = new Set<string>();
+    const config = props.config;
+    const chap = 'iscsi' in config && config.iscsi.targetGroups.some((group) => (group.authType ?? 'None') !== 'None');
+    for (const options of props.storageClasses ?? []) {
+      const where = `StorageClass "${options.name}"`;
+      if (seen.has(options.name)) problems.push(`${where} is listed twice`);
+      seen.add(options.name);
+      const fsType = options.fsType ?? (iscsi ? 'ext4' : 'nfs');
+      if (!allowed.includes(fsType)) {
+        problems.push(
+          iscsi
+            ? `${where}: fsType "${fsType}" does not work with ${kind}, which serves block devices; use ${BLOCK_FS_TYPES.join(', ')}`
+            : `${where}: fsType "${fsType}" does not work with ${kind}, which serves NFS shares; use "nfs"`,
+        );
+      }
+      const reserved = Object.keys(options.parameters ?? {}).filter((key) => key === 'fsType' || key.startsWith('csi.storage.k8s.io/'));
+      if (reserved.length > 0) {
+        problems.push(`${where}: set ${reserved.join(', ')} through fsType and secrets, not parameters`);
+      }
+      if (chap && !options.secrets?.['node-stage']) {
+        problems.push(
+          `${where}: the iSCSI target group uses CHAP, so the class needs a node-stage secret with the node-db.node.session.auth.* credentials`,
+        );
+      }
+    }
+    const seenSnapshots = new Set<string>();
+    for (const options of props.snapshotClasses ?? []) {
+      if (seenSnapshots.has(options.name)) problems.push(`VolumeSnapshotClass "${options.name}" is listed twice`);
+      seenSnapshots.add(options.name);
+    }
+    problems.push(...this.conflictsWithEarlierDrivers());
+    return problems;
+  }
+
+  /** Drivers on the same NAS must not share datasets, nor (iSCSI) target name prefix and suffix. */
+  private conflictsWithEarlierDrivers(): string[] {
+    const problems: string[] = [];
+    const own = this.config;
+    for (const other of this.node.root.node.findAll()) {
+      if (other === this) break;
+      if (!DemocraticCsiDriver.isDriver(other) || other.config.truenas.host !== own.truenas.host) continue;
+      const theirs = [other.config.datasets.volumes, other.config.datasets.snapshots];
+      for (const dataset of [own.datasets.volumes, own.datasets.snapshots]) {
+        const clash = theirs.find((their) => datasetsOverlap(dataset, their));
+        if (clash) {
+          problems.push(
+            `dataset "${dataset}" overlaps "${clash}" of driver ${other.node.path} on the same NAS: each driver needs datasets of its own`,
+          );
+        }
+      }
+      if ('iscsi' in own && 'iscsi' in other.config) {
+        const mine = `${own.iscsi.namePrefix ?? ''}*${own.iscsi.nameSuffix ?? ''}`;
+        const their = `${other.config.iscsi.namePrefix ?? ''}*${other.config.iscsi.nameSuffix ?? ''}`;
+        if (mine === their) {
+          problems.push(
+            `iSCSI names "${mine}" are also those of driver ${other.node.path} on the same NAS (target names are global there): change namePrefix or nameSuffix`,
+          );
+        }
+      }
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from '../../constructs/storage/driver-config.js';
+import { createStoragePolicy, storagePolicy } from '../../constructs/storage/policies.js';
+import type { PolicyObject } from '../../pipeline/cluster.js';
+import { formatProblem, type Manifest } from '../../pipeline/model.js';
+
+const DIGEST = 'a'.repeat(64);
+const object = (manifest: Manifest, constructPath: string, file?: string): PolicyObject => ({
+  manifest,
+  origin: { constructPath, ...(file ? { file } : {}) },
+  app: constructPath.split('/')[1] ?? 'storage',
+});
+
+const csiDriver = (name: string, path: string, digest = DIGEST) =>
+  object(
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIDriver',
+      metadata: {
+        name,
+        annotations: { [DRIVER_CONFIG_DIGEST_ANNOTATION]: digest, [DRIVER_CONFIG_SECRET_ANNOTATION]: 'storage/nfs-driver-config' },
+      },
+      spec: {},
+    },
+    path,
+  );
+
+const storageClass = (name: string, isDefault = false) =>
+  object(
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name, ...(isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+      provisioner: 'org.example.nfs',
+    },
+    `lab/storage/nfs/storage-class-${name}`,
+  );
+
+const configSecret = (stamp: string | undefined) =>
+  object(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'nfs-driver-config',
+        namespace: 'storage',
+        ...(stamp ? { annotations: { [DRIVER_CONFIG_DIGEST_ANNOTATION]: stamp } } : {}),
+      },
+      stringData: { 'driver-config-file.yaml': 'ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]' },
+    },
+    'lab/storage/nfs/driver-config',
+    'secrets/lab/storage/nfs-driver-config.sops.yaml',
+  );
+
+const claim = (name: string, storageClassName?: string) =>
+  object(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'web' },
+      spec: { ...(storageClassName !== undefined ? { storageClassName } : {}), resources: { requests: { storage: '1Gi' } } },
+    },
+    `lab/web/${name}`,
+  );
+
+const base = [csiDriver('org.example.nfs', 'lab/storage/nfs/csi-driver'), storageClass('nfs'), configSecret(DIGEST)];
+const messages = (objects: PolicyObject[], policy = storagePolicy) => policy.check(objects).map(formatProblem);
+
+describe('the storage policy', () => {
+  it('accepts claims of existing classes, claims of no class and claims of the default class', () => {
+    expect(messages([...base, claim('data', 'nfs'), claim('static', ''), claim('default-class')])).toEqual([]);
+  });
+
+  it('fails when two drivers register the same CSI driver name', () => {
+    expect(messages([...base, csiDriver('org.example.nfs', 'lab/other/nfs/csi-driver')])).toEqual([
+      `lab/other/nfs/csi-driver: CSIDriver org.example.nfs: CSI driver name "org.example.nfs" is already registered by lab/storage/nfs/csi-driver: two drivers would claim each other's volumes; give each driver its own csiDriverName (and provisioner) [policy.storage.csi-driver]`,
+    ]);
+  });
+
+  it('fails on a second default StorageClass', () => {
+    expect(messages([...base, storageClass('fast', true), storageClass('slow', true)])).toEqual([
+      'lab/storage/nfs/storage-class-slow: StorageClass slow: is a second default StorageClass (the first is fast at lab/storage/nfs/storage-class-fast); claims without a class would get either: keep the default annotation on one class only [policy.storage.default-class]',
+    ]);
+  });
+
+  it('fails on a second default VolumeSnapshotClass of one driver', () => {
+    const snapshotClass = (name: string, driver: string) =>
+      object(
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotClass',
+          metadata: { name, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } },
+          driver,
+          deletionPolicy: 'Delete',
+        },
+        `lab/storage/${name}`,
+      );
+    expect(messages([...base, snapshotClass('a', 'org.example.nfs'), snapshotClass('b', 'org.example.iscsi')])).toEqual([]);
+    expect(messages([...base, snapshotClass('a', 'org.example.nfs'), snapshotClass('c', 'org.example.nfs')])).toEqual([
+      'lab/storage/c: VolumeSnapshotClass c: is a second default VolumeSnapshotClass for driver org.example.nfs (the first is a); the snapshot controller then refuses snapshots without a class: keep one default per driver [policy.storage.default-class]',
+    ]);
+  });
+
+  it('fails on a PersistentVolumeClaim naming a StorageClass that does not exist', () => {
+    expect(messages([...base, claim('data', 'nfs-typo')])).toEqual([
+      `lab/web/data: PersistentVolumeClaim web/data: spec.storageClassName names StorageClass "nfs-typo", which does not exist in the cluster (classes: nfs); name one of them, or declare a class installed outside this composition in the storage policy's externalStorageClasses [policy.storage.claim]`,
+    ]);
+    expect(messages([...base, claim('data', 'local-path')], createStoragePolicy({ externalStorageClasses: ['local-path'] }))).toEqual([]);
+  });
+
+  it('fails on claim templates of StatefulSets and ephemeral volumes naming a missing class', () => {
+    const podSpec = {
+      containers: [],
+      volumes: [{ name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: { storageClassName: 'scratch' } } } }],
+    };
+    const statefulSet = object(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'web' },
+        spec: {
+          template: { spec: podSpec },
+          volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { storageClassName: 'freenas-iscsi-csi' } }],
+        },
+      },
+      'lab/web/db',
+    );
+    const legacy = object(
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'old', namespace: 'web', annotations: { 'volume.beta.kubernetes.io/storage-class': 'gone' } },
+        spec: {},
+      },
+      'lab/web/old',
+    );
+    expect(messages([...base, statefulSet, legacy]).map((m) => m.split(' names ')[0])).toEqual([
+      'lab/web/db: StatefulSet web/db: spec.volumeClaimTemplates[0].spec.storageClassName',
+      'lab/web/db: StatefulSet web/db: spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec.storageClassName',
+      'lab/web/old: PersistentVolumeClaim web/old: annotation volume.beta.kubernetes.io/storage-class',
+    ]);
+  });
+
+  it('fails when a driver config file was made from other settings than the typed config, naming the file and the fix', () => {
+    expect(messages([...base.slice(0, 2), configSecret('b'.repeat(64))])).toEqual([
+      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml holds a driver config made from other settings than the typed config of lab/storage/nfs/csi-driver now has (sha256 bbbbbbbbbbbb..., expected aaaaaaaaaaaa...): regenerate it with "node --import tsx constructs/storage/cli-driver-config.ts --cluster lab --driver org.example.nfs --keep-credentials" [policy.storage.driver-config]',
+    ]);
+    expect(messages([...base.slice(0, 2), configSecret(undefined)])).toEqual([
+      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml carries no storage.homelab-cdk8s.io/driver-config-sha256 annotation, so nothing shows it matches the typed config of lab/storage/nfs/csi-driver: regenerate it with "node --import tsx constructs/storage/cli-driver-config.ts --cluster lab --driver org.example.nfs --keep-credentials" [policy.storage.driver-config]',
+    ]);
+  });
+});
