@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { TRUENAS_DRIVER_KINDS, type TrueNasDriverKind } from '../constructs/storage/driver-config.js';
 import { InventoryError, type InventoryIssue } from '../pipeline/cluster.js';
 
 /**
@@ -57,7 +58,7 @@ export interface ClusterInventory {
   };
   readonly sso: { readonly oidcIssuerUrl: string; readonly allowedEmails: readonly string[] };
   readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
-  readonly storage: { readonly truenas: { readonly host: string; readonly storageHost: string } };
+  readonly storage: StorageInventory;
   /** Public keys allowed to log in to the hosts as root. May be empty (the NixOS build then warns). */
   readonly ssh: { readonly authorizedKeys: readonly string[] };
 }
@@ -72,6 +73,59 @@ export interface HostInventory {
   /** Network interface that carries `ipv4` and `ipv6`, e.g. `eno1`. */
   readonly interface: string;
   readonly roles: readonly HostRole[];
+}
+
+/** The TrueNAS box and the democratic-csi drivers that serve the cluster's volumes from it. */
+export interface StorageInventory {
+  readonly truenas: {
+    /** API (and SSH) host. */
+    readonly host: string;
+    /** The NAS's name on the storage network: NFS shares and the iSCSI portal. */
+    readonly storageHost: string;
+    /** @default https on 443 */
+    readonly api?: { readonly protocol: 'https' | 'http'; readonly port: number };
+    /** SSH login of the ssh-based drivers. @default root on 22 */
+    readonly ssh?: { readonly port: number; readonly username: string };
+  };
+  /** One entry per CSI driver. @default none (a cluster without the storage app) */
+  readonly drivers?: readonly StorageDriverInventory[];
+}
+
+export interface StorageDriverInventory {
+  /** Release name of the driver's chart; names its config Secret and SOPS file. A DNS label. */
+  readonly name: string;
+  readonly driver: TrueNasDriverKind;
+  readonly csiDriverName: string;
+  /** Parent datasets of the volumes and of detached snapshots; no two drivers share or nest them. */
+  readonly datasets: { readonly volumes: string; readonly snapshots: string };
+  /** Required for the iSCSI drivers, refused for the others. */
+  readonly iscsi?: {
+    /** `host:port` the nodes log in to. */
+    readonly portal: string;
+    readonly namePrefix: string;
+    readonly nameSuffix: string;
+    readonly targetGroups: readonly {
+      readonly portalGroup: number;
+      readonly initiatorGroup: number;
+      readonly authType: 'None' | 'CHAP' | 'CHAP Mutual';
+      readonly authGroup?: number;
+    }[];
+    readonly zvolBlocksize: string;
+    readonly extentBlocksize: 512 | 1024 | 2048 | 4096;
+  };
+  readonly storageClasses: readonly StorageClassInventory[];
+  /** @default none */
+  readonly snapshotClasses?: readonly { readonly name: string; readonly deletionPolicy: 'Retain' | 'Delete' }[];
+}
+
+export interface StorageClassInventory {
+  readonly name: string;
+  readonly fsType: 'nfs' | 'ext3' | 'ext4' | 'xfs';
+  readonly reclaimPolicy: 'Retain' | 'Delete';
+  readonly volumeBindingMode: 'Immediate' | 'WaitForFirstConsumer';
+  readonly allowVolumeExpansion: boolean;
+  readonly default: boolean;
+  readonly mountOptions: readonly string[];
 }
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
@@ -296,6 +350,154 @@ function crossCheck(inventory: ClusterInventory, issues: InventoryIssue[]): void
   }
 }
 
+/** A field of a JSON object as it is, for the optional and boolean fields of the storage section. */
+const rawField = (value: unknown, key: string): unknown =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+const oneOf =
+  (values: readonly (string | number)[]) =>
+  (value: string): string | undefined =>
+    values.includes(value) ? undefined : `is not one of ${values.join(', ')}`;
+const hostPort = (value: string) => {
+  const match = /^(.+):(\d+)$/.exec(value);
+  return match && dnsName(match[1] ?? '') === undefined && Number(match[2]) >= 1 && Number(match[2]) <= 65535
+    ? undefined
+    : 'is not host:port';
+};
+
+function storageBoolean(r: Reader, raw: unknown, key: string): boolean {
+  const value = rawField(raw, key);
+  if (typeof value !== 'boolean') r.issue(key, value === undefined ? 'is required (true or false)' : 'must be true or false');
+  return value === true;
+}
+
+function readStorageDriver(d: Reader, raw: unknown): StorageDriverInventory {
+  d.known(['name', 'driver', 'csiDriverName', 'datasets', 'iscsi', 'storageClasses', 'snapshotClasses']);
+  const driver = d.string('driver', oneOf(TRUENAS_DRIVER_KINDS)) as TrueNasDriverKind;
+  const iscsiDriver = driver.endsWith('-iscsi');
+  const rawIscsi = rawField(raw, 'iscsi');
+  if (!iscsiDriver && rawIscsi !== undefined) d.issue('iscsi', `only the iSCSI drivers take iSCSI settings (driver is ${driver})`);
+  const rawClasses = rawField(raw, 'storageClasses');
+  const rawSnapshotClasses = rawField(raw, 'snapshotClasses');
+  return {
+    name: d.string('name', dnsLabel),
+    driver,
+    csiDriverName: d.string('csiDriverName', dnsName),
+    datasets: d.object('datasets', (x) => {
+      x.known(['volumes', 'snapshots']);
+      return { volumes: x.string('volumes'), snapshots: x.string('snapshots') };
+    }),
+    ...(iscsiDriver || rawIscsi !== undefined
+      ? {
+          iscsi: d.object('iscsi', (i) => {
+            i.known(['portal', 'namePrefix', 'nameSuffix', 'targetGroups', 'zvolBlocksize', 'extentBlocksize']);
+            const rawGroups = rawField(rawIscsi, 'targetGroups');
+            const extentBlocksize = i.number('extentBlocksize', 512, 4096);
+            if (![0, 512, 1024, 2048, 4096].includes(extentBlocksize)) i.issue('extentBlocksize', 'must be 512, 1024, 2048 or 4096');
+            return {
+              portal: i.string('portal', hostPort),
+              namePrefix: i.string('namePrefix'),
+              nameSuffix: i.string('nameSuffix'),
+              targetGroups: i.array('targetGroups', (g, index) => {
+                g.known(['portalGroup', 'initiatorGroup', 'authType', 'authGroup']);
+                const rawAuthGroup = rawField(Array.isArray(rawGroups) ? rawGroups[index] : undefined, 'authGroup');
+                return {
+                  portalGroup: g.number('portalGroup', 1, 65535),
+                  initiatorGroup: g.number('initiatorGroup', 1, 65535),
+                  authType: g.string('authType', oneOf(['None', 'CHAP', 'CHAP Mutual'])) as 'None' | 'CHAP' | 'CHAP Mutual',
+                  ...(rawAuthGroup !== undefined ? { authGroup: g.number('authGroup', 1, 65535) } : {}),
+                };
+              }),
+              zvolBlocksize: i.string('zvolBlocksize', oneOf(['512', '1K', '2K', '4K', '8K', '16K', '32K', '64K', '128K'])),
+              extentBlocksize: extentBlocksize as 512 | 1024 | 2048 | 4096,
+            };
+          }),
+        }
+      : {}),
+    storageClasses: d.array(
+      'storageClasses',
+      (c, index) => {
+        const rawClass = Array.isArray(rawClasses) ? rawClasses[index] : undefined;
+        c.known(['name', 'fsType', 'reclaimPolicy', 'volumeBindingMode', 'allowVolumeExpansion', 'default', 'mountOptions']);
+        return {
+          name: c.string('name', dnsName),
+          fsType: c.string('fsType', oneOf(['nfs', 'ext3', 'ext4', 'xfs'])) as StorageClassInventory['fsType'],
+          reclaimPolicy: c.string('reclaimPolicy', oneOf(['Retain', 'Delete'])) as 'Retain' | 'Delete',
+          volumeBindingMode: c.string(
+            'volumeBindingMode',
+            oneOf(['Immediate', 'WaitForFirstConsumer']),
+          ) as StorageClassInventory['volumeBindingMode'],
+          allowVolumeExpansion: storageBoolean(c, rawClass, 'allowVolumeExpansion'),
+          default: storageBoolean(c, rawClass, 'default'),
+          mountOptions: c.strings('mountOptions', undefined, 0),
+        };
+      },
+      0,
+    ),
+    ...(rawSnapshotClasses !== undefined
+      ? {
+          snapshotClasses: d.array(
+            'snapshotClasses',
+            (c) => {
+              c.known(['name', 'deletionPolicy']);
+              return {
+                name: c.string('name', dnsName),
+                deletionPolicy: c.string('deletionPolicy', oneOf(['Retain', 'Delete'])) as 'Retain' | 'Delete',
+              };
+            },
+            0,
+          ),
+        }
+      : {}),
+  };
+}
+
+function readStorage(s: Reader, raw: unknown): StorageInventory {
+  s.known(['truenas', 'drivers']);
+  const rawTruenas = rawField(raw, 'truenas');
+  const truenas = s.object('truenas', (t) => {
+    t.known(['host', 'storageHost', 'api', 'ssh']);
+    return {
+      host: t.string('host', dnsName),
+      storageHost: t.string('storageHost', dnsName),
+      ...(rawField(rawTruenas, 'api') !== undefined
+        ? {
+            api: t.object('api', (a) => {
+              a.known(['protocol', 'port']);
+              return { protocol: a.string('protocol', oneOf(['https', 'http'])) as 'https' | 'http', port: a.number('port', 1, 65535) };
+            }),
+          }
+        : {}),
+      ...(rawField(rawTruenas, 'ssh') !== undefined
+        ? {
+            ssh: t.object('ssh', (h) => {
+              h.known(['port', 'username']);
+              return { port: h.number('port', 1, 65535), username: h.string('username') };
+            }),
+          }
+        : {}),
+    };
+  });
+  const rawDrivers = rawField(raw, 'drivers');
+  if (rawDrivers === undefined) return { truenas };
+  const drivers = s.array('drivers', (d, index) => readStorageDriver(d, Array.isArray(rawDrivers) ? rawDrivers[index] : undefined), 0);
+  // Names synth would only report once rendered, here with their JSON paths.
+  const seen = new Map<string, string>();
+  const once = (kind: string, value: string, path: string) => {
+    const key = `${kind}\u0000${value}`;
+    const first = seen.get(key);
+    if (first) s.issue(path, `${kind} "${value}" is also used at storage.${first}`);
+    else seen.set(key, path);
+  };
+  drivers.forEach((driver, index) => {
+    once('driver name', driver.name, `drivers[${index}].name`);
+    once('CSI driver name', driver.csiDriverName, `drivers[${index}].csiDriverName`);
+    driver.storageClasses.forEach((storageClass, classIndex) => {
+      once('StorageClass', storageClass.name, `drivers[${index}].storageClasses[${classIndex}].name`);
+    });
+  });
+  return { truenas, drivers };
+}
+
 /** Parses and checks an inventory; throws InventoryError listing every problem found. */
 export function parseInventory(data: unknown, expectedName?: string): ClusterInventory {
   const issues: InventoryIssue[] = [];
@@ -395,15 +597,7 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       a.known(['email', 'dnsZones']);
       return { email: a.string('email', email), dnsZones: a.strings('dnsZones', dnsName) };
     }),
-    storage: r.object('storage', (s) => {
-      s.known(['truenas']);
-      return {
-        truenas: s.object('truenas', (t) => {
-          t.known(['host', 'storageHost']);
-          return { host: t.string('host', dnsName), storageHost: t.string('storageHost', dnsName) };
-        }),
-      };
-    }),
+    storage: r.object('storage', (s) => readStorage(s, rawField(data, 'storage'))),
     ssh: r.object('ssh', (s) => {
       s.known(['authorizedKeys']);
       return { authorizedKeys: s.strings('authorizedKeys', sshPublicKey, 0) };

@@ -4,12 +4,13 @@ import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/in
 import { defineCluster } from '../pipeline/cluster.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
+import { democraticCsiApp, storagePolicies } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
 import { parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
-const apps = [certManagerApp, traefikApp, argocdApp, gitopsApp];
+const apps = [certManagerApp, traefikApp, argocdApp, democraticCsiApp, gitopsApp];
 
 const ingressDefaults: IngressDefaults = {
   sso: SSO_MIDDLEWARE,
@@ -34,5 +35,6 @@ export default defineCluster({
     ...ingressPolicies,
     gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) }),
     sopsDecryptionPolicy({ ageRecipient: inventory.gitops.sopsAgeRecipient }),
+    ...storagePolicies(),
   ],
 });
