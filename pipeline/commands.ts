@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareStrings, formatProblem, type Problem, type SourcedObject } from './model.js';
+import { parse as parseYaml } from 'yaml';
+import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
+import { compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from './model.js';
 import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
 import type { RegisteredKind } from './schemas.js';
 import { SchemaRegistry } from './schemas.js';
@@ -172,6 +174,37 @@ function buildRoot(file: string, cache: Map<string, string>): string {
   return found;
 }
 
+/**
+ * The `namespace:` a build root's kustomization sets, which kustomize gives every namespaced
+ * object built there; a kustomization that cannot be read is a problem.
+ */
+function kustomizationNamespace(
+  root: string,
+  cache: Map<string, string | undefined>,
+  cwd: string,
+  problems: Problem[],
+): string | undefined {
+  if (cache.has(root)) return cache.get(root);
+  let namespace: string | undefined;
+  const file = KUSTOMIZATION_FILES.map((name) => join(root, name)).find((path) => existsSync(path));
+  if (file !== undefined) {
+    const shown = relative(cwd, file) || file;
+    try {
+      const document: unknown = parseYaml(readFileSync(file, 'utf8'));
+      const value = isRecord(document) ? document.namespace : undefined;
+      if (typeof value === 'string') namespace = value;
+      else if (value !== undefined && value !== null) {
+        problems.push({ origin: { file: shown }, rule: 'kustomization', message: 'namespace must be a string' });
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      problems.push({ origin: { file: shown }, rule: 'kustomization', message: `is not valid YAML: ${reason}` });
+    }
+  }
+  cache.set(root, namespace);
+  return namespace;
+}
+
 export async function runValidate(argv: readonly string[], context: CommandContext): Promise<number> {
   const { io } = context;
   let positionals: string[];
@@ -215,16 +248,28 @@ export async function runValidate(argv: readonly string[], context: CommandConte
   });
   const objects: (SourcedObject & { readonly buildRoot: string })[] = [];
   const roots = new Map<string, string>();
+  const namespaces = new Map<string, string | undefined>();
+  const registry = new SchemaRegistry(context.kinds);
   for (const file of files) {
     const shown = relative(cwd, file) || file;
     const parsed = parseManifests(readFileSync(file), shown);
     problems.push(...parsed.problems);
     const root = buildRoot(file, roots);
-    objects.push(...parsed.objects.map((object) => ({ ...object, buildRoot: root })));
+    const namespace = kustomizationNamespace(root, namespaces, cwd, problems);
+    if (namespace === undefined) {
+      objects.push(...parsed.objects.map((object) => ({ ...object, buildRoot: root })));
+      continue;
+    }
+    // Validated as kustomize will build them: in the kustomization's namespace.
+    const shownRoot = relative(cwd, root) || root;
+    problems.push(...checkKustomizeNamespace(namespace, parsed.objects, [], join(shownRoot, 'kustomization.yaml')));
+    for (const object of parsed.objects) {
+      objects.push({ ...object, manifest: await withNamespace(object.manifest, namespace, registry), buildRoot: root });
+    }
   }
   // Objects only collide when one kustomize build (one app folder) holds both; synth checks whole clusters.
   const result = await validateObjects(objects, {
-    registry: new SchemaRegistry(context.kinds),
+    registry,
     duplicateScope: (object) => object.buildRoot,
   });
   problems.push(...result.problems);

@@ -68,6 +68,13 @@ export interface KustomizeEntries {
   readonly manifestFiles?: readonly ManifestFileEntry[];
   /** CRDs the app installs through upstream resources synth does not render (charts, remote manifests). */
   readonly crds?: readonly CustomResourceKinds[];
+  /**
+   * The kustomization's `namespace:`: kustomize sets it on every namespaced object of the app,
+   * for upstream manifests that leave their objects without one (applying them as they are
+   * would install into whatever namespace kubectl or ArgoCD defaults to). Every contributor of
+   * one app must agree, and the app's own objects must already be in it. @default none
+   */
+  readonly namespace?: string;
 }
 
 export interface KustomizeContributor extends IConstruct {

@@ -36,6 +36,8 @@ export function checkEncryptedFile(
   entry: EncryptedFileEntry,
   constructPath: string,
   sops: { config?: SopsConfig; error?: string },
+  /** The namespace the app's kustomization sets, if any (see below for what it changes). */
+  kustomizeNamespace?: string,
 ): { file?: CheckedEncryptedFile; problems: Problem[] } {
   const problems: Problem[] = [];
   const origin = { file: entry.source, constructPath };
@@ -58,16 +60,36 @@ export function checkEncryptedFile(
   }
   const manifest = (parsed.objects[0] as SourcedObject).manifest;
   const ref = objectRef(manifest);
-  if (ref.kind !== entry.kind || ref.name !== entry.name || ref.namespace !== entry.namespace) {
+  const behavior = entry.behavior ?? 'create';
+  // Kustomize merges generated objects into the app's resources before it applies the
+  // kustomization's namespace, matching on the namespace the upstream object has then: none,
+  // since upstream manifests that need `namespace:` leave it out. So such a file names none.
+  const unnamespaced = kustomizeNamespace !== undefined && behavior !== 'create';
+  if (kustomizeNamespace !== undefined && entry.namespace !== kustomizeNamespace) {
+    fail(
+      'kustomize.namespace',
+      `the construct puts the Secret in namespace "${entry.namespace}", but the app's kustomization sets namespace "${kustomizeNamespace}", which kustomize would move it into`,
+    );
+  }
+  if (ref.kind !== entry.kind || ref.name !== entry.name) {
     fail(
       'sops.file',
       `holds ${ref.kind ?? '<no kind>'} ${ref.namespace ?? '<no namespace>'}/${ref.name ?? '<no name>'}, but the construct declares ${entry.kind} ${entry.namespace}/${entry.name}`,
+    );
+  } else if (unnamespaced && ref.namespace !== undefined) {
+    fail(
+      'sops.file',
+      `names namespace "${ref.namespace}", but a file that kustomize ${behavior}s into an upstream object must name none: the app's kustomization sets namespace "${kustomizeNamespace}" only after generated objects are merged, and the upstream object has none until then (kustomize would report that ${entry.kind} ${ref.namespace}/${entry.name} does not exist); re-create the file without metadata.namespace`,
+    );
+  } else if (!unnamespaced && ref.namespace !== entry.namespace) {
+    fail(
+      'sops.file',
+      `holds ${ref.kind} ${ref.namespace ?? '<no namespace>'}/${ref.name}, but the construct declares ${entry.kind} ${entry.namespace}/${entry.name}`,
     );
   }
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
   const fileBehavior = annotations[BEHAVIOR_ANNOTATION] ?? 'create';
-  const behavior = entry.behavior ?? 'create';
   if (fileBehavior !== behavior) {
     fail(
       'sops.behavior',
@@ -119,5 +141,7 @@ export function checkEncryptedFile(
     );
   }
   if (problems.length > 0) return { problems };
-  return { file: { object: { manifest, origin }, content }, problems };
+  // Checks downstream see the object where it ends up in the cluster.
+  const placed = unnamespaced ? { ...manifest, metadata: { ...metadata, namespace: entry.namespace } } : manifest;
+  return { file: { object: { manifest: placed, origin }, content }, problems };
 }

@@ -15,6 +15,8 @@ export interface AppFiles {
 
 export interface LayoutInput {
   readonly appName: string;
+  /** The kustomization's `namespace:`, set on every namespaced object when ArgoCD builds the app. */
+  readonly namespace?: string;
   readonly objects: readonly SourcedObject[];
   /** SOPS files to copy, already checked: their manifest (metadata is plaintext) and exact bytes. */
   readonly encryptedFiles: readonly { readonly manifest: Manifest; readonly content: string }[];
@@ -53,6 +55,7 @@ function kustomization(input: LayoutInput, resourceFiles: string[], encryptedFil
   const document: Record<string, unknown> = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
+    ...(input.namespace === undefined ? {} : { namespace: input.namespace }),
     resources: [...input.resources, ...resourceFiles],
   };
   if (input.helmCharts.length > 0) document.helmCharts = input.helmCharts.map((chart) => ({ ...chart }));

@@ -27,6 +27,8 @@ export interface RenderedApp {
   readonly encryptedFiles: { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
   readonly manifestFiles: { readonly source: string; readonly constructPath: string }[];
   readonly crds: { readonly crds: CustomResourceKinds; readonly constructPath: string }[];
+  /** The kustomization `namespace:` each contributor asks for (they must agree). */
+  readonly kustomizeNamespaces: { readonly namespace: string; readonly constructPath: string }[];
 }
 
 export interface RenderResult {
@@ -67,6 +69,7 @@ function buildApp<I>(
     encryptedFiles: [],
     manifestFiles: [],
     crds: [],
+    kustomizeNamespaces: [],
   };
   try {
     const returned: unknown = app.build(chart, inventory, cluster);
@@ -99,6 +102,7 @@ function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[]
         for (const entry of entries.encryptedFiles ?? []) rendered.encryptedFiles.push({ entry, constructPath });
         for (const { source } of entries.manifestFiles ?? []) rendered.manifestFiles.push({ source, constructPath });
         for (const crds of entries.crds ?? []) rendered.crds.push({ crds, constructPath });
+        if (entries.namespace !== undefined) rendered.kustomizeNamespaces.push({ namespace: entries.namespace, constructPath });
       } catch (error) {
         problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
       }

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { ClusterDefinition, ExternalCustomResources, PolicyObject } from './cluster.js';
 import { checkCustomResources } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
+import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
 import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
-import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
+import type { Manifest, Problem, SourcedObject } from './model.js';
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import type { SchemaRegistry } from './schemas.js';
@@ -30,22 +31,6 @@ export interface SynthResult {
   readonly files: Map<string, string>;
   readonly problems: Problem[];
   readonly stats: SynthStats;
-}
-
-/** The manifest with the namespace filled in when its kind is namespaced and it names none (List items too). */
-async function withNamespace(manifest: Manifest, namespace: string, registry: SchemaRegistry): Promise<Manifest> {
-  if (manifest.apiVersion === 'v1' && manifest.kind === 'List' && Array.isArray(manifest.items)) {
-    const items = await Promise.all(
-      manifest.items.map((item: unknown) => (isRecord(item) ? withNamespace(item, namespace, registry) : item)),
-    );
-    return { ...manifest, items };
-  }
-  const metadata = manifest.metadata;
-  if (!isRecord(metadata) || metadata.namespace !== undefined) return manifest;
-  if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') return manifest;
-  const info = await registry.resolve(manifest.apiVersion, manifest.kind);
-  if (info?.scope !== 'Namespaced') return manifest;
-  return { ...manifest, metadata: { ...metadata, namespace } };
 }
 
 /** Gives namespaced objects that name no namespace their app's namespace. */
@@ -107,22 +92,32 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   for (const cluster of loaded.clusters) {
     const rendered = renderCluster(cluster.name, cluster.definition, cluster.inventory);
     problems.push(...rendered.problems);
-    const perApp: { app: RenderedApp; objects: SourcedObject[]; encrypted: { manifest: Manifest; content: string }[] }[] = [];
+    const perApp: {
+      app: RenderedApp;
+      objects: SourcedObject[];
+      encrypted: { manifest: Manifest; content: string }[];
+      kustomizeNamespace?: string;
+    }[] = [];
     const clusterObjects: (SourcedObject & { readonly app: string })[] = [];
     for (const app of rendered.apps) {
       const appObjects = await defaultNamespaces([...app.objects, ...includedObjects(root, app, problems)], app.namespace, registry);
+      const kustomizeNamespace = kustomizeNamespaceOf(app.kustomizeNamespaces, problems);
+      if (kustomizeNamespace !== undefined) {
+        const requester = app.kustomizeNamespaces[0]?.constructPath ?? `${cluster.name}/${app.name}`;
+        problems.push(...checkKustomizeNamespace(kustomizeNamespace, appObjects, app.helmCharts, requester));
+      }
       const encrypted: { manifest: Manifest; content: string }[] = [];
       for (const { entry, constructPath } of app.encryptedFiles) {
         if (!sops.loaded) sops.value = loadSopsConfig(root);
         sops.loaded = true;
-        const checked = checkEncryptedFile(root, entry, constructPath, sops.value);
+        const checked = checkEncryptedFile(root, entry, constructPath, sops.value, kustomizeNamespace);
         problems.push(...checked.problems);
         if (checked.file) {
           encrypted.push({ manifest: checked.file.object.manifest, content: checked.file.content });
           clusterObjects.push({ ...checked.file.object, app: app.name });
         }
       }
-      perApp.push({ app, objects: appObjects, encrypted });
+      perApp.push({ app, objects: appObjects, encrypted, kustomizeNamespace });
     }
     // Every custom resource's CRD is accounted for; those arriving in the same sync skip the dry run.
     const customResources = checkCustomResources(
@@ -153,9 +148,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       }
     }
 
-    for (const { app, objects: appObjects, encrypted } of perApp) {
+    for (const { app, objects: appObjects, encrypted, kustomizeNamespace } of perApp) {
       const layout = layoutApp({
         appName: app.name,
+        namespace: kustomizeNamespace,
         objects: appObjects,
         encryptedFiles: encrypted,
         resources: app.resources,

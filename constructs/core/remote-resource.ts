@@ -12,6 +12,12 @@ export interface RemoteResourceProps {
    * users after this app (or mark same-app users to wait for them). @default none
    */
   readonly crds?: readonly CustomResourceKinds[];
+  /**
+   * The namespace the manifest's namespaced objects belong in, when the manifest leaves them
+   * without one (like Argo CD's install.yaml). It becomes the app kustomization's `namespace:`,
+   * so it applies to the whole app. @default none: objects keep the manifest's namespaces
+   */
+  readonly namespace?: string;
 }
 
 /**
@@ -21,11 +27,13 @@ export interface RemoteResourceProps {
 export class RemoteResource extends Construct {
   readonly url: string;
   readonly crds: readonly CustomResourceKinds[];
+  readonly namespace?: string;
 
   constructor(scope: Construct, id: string, props: RemoteResourceProps) {
     super(scope, id);
     this.url = props.url;
     this.crds = props.crds ?? [];
+    this.namespace = props.namespace;
     this.node.addValidation({
       validate: () => {
         if (!props.url.startsWith('https://')) return [`remote resource "${props.url}" must be an https:// URL`];
@@ -38,6 +46,6 @@ export class RemoteResource extends Construct {
   }
 
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
-    return { resources: [this.url], crds: this.crds };
+    return { resources: [this.url], crds: this.crds, ...(this.namespace === undefined ? {} : { namespace: this.namespace }) };
   }
 }

@@ -12,10 +12,10 @@ import { SopsSecret } from '../secrets/sops-secret.js';
 /** The Argo CD release this library is tested with. */
 export const ARGOCD_VERSION = 'v3.5.1';
 
-/** The KSOPS image whose init container installs `ksops` and `kustomize` into the repo-server. */
 /** The custom resources whose CRDs the install manifest defines. */
 export const ARGOCD_CRDS = [{ group: 'argoproj.io', kinds: ['Application', 'ApplicationSet', 'AppProject'] }] as const;
 
+/** The KSOPS image whose init container installs `ksops` and `kustomize` into the repo-server. */
 export const KSOPS_IMAGE = 'viaductoss/ksops:v4.5.1';
 
 /** The upstream highly available install manifest of an Argo CD release. */
@@ -194,7 +194,9 @@ export class ArgoCd extends Construct {
       },
     });
 
-    this.install = new RemoteResource(this, 'Install', { url: installUrl, crds: ARGOCD_CRDS });
+    // install.yaml leaves its namespaced objects without a namespace: the app's kustomization
+    // sets it, so a bootstrap with kubectl and ArgoCD's own syncs put them in the same place.
+    this.install = new RemoteResource(this, 'Install', { url: installUrl, crds: ARGOCD_CRDS, namespace });
 
     // Argo CD's own CRDs (Application is larger than client-side apply allows) must never be
     // pruned: that would delete every Application, and with the cascade finalizer, every app.

@@ -6,7 +6,11 @@ export interface SopsSecretProps {
   readonly file: string;
   /** The Secret's name, as written in the file. */
   readonly name: string;
-  /** The Secret's namespace, as written in the file. */
+  /**
+   * The Secret's namespace, as written in the file. One exception: a `merge` or `replace` file
+   * in an app whose kustomization sets the namespace (an upstream manifest without namespaces)
+   * names none, since kustomize merges before it applies the namespace; synth checks either way.
+   */
   readonly namespace: string;
   /**
    * `merge` adds the Secret's keys to a Secret of the same name that an upstream manifest of the

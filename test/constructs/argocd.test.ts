@@ -39,17 +39,18 @@ function render(overrides: Partial<ArgoCdProps> = {}) {
   const patches = entries.flatMap((e) => e?.patches ?? []);
   const resources = entries.flatMap((e) => e?.resources ?? []);
   const encryptedFiles = entries.flatMap((e) => e?.encryptedFiles ?? []);
+  const namespaces = entries.flatMap((e) => (e?.namespace === undefined ? [] : [e.namespace]));
   const patchOf = (kind: string, name: string) => {
     const found = patches.find((p: PatchEntry) => p.target.kind === kind && p.target.name === name);
     // biome-ignore lint/suspicious/noExplicitAny: patches are free-form strategic-merge data, read by path in assertions
     return found?.patch as Record<string, any> | undefined;
   };
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-  return { chart, argocd, objects, patches, resources, encryptedFiles, patchOf, find };
+  return { chart, argocd, objects, patches, resources, encryptedFiles, namespaces, patchOf, find };
 }
 
 describe('ArgoCd', () => {
-  const { argocd, objects, patches, resources, encryptedFiles, patchOf, find } = render();
+  const { argocd, objects, patches, resources, encryptedFiles, namespaces, patchOf, find } = render();
 
   it('merges the GitLab client secret and webhook token from a SOPS file into the upstream argocd-secret', () => {
     expect(encryptedFiles).toEqual([
@@ -75,6 +76,8 @@ describe('ArgoCd', () => {
 
   it('pins the upstream HA install manifest and creates the namespace', () => {
     expect(resources).toEqual([INSTALL_URL]);
+    // install.yaml names no namespace: the kustomization must place it, or kubectl would not.
+    expect(namespaces).toEqual(['argocd']);
     expect(find('Namespace', 'argocd')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline');
     expect(argocd.host).toBe('gitops.example.org');
   });
