@@ -90,6 +90,13 @@ export interface DemocraticCsiDriverProps {
    * iSCSI driver. @default unset (the plugin's own lookup)
    */
   readonly iscsiadmHostPath?: string;
+  /**
+   * The host file the node plugin mounts as its /etc/localtime, so its logs use the host's time
+   * zone; `false` mounts nothing (logs in UTC). The default is `false` because NixOS creates
+   * /etc/localtime only when `time.timeZone` is set, and a hostPath to a missing file fails the
+   * node pods. @default false
+   */
+  readonly localtimeHostPath?: string | false;
   /** How kubelet applies a pod's fsGroup (CSIDriver fsGroupPolicy). @default 'File' for NFS (as upstream), unset for iSCSI */
   readonly fsGroupPolicy?: 'None' | 'File' | 'ReadWriteOnceWithFSType';
   /** Exact chart version. @default DEMOCRATIC_CSI_CHART_VERSION */
@@ -157,7 +164,10 @@ export class DemocraticCsiDriver extends Construct {
       volumeSnapshotClasses: [],
       // With an existing Secret the chart adds no checksum, so the digest rolls the pods on a config change.
       controller: { podAnnotations: digestAnnotation, driver: { image } },
-      node: { podAnnotations: digestAnnotation, driver: { image, extraEnv: nodeEnv } },
+      node: {
+        podAnnotations: digestAnnotation,
+        driver: { image, extraEnv: nodeEnv, localtimeHostPath: props.localtimeHostPath ?? false },
+      },
     };
     this.chart = new HelmChart(this, 'chart', {
       repo: DEMOCRATIC_CSI_CHART_REPO,

@@ -5,7 +5,7 @@ import { DEFAULT_SNAPSHOT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS_ANNOTATION } f
 import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from './driver-config.js';
 
 /** The command that rewrites a driver's SOPS file from the typed config. */
-export const REGENERATE_COMMAND = 'node --import tsx constructs/storage/cli-driver-config.ts';
+export const REGENERATE_COMMAND = 'npm run driver-config --';
 
 /** Before `storageclass.kubernetes.io/is-default-class`, Kubernetes read this one; it still does. */
 const BETA_DEFAULT_STORAGE_CLASS_ANNOTATION = 'storageclass.beta.kubernetes.io/is-default-class';
@@ -180,7 +180,7 @@ function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOp
     if (stamp === expected) continue;
     const file = secret.origin.file ?? `the SOPS file of Secret ${secretRef}`;
     const cluster = (driver.origin.constructPath ?? '').split('/')[0] || '<cluster>';
-    const regenerate = `regenerate it with "${REGENERATE_COMMAND} --cluster ${cluster} --driver ${objectRef(driver.manifest).name} --keep-credentials"`;
+    const regenerate = `regenerate it with "${REGENERATE_COMMAND} --cluster ${cluster} --driver ${objectRef(driver.manifest).name} --keep-credentials --force"`;
     report(
       secret,
       'driver-config',

@@ -73,6 +73,9 @@ in
     name = "${cfg.iscsi.iqnPrefix}:${host.name}";
   };
   boot.supportedFilesystems = [ "nfs" ];
+  # Loaded at boot: the node plugin's own /lib/modules mount is empty on NixOS, whose modules
+  # live under /run/booted-system/kernel-modules.
+  boot.kernelModules = [ "iscsi_tcp" ];
   environment.systemPackages = with pkgs; [
     openiscsi
     lsscsi

@@ -204,7 +204,7 @@ describe('the driver config CLI', () => {
           .join('')
           .match(/\(sha256 [0-9a-f]{12}\.\.\., expected [0-9a-f]{12}\.\.\.\)/)?.[0]
           .slice(1, -1)}): ` +
-        'regenerate it with "node --import tsx constructs/storage/cli-driver-config.ts --cluster k8s-235 --driver org.democratic-csi.nfs --keep-credentials" [policy.storage.driver-config]',
+        'regenerate it with "npm run driver-config -- --cluster k8s-235 --driver org.democratic-csi.nfs --keep-credentials --force" [policy.storage.driver-config]',
     );
     expect(existsSync(join(root, 'dist'))).toBe(false);
     expect((await cli(root, '--list')).lines).toContain(

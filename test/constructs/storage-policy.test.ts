@@ -143,10 +143,10 @@ describe('the storage policy', () => {
 
   it('fails when a driver config file was made from other settings than the typed config, naming the file and the fix', () => {
     expect(messages([...base.slice(0, 2), configSecret('b'.repeat(64))])).toEqual([
-      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml holds a driver config made from other settings than the typed config of lab/storage/nfs/csi-driver now has (sha256 bbbbbbbbbbbb..., expected aaaaaaaaaaaa...): regenerate it with "node --import tsx constructs/storage/cli-driver-config.ts --cluster lab --driver org.example.nfs --keep-credentials" [policy.storage.driver-config]',
+      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml holds a driver config made from other settings than the typed config of lab/storage/nfs/csi-driver now has (sha256 bbbbbbbbbbbb..., expected aaaaaaaaaaaa...): regenerate it with "npm run driver-config -- --cluster lab --driver org.example.nfs --keep-credentials --force" [policy.storage.driver-config]',
     ]);
     expect(messages([...base.slice(0, 2), configSecret(undefined)])).toEqual([
-      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml carries no storage.homelab-cdk8s.io/driver-config-sha256 annotation, so nothing shows it matches the typed config of lab/storage/nfs/csi-driver: regenerate it with "node --import tsx constructs/storage/cli-driver-config.ts --cluster lab --driver org.example.nfs --keep-credentials" [policy.storage.driver-config]',
+      'lab/storage/nfs/driver-config (secrets/lab/storage/nfs-driver-config.sops.yaml): Secret storage/nfs-driver-config: secrets/lab/storage/nfs-driver-config.sops.yaml carries no storage.homelab-cdk8s.io/driver-config-sha256 annotation, so nothing shows it matches the typed config of lab/storage/nfs/csi-driver: regenerate it with "npm run driver-config -- --cluster lab --driver org.example.nfs --keep-credentials --force" [policy.storage.driver-config]',
     ]);
   });
 });

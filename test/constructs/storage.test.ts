@@ -101,7 +101,12 @@ describe('DemocraticCsiDriver', () => {
       },
       node: {
         podAnnotations: { [DRIVER_CONFIG_DIGEST_ANNOTATION]: digest },
-        driver: { image: { registry: 'ghcr.io/democratic-csi/democratic-csi', tag: DEMOCRATIC_CSI_IMAGE_TAG }, extraEnv: [] },
+        driver: {
+          image: { registry: 'ghcr.io/democratic-csi/democratic-csi', tag: DEMOCRATIC_CSI_IMAGE_TAG },
+          extraEnv: [],
+          // NixOS has no /etc/localtime unless time.timeZone is set: nothing is mounted by default.
+          localtimeHostPath: false,
+        },
       },
     });
     expect(JSON.stringify(chart?.valuesInline)).not.toContain('nas.example.org');

@@ -40,6 +40,7 @@ interface Probe {
   etcdBackup: Record<string, string>;
   firewall: { allowedTCPPorts: number[] };
   openiscsi: { enable: boolean; name: string };
+  boot: { kernelModules: string[]; supportedFilesystems: string[] };
   network: {
     hostName: string;
     domain: string;
@@ -246,5 +247,8 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
     );
     expect(probe.openiscsi.enable).toBe(true);
     expect(probe.openiscsi.name).toMatch(new RegExp(`:${host}$`));
+    // democratic-csi's node plugin cannot modprobe on NixOS (its /lib/modules mount is empty).
+    expect(probe.boot.kernelModules).toContain('iscsi_tcp');
+    expect(probe.boot.supportedFilesystems).toContain('nfs');
   });
 });

@@ -72,6 +72,7 @@ in
   etcdBackup = (backup.systemd.services or { }).etcd-backup.environment or null;
   firewall = common.networking.firewall;
   openiscsi = common.services.openiscsi;
+  boot = { inherit (common.boot) kernelModules supportedFilesystems; };
   network = {
     inherit (common.networking)
       hostName
