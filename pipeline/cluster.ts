@@ -81,7 +81,16 @@ export interface PolicyObject {
  */
 export interface ClusterPolicy {
   readonly name: string;
-  check(objects: readonly PolicyObject[]): readonly Problem[];
+  check(objects: readonly PolicyObject[], context?: PolicyContext): readonly Problem[];
+}
+
+/** What a policy may ask about the composition beyond its objects (synth always passes it). */
+export interface PolicyContext {
+  /**
+   * Whether app `app` syncs after app `other`: `other` is among its dependencies, directly or
+   * through other apps (the same app does not count).
+   */
+  syncsAfter(app: string, other: string): boolean;
 }
 
 export function defineCluster<I>(definition: ClusterDefinition<I>): ClusterDefinition<I> {

@@ -24,7 +24,9 @@ interface Provider {
 const key = (group: string, kind: string) => `${group}/${kind}`;
 
 /** Every app an app depends on, directly or through others. */
-function dependencyClosure(apps: readonly CustomResourceApp[]): Map<string, Set<string>> {
+export function dependencyClosure(
+  apps: readonly { readonly name: string; readonly dependsOn: readonly string[] }[],
+): Map<string, Set<string>> {
   const byName = new Map(apps.map((app) => [app.name, app]));
   const closure = new Map<string, Set<string>>();
   const visit = (name: string, seen: Set<string>) => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterDefinition, ExternalCustomResources, PolicyObject } from './cluster.js';
-import { checkCustomResources } from './custom-resources.js';
+import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from './cluster.js';
+import { checkCustomResources, dependencyClosure } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
 import { layoutApp } from './layout.js';
@@ -139,9 +139,11 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     problems.push(...validation.problems);
     // Validation keeps each object's app, List items included.
     const policyObjects: readonly PolicyObject[] = validation.objects;
+    const closure = dependencyClosure(rendered.apps);
+    const policyContext: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false };
     for (const policy of cluster.definition.policies?.(cluster.inventory) ?? []) {
       try {
-        problems.push(...policy.check(policyObjects));
+        problems.push(...policy.check(policyObjects, policyContext));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         problems.push({ origin: { constructPath: cluster.name }, rule: `policy.${policy.name}`, message: `the policy failed: ${reason}` });

@@ -29,6 +29,9 @@ export const DEFAULT_SNAPSHOT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io
 
 const NFS_FS_TYPES = ['nfs'];
 const BLOCK_FS_TYPES = ['ext4', 'ext3', 'xfs'];
+/** Mount options only NFS understands; a filesystem on an iSCSI block device refuses them. */
+const NFS_MOUNT_OPTION =
+  /^(nfsvers|vers|proto|port|mountport|mountproto|rsize|wsize|timeo|retrans|nolock|lock|local_lock|hard|soft|softerr|intr|nointr|actimeo|acregmin|acregmax|acdirmin|acdirmax|lookupcache|namlen|sec|fsc|nofsc|nconnect|clientaddr|minorversion|tcp|udp|rdma|retry|bg|fg)(=|$)/;
 /** CSI driver names: at most 63 characters, lowercase here as the CSIDriver object's name. */
 const CSI_DRIVER_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
@@ -264,6 +267,12 @@ export class DemocraticCsiDriver extends Construct {
       const reserved = Object.keys(options.parameters ?? {}).filter((key) => key === 'fsType' || key.startsWith('csi.storage.k8s.io/'));
       if (reserved.length > 0) {
         problems.push(`${where}: set ${reserved.join(', ')} through fsType and secrets, not parameters`);
+      }
+      const nfsOnly = iscsi ? (options.mountOptions ?? []).filter((option) => NFS_MOUNT_OPTION.test(option)) : [];
+      if (nfsOnly.length > 0) {
+        problems.push(
+          `${where}: mount options ${nfsOnly.map((option) => `"${option}"`).join(', ')} are NFS options, but ${kind} mounts ${fsType} block devices, where mount fails on them; drop them or use ${fsType} options`,
+        );
       }
       if (chap && !options.secrets?.['node-stage']) {
         problems.push(

@@ -1,4 +1,4 @@
-import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
+import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
 import { isRecord, type Manifest, objectRef, type Problem } from '../../pipeline/model.js';
 import { groupOf } from '../../pipeline/schemas.js';
 import { DEFAULT_SNAPSHOT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS_ANNOTATION } from './democratic-csi.js';
@@ -29,6 +29,8 @@ export interface StoragePolicyOptions {
    * by a Helm chart or outside GitOps), so claims may name them. @default none
    */
   readonly externalStorageClasses?: readonly string[];
+  /** VolumeSnapshotClasses the cluster has although no object of the composition renders them. @default none */
+  readonly externalSnapshotClasses?: readonly string[];
 }
 
 const is = (object: PolicyObject, group: string, kind: string) =>
@@ -84,16 +86,18 @@ function claimedClasses(manifest: Manifest): { readonly className: string; reado
 /**
  * Cluster policy for storage: CSI driver names are unique; at most one default StorageClass and
  * at most one default VolumeSnapshotClass per driver; every claim (PersistentVolumeClaim,
- * StatefulSet volumeClaimTemplates, ephemeral volumes) names a StorageClass that exists; and every
+ * StatefulSet volumeClaimTemplates, ephemeral volumes) names a StorageClass that exists; every
+ * VolumeSnapshot that names a VolumeSnapshotClass names one that exists; an app using a class
+ * another app creates depends on that app (with the pipeline's PolicyContext); and every
  * democratic-csi driver's SOPS file was generated from its current typed config.
  */
 export function createStoragePolicy(options: StoragePolicyOptions = {}): ClusterPolicy {
-  return { name: 'storage', check: (objects) => checkStorage(objects, options) };
+  return { name: 'storage', check: (objects, context) => checkStorage(objects, options, context) };
 }
 
 export const storagePolicy: ClusterPolicy = createStoragePolicy();
 
-function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOptions): Problem[] {
+function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOptions, context?: PolicyContext): Problem[] {
   const problems: Problem[] = [];
   const report = (object: PolicyObject, rule: string, message: string) =>
     problems.push({ origin: object.origin, object: objectRef(object.manifest), rule: `policy.storage.${rule}`, message });
@@ -144,6 +148,16 @@ function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOp
     }
   }
 
+  /** A class another app creates must be there first: that app is among the user's dependencies. */
+  const checkOrder = (user: PolicyObject, kind: string, name: string, owner: PolicyObject | undefined) => {
+    if (!context || !owner || owner.app === user.app || context.syncsAfter(user.app, owner.app)) return;
+    report(
+      user,
+      'order',
+      `app "${user.app}" uses ${kind} "${name}", which app "${owner.app}" creates; add "${owner.app}" to the dependsOn of "${user.app}" so that the class exists before it is used`,
+    );
+  };
+  const classOwners = new Map(storageClasses.map((object) => [objectRef(object.manifest).name, object]));
   const classNames = new Set([
     ...storageClasses.map((object) => objectRef(object.manifest).name),
     ...(options.externalStorageClasses ?? []),
@@ -151,13 +165,37 @@ function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOp
   const known = [...classNames].filter((name): name is string => name !== undefined).sort();
   for (const object of objects) {
     for (const { className, field } of claimedClasses(object.manifest)) {
-      if (classNames.has(className)) continue;
+      if (classNames.has(className)) {
+        checkOrder(object, 'StorageClass', className, classOwners.get(className));
+        continue;
+      }
       report(
         object,
         'claim',
         `${field} names StorageClass "${className}", which does not exist in the cluster (${known.length > 0 ? `classes: ${known.join(', ')}` : 'it has no StorageClass'}); name one of them, or declare a class installed outside this composition in the storage policy's externalStorageClasses`,
       );
     }
+  }
+
+  const snapshotClasses = objects.filter((o) => is(o, 'snapshot.storage.k8s.io', 'VolumeSnapshotClass'));
+  const snapshotClassOwners = new Map(snapshotClasses.map((object) => [objectRef(object.manifest).name, object]));
+  const snapshotClassNames = new Set([
+    ...snapshotClasses.map((o) => objectRef(o.manifest).name),
+    ...(options.externalSnapshotClasses ?? []),
+  ]);
+  const knownSnapshotClasses = [...snapshotClassNames].filter((name): name is string => name !== undefined).sort();
+  for (const snapshot of objects.filter((o) => is(o, 'snapshot.storage.k8s.io', 'VolumeSnapshot'))) {
+    const className = at(snapshot.manifest, ['spec', 'volumeSnapshotClassName']);
+    if (typeof className !== 'string') continue;
+    if (snapshotClassNames.has(className)) {
+      checkOrder(snapshot, 'VolumeSnapshotClass', className, snapshotClassOwners.get(className));
+      continue;
+    }
+    report(
+      snapshot,
+      'snapshot',
+      `spec.volumeSnapshotClassName names VolumeSnapshotClass "${className}", which does not exist in the cluster (${knownSnapshotClasses.length > 0 ? `classes: ${knownSnapshotClasses.join(', ')}` : 'it has no VolumeSnapshotClass'}); the snapshot would never be taken: name one of them, or declare a class installed outside this composition in externalSnapshotClasses`,
+    );
   }
 
   const secrets = new Map<string, PolicyObject>(

@@ -136,6 +136,37 @@ describe('the democratic-csi app of the default cluster', () => {
     expect(existsSync(join(root, 'dist'))).toBe(false);
   });
 
+  it('makes an app claiming a class of democratic-csi depend on it, through synth', async () => {
+    const withClaim = (dependsOn: string) => `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { parseInventory } from '${PROJECT}apps/inventory.ts';
+import { democraticCsiApp, storagePolicies } from '${PROJECT}apps/democratic-csi.ts';
+const web = { name: 'web', namespace: 'web', dependsOn: ${dependsOn}, build(chart) {
+  new k8s.KubeNamespace(chart, 'ns', { metadata: { name: 'web' } });
+  new k8s.KubePersistentVolumeClaim(chart, 'data', { metadata: { name: 'data' }, spec: {
+    storageClassName: 'freenas-iscsi-csi', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString('1Gi') } } } });
+} };
+export default defineCluster({
+  parseInventory: (data) => parseInventory(data, 'k8s-235'),
+  apps: () => [democraticCsiApp, web],
+  policies: () => [...storagePolicies()],
+});
+`;
+    const root = project({ shippedSecrets: true });
+    writeFileSync(join(root, 'apps/k8s-235.ts'), withClaim('[]'));
+    const unordered = await synth(root);
+    expect(unordered.code).toBe(1);
+    expect(unordered.err.filter((line) => line.endsWith('[policy.storage.order]'))).toEqual([
+      'k8s-235/web/data: PersistentVolumeClaim web/data: app "web" uses StorageClass "freenas-iscsi-csi", which app "democratic-csi" creates; add "democratic-csi" to the dependsOn of "web" so that the class exists before it is used [policy.storage.order]',
+    ]);
+    // A fresh project: the composition module of the first one stays in the import cache.
+    const orderedRoot = project({ shippedSecrets: true });
+    writeFileSync(join(orderedRoot, 'apps/k8s-235.ts'), withClaim("['democratic-csi']"));
+    const ordered = await synth(orderedRoot);
+    expect(ordered.err).toEqual([]);
+    expect(ordered.code).toBe(0);
+  });
+
   it('asks for the CHAP credentials file once a target group uses CHAP', async () => {
     const root = project({ shippedSecrets: true });
     const inventoryFile = join(root, 'inventory/k8s-235.json');

@@ -101,6 +101,43 @@ describe('the storage policy', () => {
     ]);
   });
 
+  it('fails on a VolumeSnapshot naming a VolumeSnapshotClass that does not exist', () => {
+    const snapshotClass = object(
+      {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: { name: 'nfs' },
+        driver: 'org.example.nfs',
+        deletionPolicy: 'Delete',
+      },
+      'lab/storage/nfs/snapshot-class-nfs',
+    );
+    const snapshot = (name: string, volumeSnapshotClassName?: string) =>
+      object(
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: { name, namespace: 'web' },
+          spec: { ...(volumeSnapshotClassName ? { volumeSnapshotClassName } : {}), source: { persistentVolumeClaimName: 'data' } },
+        },
+        `lab/web/${name}`,
+      );
+    expect(messages([...base, snapshotClass, snapshot('named', 'nfs'), snapshot('default')])).toEqual([]);
+    expect(messages([...base, snapshotClass, snapshot('typo', 'nfs-snap')])).toEqual([
+      'lab/web/typo: VolumeSnapshot web/typo: spec.volumeSnapshotClassName names VolumeSnapshotClass "nfs-snap", which does not exist in the cluster (classes: nfs); the snapshot would never be taken: name one of them, or declare a class installed outside this composition in externalSnapshotClasses [policy.storage.snapshot]',
+    ]);
+    expect(messages([...base, snapshot('typo', 'zfs')], createStoragePolicy({ externalSnapshotClasses: ['zfs'] }))).toEqual([]);
+  });
+
+  it('fails when an app uses a class of an app it does not depend on', () => {
+    const dependsOn: Record<string, string[]> = { web: [], db: ['storage'] };
+    const context = { syncsAfter: (app: string, other: string) => dependsOn[app]?.includes(other) ?? false };
+    const dbClaim = { ...claim('db-data', 'nfs'), app: 'db' };
+    expect(storagePolicy.check([...base, claim('data', 'nfs'), dbClaim], context).map(formatProblem)).toEqual([
+      'lab/web/data: PersistentVolumeClaim web/data: app "web" uses StorageClass "nfs", which app "storage" creates; add "storage" to the dependsOn of "web" so that the class exists before it is used [policy.storage.order]',
+    ]);
+  });
+
   it('fails on a PersistentVolumeClaim naming a StorageClass that does not exist', () => {
     expect(messages([...base, claim('data', 'nfs-typo')])).toEqual([
       `lab/web/data: PersistentVolumeClaim web/data: spec.storageClassName names StorageClass "nfs-typo", which does not exist in the cluster (classes: nfs); name one of them, or declare a class installed outside this composition in the storage policy's externalStorageClasses [policy.storage.claim]`,

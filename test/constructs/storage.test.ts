@@ -298,6 +298,15 @@ describe('DemocraticCsiDriver validation', () => {
     ]);
   });
 
+  it('fails on NFS mount options in an iSCSI class, and keeps them on NFS classes', () => {
+    expect(
+      errorsOf({ config: ISCSI, storageClasses: [{ name: 'iscsi', fsType: 'xfs', mountOptions: ['noatime', 'nfsvers=4.2', 'nolock'] }] }),
+    ).toEqual([
+      'StorageClass "iscsi": mount options "nfsvers=4.2", "nolock" are NFS options, but freenas-iscsi mounts xfs block devices, where mount fails on them; drop them or use xfs options',
+    ]);
+    expect(errorsOf({ storageClasses: [{ name: 'nfs', mountOptions: ['nfsvers=4.2', 'nolock', 'noatime'] }] })).toEqual([]);
+  });
+
   it('fails when the snapshot dataset overlaps the volume dataset, or another driver uses the same datasets', () => {
     expect(errorsOf({ config: { ...NFS, datasets: { volumes: 'tank/k8s', snapshots: 'tank/k8s/snapshots' } } })).toEqual([
       'driver config: datasets.snapshots "tank/k8s/snapshots" overlaps datasets.volumes "tank/k8s": the driver needs two separate parents, neither inside the other',
