@@ -26,6 +26,13 @@ export interface GitOpsApplicationsProps {
   readonly project?: string;
   /** Namespace ArgoCD runs in; Applications and the AppProject live there. @default 'argocd' */
   readonly argocdNamespace?: string;
+  /**
+   * List the upstream chart repositories and manifest URLs the apps pin in the AppProject's
+   * sourceRepos, after the GitOps repository. ArgoCD does not check kustomize's fetches against
+   * them, so they record rather than enforce; `false` keeps the project to the GitOps repository
+   * alone (see docs/apps.md). @default true
+   */
+  readonly listUpstreamSources?: boolean;
 }
 
 /** The default folder of an app: `dist/<cluster>/<app>`. */
@@ -56,7 +63,9 @@ export class GitOpsApplications extends Construct {
           // The GitOps repository, then every upstream chart repository and manifest the apps pin
           // (kustomize fetches those inside the repo-server; listing them here keeps the project
           // an exact account of what the cluster pulls). Read once every app is built.
-          sourceRepos: Lazy.any({ produce: () => [props.repoURL, ...props.cluster.pinnedSources()] }),
+          sourceRepos: Lazy.any({
+            produce: () => [props.repoURL, ...(props.listUpstreamSources === false ? [] : props.cluster.pinnedSources())],
+          }),
           destinations: [{ server: IN_CLUSTER, namespace: '*' }],
           clusterResourceWhitelist: [{ group: '*', kind: '*' }],
         },

@@ -75,7 +75,7 @@ import { HelmChart } from '${PROJECT}constructs/core/helm-chart.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
 const apps = [
   { name: 'gitops', namespace: 'argocd', build(chart, _inventory, cluster) {
-    new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main' });
+    new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main', listUpstreamSources: !process.env.LAB_GIT_ONLY });
   } },
   { name: 'tools', namespace: 'tools', build(chart, _inventory, cluster) {
     new HelmChart(chart, 'chart', { repo: 'https://charts.example.org', chart: 'tool', version: '1.2.3', namespace: 'tools' });
@@ -100,6 +100,17 @@ export default defineCluster({
       'https://charts.example.org',
       'https://example.org/tool/v1.2.3/crds.yaml',
     ]);
+
+    // Opting out keeps the project to the GitOps repository.
+    process.env.LAB_GIT_ONLY = '1';
+    try {
+      const gitOnly = captureContext();
+      expect(await runSynth(['--root', root, '--out', join(root, 'dist')], gitOnly), gitOnly.err.join('\n')).toBe(0);
+      const restricted = parse(readFileSync(join(root, 'dist/lab/gitops/appproject-production.yaml'), 'utf8'));
+      expect(restricted.spec.sourceRepos).toEqual(['https://git.example.org/ops/lab.git']);
+    } finally {
+      delete process.env.LAB_GIT_ONLY;
+    }
 
     // Asked for while the apps are still being built, the list cannot be complete: a construct error.
     process.env.LAB_EAGER = '1';
