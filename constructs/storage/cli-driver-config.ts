@@ -14,15 +14,15 @@
  * sops does: SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); `--placeholder` writes fake ones
  * that TrueNAS and ssh refuse. The plaintext never touches the disk.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { decryptSops } from 'sops-age';
 import { parse, stringify } from 'yaml';
 import type { AppSummary } from '../../pipeline/cluster.js';
+import { isEntryPoint } from '../../pipeline/entry-point.js';
 import { loadClusters } from '../../pipeline/load.js';
 import { formatProblem, isRecord } from '../../pipeline/model.js';
 import { encryptOptionsForRule } from '../../pipeline/sops/cli-encrypt.js';
@@ -295,17 +295,7 @@ export async function main(argv: readonly string[], env: CliEnvironment): Promis
   }
 }
 
-const invokedDirectly = (() => {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-
-if (invokedDirectly) {
+if (isEntryPoint(import.meta.url)) {
   const readStdin = async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -13,8 +13,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isEntryPoint } from '../entry-point.js';
 import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from './config.js';
 import { type EncryptOptions, encryptYaml } from './encrypt.js';
 
@@ -136,17 +136,7 @@ async function run(
   if (input !== output) env.log(`remember to delete the plaintext ${args.input}; it must never be committed`);
 }
 
-const invokedDirectly = (() => {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-
-if (invokedDirectly) {
+if (isEntryPoint(import.meta.url)) {
   const code = await main(process.argv.slice(2), { cwd: process.cwd(), log: (line) => process.stderr.write(`${line}\n`) });
   process.exitCode = code;
 }
