@@ -180,29 +180,30 @@ function buildRoot(file: string, cache: Map<string, string>): string {
  */
 function kustomizationNamespace(
   root: string,
-  cache: Map<string, string | undefined>,
+  cache: Map<string, { namespace: string; file: string } | undefined>,
   cwd: string,
   problems: Problem[],
-): string | undefined {
+): { namespace: string; file: string } | undefined {
   if (cache.has(root)) return cache.get(root);
-  let namespace: string | undefined;
+  let found: { namespace: string; file: string } | undefined;
   const file = KUSTOMIZATION_FILES.map((name) => join(root, name)).find((path) => existsSync(path));
   if (file !== undefined) {
     const shown = relative(cwd, file) || file;
     try {
       const document: unknown = parseYaml(readFileSync(file, 'utf8'));
       const value = isRecord(document) ? document.namespace : undefined;
-      if (typeof value === 'string') namespace = value;
-      else if (value !== undefined && value !== null) {
+      // kustomize ignores an empty namespace.
+      if (typeof value === 'string' && value !== '') found = { namespace: value, file: shown };
+      else if (value !== undefined && value !== null && value !== '') {
         problems.push({ origin: { file: shown }, rule: 'kustomization', message: 'namespace must be a string' });
       }
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '').replace(/:$/, '') : String(error);
       problems.push({ origin: { file: shown }, rule: 'kustomization', message: `is not valid YAML: ${reason}` });
     }
   }
-  cache.set(root, namespace);
-  return namespace;
+  cache.set(root, found);
+  return found;
 }
 
 export async function runValidate(argv: readonly string[], context: CommandContext): Promise<number> {
@@ -248,23 +249,22 @@ export async function runValidate(argv: readonly string[], context: CommandConte
   });
   const objects: (SourcedObject & { readonly buildRoot: string })[] = [];
   const roots = new Map<string, string>();
-  const namespaces = new Map<string, string | undefined>();
+  const namespaces = new Map<string, { namespace: string; file: string } | undefined>();
   const registry = new SchemaRegistry(context.kinds);
   for (const file of files) {
     const shown = relative(cwd, file) || file;
     const parsed = parseManifests(readFileSync(file), shown);
     problems.push(...parsed.problems);
     const root = buildRoot(file, roots);
-    const namespace = kustomizationNamespace(root, namespaces, cwd, problems);
-    if (namespace === undefined) {
+    const kustomization = kustomizationNamespace(root, namespaces, cwd, problems);
+    if (kustomization === undefined) {
       objects.push(...parsed.objects.map((object) => ({ ...object, buildRoot: root })));
       continue;
     }
     // Validated as kustomize will build them: in the kustomization's namespace.
-    const shownRoot = relative(cwd, root) || root;
-    problems.push(...checkKustomizeNamespace(namespace, parsed.objects, [], join(shownRoot, 'kustomization.yaml')));
+    problems.push(...checkKustomizeNamespace(kustomization.namespace, parsed.objects, [], kustomization.file));
     for (const object of parsed.objects) {
-      objects.push({ ...object, manifest: await withNamespace(object.manifest, namespace, registry), buildRoot: root });
+      objects.push({ ...object, manifest: await withNamespace(object.manifest, kustomization.namespace, registry), buildRoot: root });
     }
   }
   // Objects only collide when one kustomize build (one app folder) holds both; synth checks whole clusters.

@@ -14,7 +14,7 @@ export interface NamespaceRequest {
  * The namespace an app's kustomization sets (its `namespace:` field), from what its constructs
  * ask for: every request must be a valid namespace name and all must agree.
  */
-export function kustomizeNamespaceOf(requests: readonly NamespaceRequest[], problems: Problem[]): string | undefined {
+export function kustomizeNamespaceOf(requests: readonly NamespaceRequest[], problems: Problem[]): NamespaceRequest | undefined {
   const valid: NamespaceRequest[] = [];
   for (const request of requests) {
     const error = typeof request.namespace === 'string' ? dns1123LabelError(request.namespace) : 'is not a string';
@@ -39,7 +39,7 @@ export function kustomizeNamespaceOf(requests: readonly NamespaceRequest[], prob
       });
     }
   }
-  return first.namespace;
+  return first;
 }
 
 function* withItems(manifest: Manifest): Generator<Manifest> {
@@ -65,6 +65,14 @@ export function checkKustomizeNamespace(
   for (const object of objects) {
     for (const manifest of withItems(object.manifest)) {
       const ref = objectRef(manifest);
+      if (manifest.apiVersion === 'v1' && manifest.kind === 'Namespace' && ref.name !== namespace) {
+        problems.push({
+          origin: object.origin,
+          object: ref,
+          rule: RULE,
+          message: `is a Namespace other than "${namespace}", which the app's kustomization sets (from ${origin}): kustomize renames every Namespace of the app to it; create "${ref.name}" in another app`,
+        });
+      }
       if (ref.namespace !== undefined && ref.namespace !== namespace) {
         problems.push({
           origin: object.origin,

@@ -101,10 +101,18 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     const clusterObjects: (SourcedObject & { readonly app: string })[] = [];
     for (const app of rendered.apps) {
       const appObjects = await defaultNamespaces([...app.objects, ...includedObjects(root, app, problems)], app.namespace, registry);
-      const kustomizeNamespace = kustomizeNamespaceOf(app.kustomizeNamespaces, problems);
-      if (kustomizeNamespace !== undefined) {
-        const requester = app.kustomizeNamespaces[0]?.constructPath ?? `${cluster.name}/${app.name}`;
-        problems.push(...checkKustomizeNamespace(kustomizeNamespace, appObjects, app.helmCharts, requester));
+      const request = kustomizeNamespaceOf(app.kustomizeNamespaces, problems);
+      const kustomizeNamespace = request?.namespace;
+      if (request !== undefined) {
+        // The Application's destination (and CreateNamespace) is the app's namespace: they must agree.
+        if (app.namespace !== undefined && app.namespace !== request.namespace) {
+          problems.push({
+            origin: { constructPath: request.constructPath },
+            rule: 'kustomize.namespace',
+            message: `asks for the kustomization namespace "${request.namespace}", but app "${app.name}" is in namespace "${app.namespace}" (its Application's destination, which ArgoCD creates): set the app's namespace to "${request.namespace}" or ask for "${app.namespace}"`,
+          });
+        }
+        problems.push(...checkKustomizeNamespace(request.namespace, appObjects, app.helmCharts, request.constructPath));
       }
       const encrypted: { manifest: Manifest; content: string }[] = [];
       for (const { entry, constructPath } of app.encryptedFiles) {

@@ -49,7 +49,11 @@ export interface ArgoCdRbacProps {
 }
 
 export interface ArgoCdProps {
-  /** Namespace Argo CD runs in. @default 'argocd' */
+  /**
+   * Namespace Argo CD runs in. Only `argocd` works with the upstream install: its
+   * ClusterRoleBindings name ServiceAccounts in `argocd`, which kustomize's namespace does not
+   * rewrite, so any other value is refused. @default 'argocd'
+   */
   readonly namespace?: string;
   /** Argo CD release: selects the upstream install manifest. @default ARGOCD_VERSION */
   readonly version?: string;
@@ -154,10 +158,9 @@ function hostOf(url: string): string | undefined {
  * an age key, health and diff customizations, a public Ingress (Argo CD authenticates itself)
  * terminating TLS at Traefik, and ServiceMonitors for its metrics.
  *
- * The upstream objects carry no namespace (upstream applies them with `-n argocd`); the
- * Application that syncs this app has destination namespace `argocd`, which is where Argo CD
- * places namespace-less namespaced objects. The patches below therefore target by kind and name
- * only, never by namespace.
+ * The upstream objects carry no namespace (upstream applies them with `-n argocd`): the install
+ * asks for the app's kustomization namespace, which kustomize sets after the patches below and
+ * the KSOPS merge run. So the patches target by kind and name only, never by namespace.
  */
 export class ArgoCd extends Construct {
   readonly namespace: string;
@@ -382,6 +385,11 @@ export class ArgoCd extends Construct {
     this.node.addValidation({
       validate: () => {
         const errors: string[] = [];
+        if (namespace !== 'argocd') {
+          errors.push(
+            `namespace "${namespace}": the upstream install binds its ClusterRoles to ServiceAccounts in "argocd", which the kustomization namespace does not rewrite; run Argo CD in "argocd"`,
+          );
+        }
         const versionError = floatingVersionError(version);
         if (versionError) errors.push(`Argo CD ${versionError}`);
         const imageError = floatingImageError(ksopsImage);

@@ -68,6 +68,12 @@ describe('ArgoCd', () => {
     expect(render({ dex: undefined, secretFile: undefined }).encryptedFiles).toEqual([]);
   });
 
+  it('refuses a namespace other than argocd, which the upstream ClusterRoleBindings name', () => {
+    expect(build({ namespace: 'gitops' }).node.validate()).toEqual([
+      'namespace "gitops": the upstream install binds its ClusterRoles to ServiceAccounts in "argocd", which the kustomization namespace does not rewrite; run Argo CD in "argocd"',
+    ]);
+  });
+
   it('refuses Dex without the file holding its client secret', () => {
     expect(build({ secretFile: undefined }).node.validate()).toEqual([
       'dex needs the GitLab client secret: set secretFile to a SOPS file with key dex.gitlab.clientSecret',

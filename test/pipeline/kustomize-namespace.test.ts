@@ -15,7 +15,7 @@ const encryption = { ageRecipients: recipients, encryptedRegex: '^(data|stringDa
 const UPSTREAM = 'https://example.com/tools/v1.2.3/install.yaml';
 
 /** A Secret file for KSOPS; `namespace: undefined` leaves metadata.namespace out. */
-const secretFile = (name: string, namespace: string | undefined, behavior?: 'merge') =>
+const secretFile = (name: string, namespace: string | undefined, behavior?: 'merge' | 'replace') =>
   encryptManifest(
     {
       apiVersion: 'v1',
@@ -32,13 +32,13 @@ const secretFile = (name: string, namespace: string | undefined, behavior?: 'mer
   );
 
 /** One app "tools": an upstream manifest without namespaces, placed in `tools` by the kustomization. */
-const composition = (body: string) => `import { k8s } from 'cdk8s-plus-28';
+const composition = (body: string, appNamespace = 'tools') => `import { k8s } from 'cdk8s-plus-28';
 import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({
   parseInventory: (data) => data,
-  apps: () => [{ name: 'tools', namespace: 'tools', build(chart) {
+  apps: () => [{ name: 'tools', namespace: '${appNamespace}', build(chart) {
     new k8s.KubeNamespace(chart, 'ns', { metadata: { name: 'tools' } });
     new RemoteResource(chart, 'install', { url: '${UPSTREAM}', namespace: 'tools' });
     ${body}
@@ -68,7 +68,7 @@ describe('the kustomization namespace', () => {
         ],
         problems,
       ),
-    ).toBe('tools');
+    ).toEqual({ namespace: 'tools', constructPath: 'lab/tools/a' });
     expect(problems.map((problem) => `${problem.origin.constructPath}: ${problem.message} [${problem.rule}]`)).toEqual([
       expect.stringMatching(/^lab\/tools\/c: the kustomization namespace "Bad_Name" .+ \[kustomize\.namespace\]$/),
       'lab/tools/b: asks for the kustomization namespace "other", but lab/tools/a asks for "tools"; an app\'s kustomization has one namespace, so split the app or agree on one [kustomize.namespace]',
@@ -88,6 +88,7 @@ describe('the kustomization namespace', () => {
         { manifest: configMap('unset'), origin: { constructPath: 'lab/tools/unset' } },
         { manifest: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tools' } }, origin: { constructPath: 'lab/tools/ns' } },
         { manifest: configMap('elsewhere', 'web'), origin: { constructPath: 'lab/tools/elsewhere' } },
+        { manifest: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } }, origin: { constructPath: 'lab/tools/web-ns' } },
         {
           manifest: { apiVersion: 'v1', kind: 'List', items: [configMap('listed', 'web')] },
           origin: { constructPath: 'lab/tools/list' },
@@ -98,13 +99,17 @@ describe('the kustomization namespace', () => {
     );
     expect(problems.map((problem) => [problem.origin.constructPath, problem.object?.name, problem.rule])).toEqual([
       ['lab/tools/elsewhere', 'elsewhere', 'kustomize.namespace'],
+      ['lab/tools/web-ns', 'web', 'kustomize.namespace'],
       ['lab/tools/list', 'listed', 'kustomize.namespace'],
       ['lab/tools/install', undefined, 'kustomize.namespace'],
     ]);
     expect(problems[0]?.message).toBe(
       'is in namespace "web", but the app\'s kustomization sets namespace "tools" (from lab/tools/install), which kustomize would move it into; put it in "tools" or in another app',
     );
-    expect(problems[2]?.message).toMatch(/^the Helm release "chart" is installed into namespace "web"/);
+    expect(problems[1]?.message).toBe(
+      'is a Namespace other than "tools", which the app\'s kustomization sets (from lab/tools/install): kustomize renames every Namespace of the app to it; create "web" in another app',
+    );
+    expect(problems[3]?.message).toMatch(/^the Helm release "chart" is installed into namespace "web"/);
   });
 });
 
@@ -116,8 +121,10 @@ describe('an app whose upstream manifest needs the kustomization namespace', () 
     good = await synth({
       'apps/lab.ts': composition(`
     new SopsSecret(chart, 'merged', { file: 'secrets/lab/tools/merged.sops.yaml', name: 'tools-secret', namespace: 'tools', behavior: 'merge', keys: ['token'] });
-    new SopsSecret(chart, 'created', { file: 'secrets/lab/tools/created.sops.yaml', name: 'own-secret', namespace: 'tools' });`),
+    new SopsSecret(chart, 'created', { file: 'secrets/lab/tools/created.sops.yaml', name: 'own-secret', namespace: 'tools' });
+    new SopsSecret(chart, 'replaced', { file: 'secrets/lab/tools/replaced.sops.yaml', name: 'tools-config', namespace: 'tools', behavior: 'replace' });`),
       'secrets/lab/tools/merged.sops.yaml': await secretFile('tools-secret', undefined, 'merge'),
+      'secrets/lab/tools/replaced.sops.yaml': await secretFile('tools-config', undefined, 'replace'),
       'secrets/lab/tools/created.sops.yaml': await secretFile('own-secret', 'tools'),
     });
     bad = await synth({
@@ -131,6 +138,18 @@ describe('an app whose upstream manifest needs the kustomization namespace', () 
   });
   afterAll(() => {
     for (const run of [good, bad]) if (run) rmSync(run.root, { recursive: true, force: true });
+  });
+
+  it("fails when the kustomization namespace is not the app's namespace, where its Application points", async () => {
+    const run = await synth({ 'apps/lab.ts': composition('', 'web') });
+    try {
+      expect(run.code).toBe(1);
+      expect(run.context.err).toContain(
+        'lab/tools/install: asks for the kustomization namespace "tools", but app "tools" is in namespace "web" (its Application\'s destination, which ArgoCD creates): set the app\'s namespace to "tools" or ask for "web" [kustomize.namespace]',
+      );
+    } finally {
+      rmSync(run.root, { recursive: true, force: true });
+    }
   });
 
   it('writes the namespace into the kustomization, and merges a file that names none', () => {
@@ -170,6 +189,28 @@ describe('npm run validate in a folder whose kustomization sets the namespace', 
       const plain = captureContext({ cwd: root });
       expect(await runValidate(['plain'], plain)).toBe(1);
       expect(plain.out[0]).toContain('ConfigMap is namespaced and must name its namespace explicitly [metadata.namespace]');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('ignores an empty namespace, as kustomize does, and reports one it cannot read', async () => {
+    const root = makeProject({
+      'empty/kustomization.yaml': 'namespace: ""\n',
+      'empty/configmap-unset.yaml': configMap('unset'),
+      'typed/Kustomization': 'namespace: [tools]\n',
+      'typed/configmap-here.yaml': configMap('here', 'tools'),
+      'broken/kustomization.yml': 'namespace: [tools\n',
+      'broken/configmap-here.yaml': configMap('here', 'tools'),
+    });
+    try {
+      const context = captureContext({ cwd: root });
+      expect(await runValidate(['empty', 'typed', 'broken'], context)).toBe(1);
+      expect(context.out.slice(0, -1)).toEqual([
+        'typed/Kustomization: namespace must be a string [kustomization]',
+        expect.stringMatching(/^broken\/kustomization\.yml: is not valid YAML: .+ at line 2, column 1 \[kustomization\]$/),
+        'empty/configmap-unset.yaml (document 1): ConfigMap unset: ConfigMap is namespaced and must name its namespace explicitly [metadata.namespace]',
+      ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
