@@ -31,7 +31,7 @@ const NFS_FS_TYPES = ['nfs'];
 const BLOCK_FS_TYPES = ['ext4', 'ext3', 'xfs'];
 /** Mount options only NFS understands; a filesystem on an iSCSI block device refuses them. */
 const NFS_MOUNT_OPTION =
-  /^(nfsvers|vers|proto|port|mountport|mountproto|rsize|wsize|timeo|retrans|nolock|lock|local_lock|hard|soft|softerr|intr|nointr|actimeo|acregmin|acregmax|acdirmin|acdirmax|lookupcache|namlen|sec|fsc|nofsc|nconnect|clientaddr|minorversion|tcp|udp|rdma|retry|bg|fg)(=|$)/;
+  /^(nfsvers|vers|proto|port|mountport|mountproto|rsize|wsize|timeo|retrans|nolock|lock|local_lock|hard|soft|softerr|intr|nointr|actimeo|acregmin|acregmax|acdirmin|acdirmax|lookupcache|namlen|sec|fsc|nofsc|nconnect|clientaddr|minorversion|tcp|udp|rdma|retry|bg|fg|ac|noac|cto|nocto|resvport|noresvport|mountvers|mounthost)(=|$)/;
 /** CSI driver names: at most 63 characters, lowercase here as the CSIDriver object's name. */
 const CSI_DRIVER_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 

@@ -43,9 +43,12 @@ const where = (object: PolicyObject) => object.origin.constructPath ?? object.or
 const at = (value: unknown, path: readonly string[]): unknown =>
   path.reduce<unknown>((current, key) => (isRecord(current) ? current[key] : undefined), value);
 
-/** The StorageClass names an object's claims ask for, with where in the object: PVCs, StatefulSet templates, ephemeral volumes. */
-function claimedClasses(manifest: Manifest): { readonly className: string; readonly field: string }[] {
-  const found: { className: string; field: string }[] = [];
+/**
+ * The StorageClass names an object's claims ask for, with where in the object: PVCs, StatefulSet
+ * templates, ephemeral volumes. `className` is undefined for a claim of the default class.
+ */
+function claimedClasses(manifest: Manifest): { readonly className?: string; readonly field: string }[] {
+  const found: { className?: string; field: string }[] = [];
   const fromClaimSpec = (spec: unknown, metadata: unknown, field: string) => {
     const name = at(spec, ['storageClassName']);
     // "" asks for no class (a pre-provisioned volume); absent means the default class.
@@ -54,8 +57,11 @@ function claimedClasses(manifest: Manifest): { readonly className: string; reado
       return;
     }
     const legacy = isRecord(metadata) && isRecord(metadata.annotations) ? metadata.annotations[BETA_STORAGE_CLASS_ANNOTATION] : undefined;
-    if (typeof legacy === 'string' && legacy !== '')
-      found.push({ className: legacy, field: `annotation ${BETA_STORAGE_CLASS_ANNOTATION}` });
+    if (typeof legacy === 'string') {
+      if (legacy !== '') found.push({ className: legacy, field: `annotation ${BETA_STORAGE_CLASS_ANNOTATION}` });
+      return;
+    }
+    found.push({ field });
   };
   const group = groupOf(String(manifest.apiVersion));
   const kind = String(manifest.kind);
@@ -163,8 +169,14 @@ function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOp
     ...(options.externalStorageClasses ?? []),
   ]);
   const known = [...classNames].filter((name): name is string => name !== undefined).sort();
+  const defaultClass = defaults.length === 1 ? defaults[0] : undefined;
   for (const object of objects) {
     for (const { className, field } of claimedClasses(object.manifest)) {
+      if (className === undefined) {
+        // A claim without a class gets the default one, if the cluster has one.
+        if (defaultClass) checkOrder(object, 'StorageClass', objectRef(defaultClass.manifest).name ?? '', defaultClass);
+        continue;
+      }
       if (classNames.has(className)) {
         checkOrder(object, 'StorageClass', className, classOwners.get(className));
         continue;
@@ -186,7 +198,12 @@ function checkStorage(objects: readonly PolicyObject[], options: StoragePolicyOp
   const knownSnapshotClasses = [...snapshotClassNames].filter((name): name is string => name !== undefined).sort();
   for (const snapshot of objects.filter((o) => is(o, 'snapshot.storage.k8s.io', 'VolumeSnapshot'))) {
     const className = at(snapshot.manifest, ['spec', 'volumeSnapshotClassName']);
-    if (typeof className !== 'string') continue;
+    if (typeof className !== 'string') {
+      // Without a class the snapshot gets its driver's default; with one default in the cluster, that one.
+      const [only, ...others] = defaultSnapshotClasses.values();
+      if (only && others.length === 0) checkOrder(snapshot, 'VolumeSnapshotClass', objectRef(only.manifest).name ?? '', only);
+      continue;
+    }
     if (snapshotClassNames.has(className)) {
       checkOrder(snapshot, 'VolumeSnapshotClass', className, snapshotClassOwners.get(className));
       continue;

@@ -136,6 +136,48 @@ describe('the storage policy', () => {
     expect(storagePolicy.check([...base, claim('data', 'nfs'), dbClaim], context).map(formatProblem)).toEqual([
       'lab/web/data: PersistentVolumeClaim web/data: app "web" uses StorageClass "nfs", which app "storage" creates; add "storage" to the dependsOn of "web" so that the class exists before it is used [policy.storage.order]',
     ]);
+
+    // A claim without a class uses the default class: the same rule, once the cluster has one.
+    const withDefault = [csiDriver('org.example.nfs', 'lab/storage/nfs/csi-driver'), storageClass('fast', true), configSecret(DIGEST)];
+    expect(storagePolicy.check([...withDefault, claim('cache')], context).map(formatProblem)).toEqual([
+      'lab/web/cache: PersistentVolumeClaim web/cache: app "web" uses StorageClass "fast", which app "storage" creates; add "storage" to the dependsOn of "web" so that the class exists before it is used [policy.storage.order]',
+    ]);
+    expect(storagePolicy.check([...base, claim('cache')], context)).toEqual([]);
+
+    // Snapshots: of a named class, and of the default class.
+    const snapshotClass = object(
+      {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: { name: 'nfs', annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } },
+        driver: 'org.example.nfs',
+        deletionPolicy: 'Delete',
+      },
+      'lab/storage/nfs/snapshot-class-nfs',
+    );
+    const snapshot = (name: string, app: string, volumeSnapshotClassName?: string) => ({
+      ...object(
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: { name, namespace: app },
+          spec: { ...(volumeSnapshotClassName ? { volumeSnapshotClassName } : {}), source: { persistentVolumeClaimName: 'data' } },
+        },
+        `lab/${app}/${name}`,
+      ),
+      app,
+    });
+    expect(
+      storagePolicy
+        .check(
+          [...base, snapshotClass, snapshot('named', 'web', 'nfs'), snapshot('default', 'web'), snapshot('ordered', 'db', 'nfs')],
+          context,
+        )
+        .map((problem) => `${problem.origin.constructPath} [${problem.rule}]: ${problem.message.split(';')[0]}`),
+    ).toEqual([
+      'lab/web/named [policy.storage.order]: app "web" uses VolumeSnapshotClass "nfs", which app "storage" creates',
+      'lab/web/default [policy.storage.order]: app "web" uses VolumeSnapshotClass "nfs", which app "storage" creates',
+    ]);
   });
 
   it('fails on a PersistentVolumeClaim naming a StorageClass that does not exist', () => {

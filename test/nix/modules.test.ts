@@ -249,6 +249,7 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
     expect(probe.openiscsi.name).toMatch(new RegExp(`:${host}$`));
     // democratic-csi's node plugin cannot modprobe on NixOS (its /lib/modules mount is empty).
     expect(probe.boot.kernelModules).toContain('iscsi_tcp');
+    // The NFS client (mount.nfs) is installed; the kernel loads the module on the first mount.
     expect(probe.boot.supportedFilesystems).toContain('nfs');
   });
 });
