@@ -2,7 +2,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { KustomizePatch } from '../core/kustomize-patch.js';
+import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
@@ -203,16 +203,10 @@ export class ArgoCd extends Construct {
 
     // Argo CD's own CRDs (Application is larger than client-side apply allows) must never be
     // pruned: that would delete every Application, and with the cascade finalizer, every app.
-    new KustomizePatch(this, 'CrdSyncOptions', {
-      target: { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-      patch: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: {
-          name: 'argocd-crds',
-          annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false,ServerSideApply=true', 'argocd.argoproj.io/sync-wave': '-1' },
-        },
-      },
+    crdSyncOptions(this, 'CrdSyncOptions', {
+      patchName: 'argocd-crds',
+      syncOptions: ['Delete=false', 'ServerSideApply=true'],
+      syncWave: -1,
     });
 
     const dexConfig = props.dex

@@ -4,7 +4,7 @@ import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Ing
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { KustomizePatch } from '../core/kustomize-patch.js';
+import { crdSyncOptions } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
@@ -201,19 +201,10 @@ export class TraefikController extends Construct {
     this.crds = new RemoteResource(this, 'Crds', { url: traefikCrdsUrl(version), crds: TRAEFIK_CRDS });
     // The CRDs are large (server-side apply), must not be pruned with the app (that would delete
     // every IngressRoute and Middleware in the cluster) and must exist before the custom resources.
-    new KustomizePatch(this, 'CrdSyncOptions', {
-      target: { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-      patch: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: {
-          name: 'traefik-crds',
-          annotations: {
-            'argocd.argoproj.io/sync-options': 'Delete=false,ServerSideApply=true',
-            'argocd.argoproj.io/sync-wave': '-1',
-          },
-        },
-      },
+    crdSyncOptions(this, 'CrdSyncOptions', {
+      patchName: 'traefik-crds',
+      syncOptions: ['Delete=false', 'ServerSideApply=true'],
+      syncWave: -1,
     });
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });

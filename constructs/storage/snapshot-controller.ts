@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { KustomizePatch } from '../core/kustomize-patch.js';
+import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 
@@ -62,13 +62,10 @@ export class SnapshotController extends Construct {
         },
       },
     });
-    new KustomizePatch(this, 'crd-sync-options', {
-      target: { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', name: `.*\\.${SNAPSHOT_GROUP.replaceAll('.', '\\.')}` },
-      patch: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: 'snapshot-crds', annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false' } },
-      },
+    crdSyncOptions(this, 'crd-sync-options', {
+      patchName: 'snapshot-crds',
+      syncOptions: ['Delete=false'],
+      namePattern: `.*\\.${SNAPSHOT_GROUP.replaceAll('.', '\\.')}`,
     });
 
     this.node.addValidation({
