@@ -4,7 +4,7 @@ import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
 
 /** The cert-manager release this library is tested with. */
-export const CERT_MANAGER_VERSION = 'v1.21.2';
+export const CERT_MANAGER_VERSION = 'v1.21.1';
 
 /** The custom resources whose CRDs the chart installs. */
 export const CERT_MANAGER_CRDS = [
