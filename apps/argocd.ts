@@ -4,8 +4,6 @@ import type { ClusterInventory } from './inventory.js';
 
 /** GitLab group whose members get ArgoCD's operators role. */
 const OPERATORS_GROUP = 'tdude';
-/** The GitLab application Dex signs in with (its id is not a secret; its secret goes in argocd-secret). */
-const GITLAB_APPLICATION_ID = 'EXAMPLE-gitlab-application-id';
 
 /**
  * ArgoCD itself (the upstream HA install, pinned) with KSOPS in the repo server, Dex signing in
@@ -22,10 +20,11 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
   build(chart, inventory) {
     new ArgoCd(chart, 'argocd', {
       url: inventory.gitops.url,
-      dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: GITLAB_APPLICATION_ID, groups: [OPERATORS_GROUP] } },
+      dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: inventory.sso.gitlabApplicationId, groups: [OPERATORS_GROUP] } },
       rbac: { operatorGroups: [OPERATORS_GROUP] },
       // The GitLab client secret and webhook token, merged into the upstream argocd-secret.
       secretFile: `secrets/${inventory.name}/argocd/argocd-secret.sops.yaml`,
+      sopsAgeRecipient: inventory.gitops.sopsAgeRecipient,
     });
   },
 };

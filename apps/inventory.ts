@@ -56,11 +56,89 @@ export interface ClusterInventory {
     /** Public half of the age key ArgoCD (KSOPS) decrypts with: every SOPS file must be encrypted for it. */
     readonly sopsAgeRecipient: string;
   };
-  readonly sso: { readonly oidcIssuerUrl: string; readonly allowedEmails: readonly string[] };
+  readonly sso: {
+    readonly oidcIssuerUrl: string;
+    readonly allowedEmails: readonly string[];
+    /** Application ID of the GitLab OAuth application ArgoCD's Dex signs in with (not a secret). */
+    readonly gitlabApplicationId: string;
+  };
   readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
   readonly storage: StorageInventory;
   /** Public keys allowed to log in to the hosts as root. May be empty (the NixOS build then warns). */
   readonly ssh: { readonly authorizedKeys: readonly string[] };
+  /**
+   * The one place that marks example values: each field (a path such as `acme.email`) that still
+   * holds a placeholder, with what to put there. Synth lists them; `--production` refuses them.
+   * @default none
+   */
+  readonly examples?: Readonly<Record<string, string>>;
+}
+
+export interface InventoryExample {
+  readonly path: string;
+  /** The value there, as text (lists joined with commas). */
+  readonly value: string;
+  readonly replace: string;
+}
+
+/** The value at a path such as `hosts[0].ipv4`, or undefined. */
+function valueAt(data: unknown, path: string): unknown {
+  let current: unknown = data;
+  for (const segment of path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
+    if (segment.startsWith('[')) current = Array.isArray(current) ? current[Number(segment.slice(1, -1))] : undefined;
+    else
+      current =
+        typeof current === 'object' && current !== null && !Array.isArray(current)
+          ? (current as Record<string, unknown>)[segment]
+          : undefined;
+    if (current === undefined) return undefined;
+  }
+  return current;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(', ');
+  if (Array.isArray(value)) return `${value.length} entries`;
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The inventory's example values, each with the value its path holds. */
+export function inventoryExamples(inventory: ClusterInventory): InventoryExample[] {
+  return Object.entries(inventory.examples ?? {}).map(([path, replace]) => ({
+    path,
+    value: describeValue(valueAt(inventory, path)),
+    replace,
+  }));
+}
+
+function readExamples(data: unknown, issues: InventoryIssue[]): Record<string, string> | undefined {
+  const raw = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).examples : undefined;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: 'examples', message: 'must be an object of field paths to what replaces them' });
+    return undefined;
+  }
+  const examples: Record<string, string> = {};
+  for (const [path, replace] of Object.entries(raw)) {
+    if (typeof replace !== 'string' || replace.trim() === '') {
+      issues.push({ path: `examples.${path}`, message: 'must say what replaces the example value (a non-empty string)' });
+      continue;
+    }
+    // A field already reported (missing or invalid) is not reported again here.
+    const reported = issues.some((issue) => path === issue.path || path.startsWith(`${issue.path}.`) || path.startsWith(`${issue.path}[`));
+    if (reported) continue;
+    if (path.split('.')[0] === 'examples' || valueAt(data, path) === undefined) {
+      issues.push({
+        path: `examples.${path}`,
+        message: 'names no field of the inventory (write a path such as acme.email or hosts[0].ipv4)',
+      });
+      continue;
+    }
+    examples[path] = replace;
+  }
+  return examples;
 }
 
 export type HostRole = 'control-plane' | 'worker' | 'etcd';
@@ -505,7 +583,7 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new InventoryError([{ path: '(root)', message: 'the inventory must be a JSON object' }]);
   }
-  r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage', 'ssh']);
+  r.known(['name', 'domain', 'kubernetes', 'hosts', 'network', 'vault', 'gitops', 'sso', 'acme', 'storage', 'ssh', 'examples']);
   const inventory: ClusterInventory = {
     name: r.string(
       'name',
@@ -590,8 +668,12 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       };
     }),
     sso: r.object('sso', (s) => {
-      s.known(['oidcIssuerUrl', 'allowedEmails']);
-      return { oidcIssuerUrl: s.string('oidcIssuerUrl', httpsUrl), allowedEmails: s.strings('allowedEmails', email) };
+      s.known(['oidcIssuerUrl', 'allowedEmails', 'gitlabApplicationId']);
+      return {
+        oidcIssuerUrl: s.string('oidcIssuerUrl', httpsUrl),
+        allowedEmails: s.strings('allowedEmails', email),
+        gitlabApplicationId: s.string('gitlabApplicationId'),
+      };
     }),
     acme: r.object('acme', (a) => {
       a.known(['email', 'dnsZones']);
@@ -603,7 +685,9 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       return { authorizedKeys: s.strings('authorizedKeys', sshPublicKey, 0) };
     }),
   };
-  crossCheck(inventory, issues);
+  const examples = readExamples(data, issues);
+  const withExamples: ClusterInventory = { ...inventory, ...(examples === undefined ? {} : { examples }) };
+  crossCheck(withExamples, issues);
   if (issues.length > 0) throw new InventoryError(issues);
-  return inventory;
+  return withExamples;
 }

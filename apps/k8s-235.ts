@@ -1,12 +1,14 @@
+import { workloadReferences } from '../constructs/core/references.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
-import { policies as ingressPolicies } from '../constructs/ingress/index.js';
+import { policies as ingressPolicies, ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { defineCluster } from '../pipeline/cluster.js';
+import { referencePolicy } from '../pipeline/references.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp, storagePolicies } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
-import { parseInventory } from './inventory.js';
+import { inventoryExamples, parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
@@ -31,10 +33,20 @@ export default defineCluster({
         'prometheus-operator and its CRDs are installed by the kube-prometheus deployment of the previous kustomize repository until kube-prometheus has an app here',
     },
   ],
+  // The inventory marks its example values; SOPS files encrypted for an example key follow.
+  examples: (inventory) =>
+    inventoryExamples(inventory).map((example) => ({
+      file: `inventory/${NAME}.json`,
+      field: example.path,
+      value: example.value,
+      replace: example.replace,
+    })),
   policies: (inventory) => [
     ...ingressPolicies,
     gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) }),
     sopsDecryptionPolicy({ ageRecipient: inventory.gitops.sopsAgeRecipient }),
     ...storagePolicies(),
+    // An app using what another app makes syncs after it (StorageClasses: the storage policy).
+    referencePolicy([ingressReferences, workloadReferences]),
   ],
 });

@@ -1,4 +1,5 @@
 import type { Chart } from 'cdk8s';
+import type { ExampleValue } from './contributions.js';
 import type { Manifest, Origin, Problem } from './model.js';
 
 /** One ArgoCD Application: a folder `dist/<cluster>/<name>/`. */
@@ -57,6 +58,11 @@ export interface ClusterDefinition<I> {
   externalCustomResources?(inventory: I): readonly ExternalCustomResources[];
   /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
   policies?(inventory: I): readonly ClusterPolicy[];
+  /**
+   * The inventory's example values (placeholders the operator replaces). A SOPS file encrypted
+   * for an age recipient listed here is an example-encrypted secret. @default none
+   */
+  examples?(inventory: I): readonly ExampleValue[];
 }
 
 /** CRDs the cluster has without any app of the composition installing them. */

@@ -7,7 +7,7 @@ import { compareStrings, formatProblem, isRecord, type Problem, type SourcedObje
 import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
 import type { RegisteredKind } from './schemas.js';
 import { SchemaRegistry } from './schemas.js';
-import { synthesize } from './synth.js';
+import { type FoundExample, synthesize } from './synth.js';
 import { validateObjects } from './validate.js';
 import { parseManifests } from './yaml.js';
 
@@ -28,15 +28,19 @@ export interface CommandContext {
   readonly io: Io;
   /** Working directory used to show and resolve user-given paths. */
   readonly cwd?: string;
+  /** Environment of the deep build (UPSTREAM_MIRROR, UPSTREAM_CACHE, SOPS_AGE_KEY_FILE, DEEP_KUBECTL, HELM). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
-const SYNTH_USAGE = `usage: npm run synth [-- --check] [--root DIR] [--out DIR]
+const SYNTH_USAGE = `usage: npm run synth [-- --check] [--production] [--root DIR] [--out DIR]
 
 Renders every app of every cluster (inventory/<cluster>.json + apps/<cluster>.ts), validates
 every object and writes dist/<cluster>/<app>/. Writes nothing when any problem is found.
 
   --check      render and validate, compare with the output folder, write nothing;
                exit 1 listing stale, missing and extra files
+  --production fail while any example value (a placeholder) remains, naming the file and
+               field of each; without it synth lists them
   --root DIR   project root (default: this project)
   --out DIR    output folder (default: <root>/dist)`;
 
@@ -45,26 +49,44 @@ const VALIDATE_USAGE = `usage: npm run validate -- PATH...
 Validates YAML files, or folders of them (recursively), with the object rules synth applies.
 Exit 0 when all are valid, 1 when any is not, 2 on usage errors.`;
 
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
 function seconds(): string {
   return `${(performance.now() / 1000).toFixed(2)} s`;
 }
 
-function report(problems: readonly Problem[], line: (text: string) => void): void {
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export function report(problems: readonly Problem[], line: (text: string) => void): void {
   for (const problem of problems) line(formatProblem(problem));
+}
+
+/** The example values still in the project, one short line each (SOPS files of one key on one line). */
+function announceExamples(examples: readonly FoundExample[], io: Io): void {
+  if (examples.length === 0) return;
+  const short = (value: string) => (value.length > 48 ? `${value.slice(0, 45)}...` : value);
+  io.out(
+    `synth: replace before the first sync (${plural(examples.length, 'example value')}; 'npm run synth -- --production' fails while any remain):`,
+  );
+  const sops = new Map<string, string[]>();
+  for (const example of examples) {
+    if (example.field === 'sops.age') sops.set(example.value, [...(sops.get(example.value) ?? []), example.where]);
+    else io.out(`  ${example.where}  ${example.field} = ${short(example.value)}`);
+  }
+  for (const [recipient, files] of sops) {
+    io.out(`  ${plural(files.length, 'SOPS file')} encrypted for the example key ${short(recipient)}: ${files.join(', ')}`);
+  }
 }
 
 export async function runSynth(argv: readonly string[], context: CommandContext): Promise<number> {
   const { io } = context;
-  let values: { check?: boolean; root?: string; out?: string; help?: boolean };
+  let values: { check?: boolean; production?: boolean; root?: string; out?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         check: { type: 'boolean' },
+        production: { type: 'boolean' },
         root: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -98,6 +120,15 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     return 1;
   }
   const summary = `${plural(stats.clusters, 'cluster')}, ${plural(stats.apps, 'app')}, ${plural(stats.objects, 'object')}, ${plural(stats.files, 'file')}`;
+  if (values.production && result.examples.length > 0) {
+    for (const example of result.examples) {
+      io.err(`${example.where}: ${example.field} "${example.value}" is an example value: ${example.replace} [example]`);
+    }
+    io.err(
+      `synth --production: ${plural(result.examples.length, 'example value')} to replace before the first sync; ${shown}/ left unchanged`,
+    );
+    return 1;
+  }
   const failed = (error: unknown) => {
     io.err(`synth: cannot ${values.check ? 'read' : 'write'} ${shown}/: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
@@ -119,6 +150,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
       return 1;
     }
     io.out(`synth --check: ${shown}/ is up to date (${summary}) in ${seconds()}`);
+    announceExamples(result.examples, io);
     return 0;
   }
   try {
@@ -127,6 +159,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     return failed(error);
   }
   io.out(`synth: ${summary} written to ${shown}/ in ${seconds()}`);
+  announceExamples(result.examples, io);
   return 0;
 }
 

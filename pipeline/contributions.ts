@@ -60,6 +60,30 @@ export interface CustomResourceKinds {
   readonly kinds: readonly string[];
 }
 
+/**
+ * The tools that build every app folder inside the cluster (for ArgoCD, its repo server), as
+ * data: synth checks that they can render what the apps use, and the deep build runs the same
+ * build options. Contributed once per cluster, by the construct that configures the renderer.
+ */
+export interface RenderToolchain {
+  /** Who renders, for messages, e.g. `Argo CD v3.5.1's repo server`. */
+  readonly renderer: string;
+  readonly kustomize: {
+    /** Exact version, e.g. `5.8.1`. */
+    readonly version: string;
+    /** Where that version comes from, e.g. `bundled with Argo CD v3.5.1`. */
+    readonly source: string;
+  };
+  /** Exact versions of the helm binaries kustomize can run, e.g. `['4.2.1']`. */
+  readonly helm: readonly string[];
+  /** Flags given to `kustomize build`, e.g. `--enable-helm`. */
+  readonly buildOptions: readonly string[];
+  /** Executables on the renderer's PATH that KRM exec functions may name (e.g. `ksops`). */
+  readonly execFunctions: readonly string[];
+  /** The age recipient whose identity the renderer decrypts SOPS files with, when known. */
+  readonly decryptsFor?: string;
+}
+
 export interface KustomizeEntries {
   readonly resources?: readonly string[];
   readonly helmCharts?: readonly HelmChartEntry[];
@@ -75,6 +99,24 @@ export interface KustomizeEntries {
    * one app must agree, and the app's own objects must already be in it. @default none
    */
   readonly namespace?: string;
+  /** The cluster's renderer, from the construct that configures it. @default none */
+  readonly toolchain?: RenderToolchain;
+  /** Values the construct can tell are examples (an address at a reserved domain). @default none */
+  readonly examples?: readonly ExampleValue[];
+}
+
+/**
+ * A value that only stands in for the operator's own (an address at example.com, an example
+ * key): synth lists every one to replace before the first sync, and fails with `--production`.
+ */
+export interface ExampleValue {
+  /** The file holding it, relative to the project root, when it is in one. */
+  readonly file?: string;
+  /** The field, e.g. `acme.email` or `spec.acme.email`. */
+  readonly field: string;
+  readonly value: string;
+  /** What it is and what to put instead. */
+  readonly replace: string;
 }
 
 export interface KustomizeContributor extends IConstruct {

@@ -87,16 +87,20 @@ function mapObjects(manifest: Manifest, map: (object: Manifest) => Manifest): Ma
 }
 
 export interface CustomResourceResult {
-  /** Each app's objects, custom resources whose CRD the same app installs marked to skip ArgoCD's dry run. */
+  /** Each app's objects, custom resources whose CRD the same app or nothing in the composition installs marked to skip ArgoCD's dry run. */
   readonly objects: ReadonlyMap<string, SourcedObject[]>;
   readonly problems: Problem[];
 }
 
 /**
- * Accounts for the CRD of every custom resource of a cluster. Its CRD must be installed by the
- * same app (the object then gets `SkipDryRunOnMissingResource=true`, as its CRD arrives in the
- * same sync), by an app it depends on (so the CRD exists before it is applied), or outside the
- * composition as the cluster declares. Two apps installing the same CRD would fight over it.
+ * Accounts for the CRD of every custom resource of a cluster, as ArgoCD syncs an app: it dry-runs
+ * every object of the app first and applies nothing when any dry run fails, and a custom resource
+ * whose CRD the cluster lacks fails its dry run unless it carries `SkipDryRunOnMissingResource=true`.
+ * So a custom resource's CRD must be installed by the same app (the object gets the option: its
+ * CRD arrives in the same sync), by an app it depends on (that app syncs, and is healthy, first),
+ * or outside the composition as the cluster declares (the object gets the option too: nothing in
+ * the composition guarantees the CRD, and without it the whole app would fail, not only this
+ * object). Two apps installing the same CRD would fight over it.
  */
 export function checkCustomResources(
   cluster: string,
@@ -137,14 +141,14 @@ export function checkCustomResources(
   for (const app of apps) {
     const reported = new Set<string>();
     const objects = app.objects.map((object) => {
-      let sameSync = false;
+      let skipDryRun = false;
       for (const manifest of eachObject(object.manifest)) {
         if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') continue;
         const group = groupOf(manifest.apiVersion);
         if (isBuiltInGroup(group)) continue;
         const provider = providers.get(key(group, manifest.kind));
-        if (provider?.app === app.name) {
-          sameSync = true;
+        if (provider?.app === app.name || (provider === undefined && isExternal(group, manifest.kind))) {
+          skipDryRun = true;
           continue;
         }
         const problemKey = `${group}/${manifest.kind}`;
@@ -170,7 +174,9 @@ export function checkCustomResources(
           });
         }
       }
-      return sameSync ? { ...object, manifest: mapObjects(object.manifest, (m) => (definedKind(m) ? m : maybeSkip(m, app.name))) } : object;
+      return skipDryRun
+        ? { ...object, manifest: mapObjects(object.manifest, (m) => (definedKind(m) ? m : maybeSkip(m, app.name))) }
+        : object;
     });
     result.set(app.name, objects);
   }
@@ -179,7 +185,9 @@ export function checkCustomResources(
     if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') return manifest;
     const group = groupOf(manifest.apiVersion);
     if (isBuiltInGroup(group)) return manifest;
-    return providers.get(key(group, manifest.kind))?.app === appName ? withSkipDryRun(manifest) : manifest;
+    const provider = providers.get(key(group, manifest.kind));
+    const skip = provider === undefined ? isExternal(group, manifest.kind) : provider.app === appName;
+    return skip ? withSkipDryRun(manifest) : manifest;
   }
 
   return { objects: result, problems };

@@ -11,6 +11,11 @@ export interface Origin {
   readonly document?: number;
   /** Item index when the object is an item of a `kind: List`. */
   readonly listItem?: number;
+  /**
+   * What put the object into a built app folder (deep build): `upstream <url>`, `Helm chart ...`,
+   * `project file <name>`, `SOPS file <name>`, with `, patched` when a patch of the app changed it.
+   */
+  readonly source?: string;
 }
 
 /** An object handed to validation, with its origin. */
@@ -52,10 +57,11 @@ export function formatOrigin(origin: Origin): string {
   if (file !== undefined && origin.document !== undefined) {
     file += ` (document ${origin.document + 1}${origin.listItem !== undefined ? `, List item ${origin.listItem + 1}` : ''})`;
   }
+  const source = origin.source !== undefined ? ` [${origin.source}]` : '';
   if (origin.constructPath !== undefined) {
-    return file !== undefined ? `${origin.constructPath} (${file})` : origin.constructPath;
+    return `${file !== undefined ? `${origin.constructPath} (${file})` : origin.constructPath}${source}`;
   }
-  return file ?? '<unknown origin>';
+  return `${file ?? '<unknown origin>'}${source}`;
 }
 
 export function formatObjectRef(ref: ObjectRef): string {

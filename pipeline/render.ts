@@ -4,10 +4,12 @@ import type { AppDefinition, ClusterApps, ClusterDefinition } from './cluster.js
 import {
   type CustomResourceKinds,
   type EncryptedFileEntry,
+  type ExampleValue,
   type HelmChartEntry,
   isKustomizeContributor,
   KUSTOMIZE_CONTRIBUTION,
   type PatchEntry,
+  type RenderToolchain,
 } from './contributions.js';
 import { compareStrings, type Problem, type SourcedObject } from './model.js';
 import { orderByDependencies } from './order.js';
@@ -24,11 +26,17 @@ export interface RenderedApp {
   readonly resources: string[];
   readonly helmCharts: HelmChartEntry[];
   readonly patches: PatchEntry[];
+  /** The same patches with the construct that contributed each. */
+  readonly patchSources: { readonly entry: PatchEntry; readonly constructPath: string }[];
   readonly encryptedFiles: { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
   readonly manifestFiles: { readonly source: string; readonly constructPath: string }[];
   readonly crds: { readonly crds: CustomResourceKinds; readonly constructPath: string }[];
   /** The kustomization `namespace:` each contributor asks for (they must agree). */
   readonly kustomizeNamespaces: { readonly namespace: string; readonly constructPath: string }[];
+  /** Example values the app's constructs report. */
+  readonly examples: { readonly example: ExampleValue; readonly constructPath: string }[];
+  /** Renderer toolchains the app's constructs declare (a cluster has at most one). */
+  readonly toolchains: { readonly toolchain: RenderToolchain; readonly constructPath: string }[];
 }
 
 export interface RenderResult {
@@ -66,10 +74,13 @@ function buildApp<I>(
     resources: [],
     helmCharts: [],
     patches: [],
+    patchSources: [],
     encryptedFiles: [],
     manifestFiles: [],
     crds: [],
     kustomizeNamespaces: [],
+    toolchains: [],
+    examples: [],
   };
   try {
     const returned: unknown = app.build(chart, inventory, cluster);
@@ -99,10 +110,13 @@ function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[]
         rendered.resources.push(...(entries.resources ?? []));
         rendered.helmCharts.push(...(entries.helmCharts ?? []));
         rendered.patches.push(...(entries.patches ?? []));
+        for (const entry of entries.patches ?? []) rendered.patchSources.push({ entry, constructPath });
         for (const entry of entries.encryptedFiles ?? []) rendered.encryptedFiles.push({ entry, constructPath });
         for (const { source } of entries.manifestFiles ?? []) rendered.manifestFiles.push({ source, constructPath });
         for (const crds of entries.crds ?? []) rendered.crds.push({ crds, constructPath });
         if (entries.namespace !== undefined) rendered.kustomizeNamespaces.push({ namespace: entries.namespace, constructPath });
+        if (entries.toolchain !== undefined) rendered.toolchains.push({ toolchain: entries.toolchain, constructPath });
+        for (const example of entries.examples ?? []) rendered.examples.push({ example, constructPath });
       } catch (error) {
         problems.push({ origin: { constructPath }, rule: 'construct', message: message(error) });
       }

@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from './cluster.js';
+import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from './contributions.js';
 import { checkCustomResources, dependencyClosure } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
-import { layoutApp } from './layout.js';
+import { KSOPS_EXEC, layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
-import type { Manifest, Problem, SourcedObject } from './model.js';
+import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import type { SchemaRegistry } from './schemas.js';
+import { checkToolchain, clusterToolchain } from './toolchain.js';
 import { validateObjects } from './validate.js';
 import { parseManifests } from './yaml.js';
 
@@ -26,11 +29,102 @@ export interface SynthStats {
   readonly files: number;
 }
 
+/** What synth knows of an app beyond its files: what the deep build checks the built folder against. */
+export interface SynthApp {
+  readonly name: string;
+  /** `<cluster>/<app>`: where problems of the whole app are reported. */
+  readonly constructPath: string;
+  readonly dependsOn: readonly string[];
+  /** The kustomization's `namespace:`, when it sets one. */
+  readonly kustomizeNamespace?: string;
+  readonly resources: readonly string[];
+  readonly helmCharts: readonly HelmChartEntry[];
+  readonly patches: readonly { readonly entry: PatchEntry; readonly constructPath: string }[];
+  readonly encryptedFiles: readonly { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
+}
+
+export interface SynthCluster {
+  readonly name: string;
+  readonly definition: ClusterDefinition<unknown>;
+  readonly inventory: unknown;
+  readonly apps: readonly SynthApp[];
+  /** The renderer the composition configures (ArgoCD's repo server), when one does. */
+  readonly toolchain?: RenderToolchain;
+  readonly externalCustomResources: readonly ExternalCustomResources[];
+}
+
 export interface SynthResult {
   /** Paths relative to dist (`<cluster>/<app>/<file>`) to content; empty when there are problems. */
   readonly files: Map<string, string>;
   readonly problems: Problem[];
   readonly stats: SynthStats;
+  /** Every cluster rendered, with what the deep build needs; empty when there are problems. */
+  readonly clusters: readonly SynthCluster[];
+  /** Example values still in the project, to replace before the first sync. */
+  readonly examples: readonly FoundExample[];
+}
+
+/** An example value, where it was found. */
+export interface FoundExample extends ExampleValue {
+  readonly cluster: string;
+  /** The file, or the construct path when the value is not in a file of the project. */
+  readonly where: string;
+}
+
+/** The age recipients a SOPS file is encrypted for (its plaintext `sops.age` list). */
+function sopsRecipients(content: string): string[] {
+  try {
+    const document: unknown = parseYaml(content);
+    const sops = isRecord(document) && isRecord(document.sops) ? document.sops : {};
+    return Array.isArray(sops.age)
+      ? sops.age.flatMap((entry) => (isRecord(entry) && typeof entry.recipient === 'string' ? [entry.recipient] : []))
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The cluster's example values: the composition's (its inventory), those its constructs report
+ * (unless the inventory already lists the same value), and every SOPS file encrypted for an
+ * example recipient.
+ */
+function clusterExamples(
+  cluster: { readonly name: string; readonly definition: ClusterDefinition<unknown>; readonly inventory: unknown },
+  rendered: readonly { readonly examples: readonly { readonly example: ExampleValue; readonly constructPath: string }[] }[],
+  encrypted: readonly { readonly source: string; readonly content: string }[],
+  problems: Problem[],
+): FoundExample[] {
+  let declared: readonly ExampleValue[] = [];
+  try {
+    declared = cluster.definition.examples?.(cluster.inventory) ?? [];
+  } catch (error) {
+    problems.push({
+      origin: { constructPath: cluster.name },
+      rule: 'example',
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+  const found: FoundExample[] = declared.map((example) => ({ ...example, cluster: cluster.name, where: example.file ?? cluster.name }));
+  const values = new Set(declared.map((example) => example.value));
+  for (const { example, constructPath } of rendered.flatMap((app) => app.examples)) {
+    if (values.has(example.value)) continue;
+    values.add(example.value);
+    found.push({ ...example, cluster: cluster.name, where: example.file ?? constructPath });
+  }
+  for (const file of encrypted) {
+    const recipient = sopsRecipients(file.content).find((candidate) => declared.some((example) => example.value === candidate));
+    if (recipient === undefined) continue;
+    const example = declared.find((candidate) => candidate.value === recipient);
+    found.push({
+      cluster: cluster.name,
+      where: file.source,
+      field: 'sops.age',
+      value: recipient,
+      replace: `encrypted for the example age key ${recipient.slice(0, 12)}... (${example?.file ?? 'inventory'} ${example?.field ?? ''}), whose private key is public: re-encrypt it with real values for your own keys (docs/secrets.md)`,
+    });
+  }
+  return found;
 }
 
 /** Gives namespaced objects that name no namespace their app's namespace. */
@@ -88,14 +182,35 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const sops = { loaded: false, value: {} as ReturnType<typeof loadSopsConfig> };
   let apps = 0;
   let objects = 0;
+  const synthClusters: SynthCluster[] = [];
+  const examples: FoundExample[] = [];
 
   for (const cluster of loaded.clusters) {
     const rendered = renderCluster(cluster.name, cluster.definition, cluster.inventory);
     problems.push(...rendered.problems);
+    // The renderer must be able to build what every app uses.
+    const toolchain = clusterToolchain(
+      cluster.name,
+      rendered.apps.flatMap((app) => app.toolchains),
+      problems,
+    );
+    if (toolchain) {
+      problems.push(
+        ...checkToolchain(
+          toolchain,
+          rendered.apps.map((app) => ({
+            app: app.name,
+            constructPath: `${cluster.name}/${app.name}`,
+            helmCharts: app.helmCharts.length,
+            execFunctions: app.encryptedFiles.length > 0 ? [KSOPS_EXEC] : [],
+          })),
+        ),
+      );
+    }
     const perApp: {
       app: RenderedApp;
       objects: SourcedObject[];
-      encrypted: { manifest: Manifest; content: string }[];
+      encrypted: { manifest: Manifest; content: string; source: string }[];
       kustomizeNamespace?: string;
     }[] = [];
     const clusterObjects: (SourcedObject & { readonly app: string })[] = [];
@@ -114,19 +229,20 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         }
         problems.push(...checkKustomizeNamespace(request.namespace, appObjects, app.helmCharts, request.constructPath));
       }
-      const encrypted: { manifest: Manifest; content: string }[] = [];
+      const encrypted: { manifest: Manifest; content: string; source: string }[] = [];
       for (const { entry, constructPath } of app.encryptedFiles) {
         if (!sops.loaded) sops.value = loadSopsConfig(root);
         sops.loaded = true;
         const checked = checkEncryptedFile(root, entry, constructPath, sops.value, kustomizeNamespace);
         problems.push(...checked.problems);
         if (checked.file) {
-          encrypted.push({ manifest: checked.file.object.manifest, content: checked.file.content });
+          encrypted.push({ manifest: checked.file.object.manifest, content: checked.file.content, source: entry.source });
           clusterObjects.push({ ...checked.file.object, app: app.name });
         }
       }
       perApp.push({ app, objects: appObjects, encrypted, kustomizeNamespace });
     }
+    const external = externalCustomResources(cluster, problems);
     // Every custom resource's CRD is accounted for; those arriving in the same sync skip the dry run.
     const customResources = checkCustomResources(
       cluster.name,
@@ -136,7 +252,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         objects: appObjects,
         declaredCrds: app.crds,
       })),
-      externalCustomResources(cluster, problems),
+      external,
     );
     problems.push(...customResources.problems);
     for (const entry of perApp) {
@@ -173,9 +289,34 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       apps += 1;
       objects += appObjects.length + encrypted.length;
     }
+    examples.push(
+      ...clusterExamples(
+        cluster,
+        rendered.apps,
+        perApp.flatMap(({ encrypted }) => encrypted),
+        problems,
+      ),
+    );
+    synthClusters.push({
+      name: cluster.name,
+      definition: cluster.definition,
+      inventory: cluster.inventory,
+      toolchain,
+      externalCustomResources: external,
+      apps: perApp.map(({ app, kustomizeNamespace }) => ({
+        name: app.name,
+        constructPath: `${cluster.name}/${app.name}`,
+        dependsOn: app.dependsOn,
+        kustomizeNamespace,
+        resources: app.resources,
+        helmCharts: app.helmCharts,
+        patches: app.patchSources,
+        encryptedFiles: app.encryptedFiles,
+      })),
+    });
   }
   files.set(OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT);
   const stats = { clusters: loaded.clusters.length, apps, objects, files: files.size };
-  if (problems.length > 0) return { files: new Map(), problems, stats };
-  return { files, problems, stats };
+  if (problems.length > 0) return { files: new Map(), problems, stats, clusters: [], examples: [] };
+  return { files, problems, stats, clusters: synthClusters, examples };
 }

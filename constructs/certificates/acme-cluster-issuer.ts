@@ -2,7 +2,9 @@ import type { IACMEChallengeSolver as AcmeSolver } from '@kubernetes-models/cert
 import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
 import { modelObject } from '../core/model-object.js';
+import { isReservedAddress } from '../core/reserved-names.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 
 /** Let's Encrypt's ACME directories. */
@@ -69,10 +71,12 @@ function solver(props: AcmeSolverProps): AcmeSolver {
 export class AcmeClusterIssuer extends Construct {
   readonly issuerName: string;
   readonly resource: ApiObject;
+  private readonly email: string;
 
   constructor(scope: Construct, id: string, props: AcmeClusterIssuerProps) {
     super(scope, id);
     this.issuerName = id;
+    this.email = props.email;
     this.resource = modelObject(
       this,
       'Resource',
@@ -95,5 +99,19 @@ export class AcmeClusterIssuer extends Construct {
         },
       }),
     );
+  }
+
+  /** An account address at a reserved domain is a placeholder: Let's Encrypt refuses it, so no issuer becomes Ready. */
+  [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
+    if (!isReservedAddress(this.email)) return {};
+    return {
+      examples: [
+        {
+          field: 'spec.acme.email',
+          value: this.email,
+          replace: `the ACME account's contact address is at a reserved domain, which Let's Encrypt refuses (ClusterIssuer ${this.issuerName} never becomes Ready): give an address you read`,
+        },
+      ],
+    };
   }
 }

@@ -33,7 +33,39 @@ export interface GitOpsApplicationsProps {
    * alone (see docs/apps.md). @default true
    */
   readonly listUpstreamSources?: boolean;
+  /**
+   * How ArgoCD retries a failed automated sync. Without retries a revision whose first sync
+   * failed (a webhook not yet serving, a CRD still being established) stays failed until the
+   * next commit; `false` turns retries off. @default DEFAULT_SYNC_RETRY
+   */
+  readonly retry?: SyncRetry | false;
 }
+
+/** `spec.syncPolicy.retry` of an Application (Argo CD's field names). */
+export interface SyncRetry {
+  /** Retries after the first failed attempt; 0 means none. */
+  readonly limit: number;
+  readonly backoff: {
+    /** First wait, e.g. `10s`. */
+    readonly duration: string;
+    /** Multiplier of the wait after each failed retry. */
+    readonly factor: number;
+    /** Longest wait, e.g. `5m`. */
+    readonly maxDuration: string;
+  };
+  /** Retry with the newest revision of the branch instead of the one that failed. */
+  readonly refresh: boolean;
+}
+
+/**
+ * Ten retries waiting 10 s, 20 s, 40 s ... up to 5 min between them (about half an hour in all),
+ * each with the newest revision, so a fix pushed meanwhile is picked up.
+ */
+export const DEFAULT_SYNC_RETRY: SyncRetry = {
+  limit: 10,
+  backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+  refresh: true,
+};
 
 /** The default folder of an app: `dist/<cluster>/<app>`. */
 export const defaultAppPath = (cluster: string, app: string) => `dist/${cluster}/${app}`;
@@ -76,10 +108,23 @@ export class GitOpsApplications extends Construct {
       modelObject(this, app.name, this.application(app, props, namespace, pathOf));
     }
     this.node.addValidation({
-      validate: () =>
-        props.cluster.apps.some((app) => app.name === props.rootApp)
+      validate: () => {
+        const errors = props.cluster.apps.some((app) => app.name === props.rootApp)
           ? []
-          : [`rootApp "${props.rootApp}" is not an app of cluster ${props.cluster.name}`],
+          : [`rootApp "${props.rootApp}" is not an app of cluster ${props.cluster.name}`];
+        const retry = props.retry;
+        if (retry) {
+          if (!Number.isInteger(retry.limit) || retry.limit < 0)
+            errors.push(`retry.limit must be a whole number of 0 or more (got ${retry.limit})`);
+          if (!Number.isInteger(retry.backoff.factor) || retry.backoff.factor < 1)
+            errors.push(`retry.backoff.factor must be a whole number of 1 or more (got ${retry.backoff.factor})`);
+          for (const field of ['duration', 'maxDuration'] as const) {
+            if (!/^\d+(s|m|h)?$/.test(retry.backoff[field]))
+              errors.push(`retry.backoff.${field} "${retry.backoff[field]}" must be a duration such as 10s, 5m or 1h`);
+          }
+        }
+        return errors;
+      },
     });
   }
 
@@ -90,6 +135,7 @@ export class GitOpsApplications extends Construct {
     pathOf: (cluster: string, app: string) => string,
   ): Application {
     const isRoot = app.name === props.rootApp;
+    const retry = props.retry ?? DEFAULT_SYNC_RETRY;
     const syncOptions = [
       ...(app.namespace ? ['CreateNamespace=true'] : []),
       ...(app.serverSideApply ? ['ServerSideApply=true'] : []),
@@ -108,7 +154,11 @@ export class GitOpsApplications extends Construct {
         project: this.project,
         source: { repoURL: props.repoURL, targetRevision: props.targetRevision, path: pathOf(props.cluster.name, app.name) },
         destination: { server: IN_CLUSTER, ...(app.namespace ? { namespace: app.namespace } : {}) },
-        syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions },
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions,
+          ...(retry === false ? {} : { retry: { limit: retry.limit, backoff: { ...retry.backoff }, refresh: retry.refresh } }),
+        },
       },
     });
   }

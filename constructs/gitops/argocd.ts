@@ -1,12 +1,16 @@
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute';
+import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type RenderToolchain } from '../../pipeline/contributions.js';
+import { KSOPS_EXEC } from '../../pipeline/layout.js';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
-import { SecureIngress } from '../ingress/secure-ingress.js';
+import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
 
 /** The Argo CD release this library is tested with. */
@@ -15,8 +19,27 @@ export const ARGOCD_VERSION = 'v3.5.1';
 /** The custom resources whose CRDs the install manifest defines. */
 export const ARGOCD_CRDS = [{ group: 'argoproj.io', kinds: ['Application', 'ApplicationSet', 'AppProject'] }] as const;
 
-/** The KSOPS image whose init container installs `ksops` and `kustomize` into the repo-server. */
+/** The KSOPS image whose init container installs `ksops` into the repo-server. */
 export const KSOPS_IMAGE = 'viaductoss/ksops:v4.5.1';
+
+/** The kustomize and helm an Argo CD release's repo server ships (its `hack/tool-versions.sh`). */
+export interface RepoServerTools {
+  readonly kustomize: string;
+  readonly helm: readonly string[];
+}
+
+/** Tools of the Argo CD releases this library knows (v3.5.1: kustomize5_version, helm4_version). */
+export const ARGOCD_TOOLS: Readonly<Record<string, RepoServerTools>> = {
+  'v3.5.1': { kustomize: '5.8.1', helm: ['4.2.1'] },
+};
+
+/** The kustomize `ksops install --with-kustomize` puts in place of Argo CD's (KSOPS's `scripts/install-kustomize.sh`). */
+export const KSOPS_KUSTOMIZE: Readonly<Record<string, string>> = {
+  [KSOPS_IMAGE]: '5.3.0',
+};
+
+/** `kustomize build` flags of the repo server: charts, and KSOPS as a KRM exec function. */
+export const KUSTOMIZE_BUILD_OPTIONS: readonly string[] = ['--enable-helm', '--enable-alpha-plugins', '--enable-exec'];
 
 /** The upstream highly available install manifest of an Argo CD release. */
 export function argoCdInstallUrl(version: string): string {
@@ -81,6 +104,19 @@ export interface ArgoCdProps {
    * Required with Dex. @default none (no webhook secret: Argo CD accepts unsigned webhooks)
    */
   readonly secretFile?: string;
+  /**
+   * Let the KSOPS init container put its own kustomize over Argo CD's (`ksops install
+   * --with-kustomize`). KSOPS v4.5.1 brings kustomize 5.3.0, which cannot inflate Helm charts
+   * with the helm v4 of Argo CD v3.5.1: synth refuses that while any app uses a chart. @default false
+   */
+  readonly ksopsReplacesKustomize?: boolean;
+  /**
+   * Public half of the age key in `sopsAgeKeySecret`: `npm run synth -- --deep` decrypts SOPS
+   * files with its identity only, as the repo server would. @default not declared
+   */
+  readonly sopsAgeRecipient?: string;
+  /** The repo server's kustomize and helm. @default ARGOCD_TOOLS[version] */
+  readonly repoServerTools?: RepoServerTools;
 }
 
 /** Keys of `argocd-secret` the file given as `secretFile` must hold. */
@@ -141,6 +177,16 @@ const METRICS_SERVICES = [
 ] as const;
 
 const CUSTOM_TOOLS = 'custom-tools';
+
+const ARGOCD_PUBLIC_REASON = 'Argo CD authenticates users itself (SSO through Dex, local admin disabled)';
+
+/** Priority of the gRPC router: Traefik's default is the rule's length, which this outranks. */
+export const GRPC_ROUTE_PRIORITY = 1000;
+
+/** Traefik rule of the gRPC router: the host, and a gRPC content type (not gRPC-web). */
+export function grpcRouteRule(host: string): string {
+  return `Host(\`${host}\`) && HeaderRegexp(\`Content-Type\`, \`^application/grpc($|\\+)\`)`;
+}
 const AGE_KEY_DIR = '/.config/sops/age';
 
 function hostOf(url: string): string | undefined {
@@ -168,7 +214,11 @@ export class ArgoCd extends Construct {
   readonly url: string;
   readonly host: string;
   readonly install: RemoteResource;
+  /** The repo server's tools, as synth checks them against what the apps use. */
+  readonly toolchain?: RenderToolchain;
   readonly ingress: SecureIngress;
+  /** The Traefik router of the CLI's gRPC calls (h2c to argocd-server). */
+  readonly grpcRoute: ApiObject;
 
   constructor(scope: Construct, id: string, props: ArgoCdProps) {
     super(scope, id);
@@ -184,6 +234,22 @@ export class ArgoCd extends Construct {
     const defaultRole = props.rbac.defaultRole ?? 'role:readonly';
     const operatorGroups = props.rbac.operatorGroups;
     const installUrl = argoCdInstallUrl(version);
+    const replaceKustomize = props.ksopsReplacesKustomize ?? false;
+    const tools = props.repoServerTools ?? ARGOCD_TOOLS[version];
+    const ksopsKustomize = KSOPS_KUSTOMIZE[ksopsImage];
+    if (tools) {
+      this.toolchain = {
+        renderer: `Argo CD ${version}'s repo server`,
+        kustomize:
+          replaceKustomize && ksopsKustomize
+            ? { version: ksopsKustomize, source: `installed over Argo CD's by ${ksopsImage} (ksops install --with-kustomize)` }
+            : { version: tools.kustomize, source: `bundled with Argo CD ${version}` },
+        helm: [...tools.helm],
+        buildOptions: KUSTOMIZE_BUILD_OPTIONS,
+        execFunctions: [KSOPS_EXEC],
+        ...(props.sopsAgeRecipient === undefined ? {} : { decryptsFor: props.sopsAgeRecipient }),
+      };
+    }
 
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
@@ -242,7 +308,7 @@ export class ArgoCd extends Construct {
           // SSO only: no shared local admin password.
           'admin.enabled': 'false',
           // KSOPS is a KRM exec plugin (alpha plugins + exec); some apps inflate Helm charts.
-          'kustomize.buildOptions': '--enable-helm --enable-alpha-plugins --enable-exec',
+          'kustomize.buildOptions': KUSTOMIZE_BUILD_OPTIONS.join(' '),
           ...(dexConfig ? { 'dex.config': dexConfig } : {}),
           'resource.customizations.health.networking.k8s.io_Ingress': INGRESS_HEALTH,
           'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH,
@@ -272,7 +338,7 @@ export class ArgoCd extends Construct {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: 'argocd-cmd-params-cm' },
-        // TLS ends at Traefik; argocd-server serves plain HTTP and h2c (gRPC) behind it.
+        // TLS ends at Traefik; argocd-server serves HTTP/1.1 and, for gRPC only, h2c behind it.
         data: { 'server.insecure': 'true' },
       },
     });
@@ -298,7 +364,7 @@ export class ArgoCd extends Construct {
                 {
                   name: 'install-ksops',
                   image: ksopsImage,
-                  command: ['/usr/local/bin/ksops', 'install', '--with-kustomize', `/${CUSTOM_TOOLS}`],
+                  command: ['/usr/local/bin/ksops', 'install', ...(replaceKustomize ? ['--with-kustomize'] : []), `/${CUSTOM_TOOLS}`],
                   volumeMounts: [{ name: CUSTOM_TOOLS, mountPath: `/${CUSTOM_TOOLS}` }],
                   securityContext: {
                     allowPrivilegeEscalation: false,
@@ -319,7 +385,7 @@ export class ArgoCd extends Construct {
                     { name: 'SOPS_AGE_KEY_FILE', value: `${AGE_KEY_DIR}/keys.txt` },
                   ],
                   volumeMounts: [
-                    { name: CUSTOM_TOOLS, mountPath: '/usr/local/bin/kustomize', subPath: 'kustomize' },
+                    ...(replaceKustomize ? [{ name: CUSTOM_TOOLS, mountPath: '/usr/local/bin/kustomize', subPath: 'kustomize' }] : []),
                     { name: CUSTOM_TOOLS, mountPath: '/usr/local/bin/ksops', subPath: 'ksops' },
                     { name: 'sops-age', mountPath: AGE_KEY_DIR, readOnly: true },
                   ],
@@ -331,23 +397,43 @@ export class ArgoCd extends Construct {
       },
     });
 
-    // The CLI speaks gRPC: Traefik must talk HTTP/2 cleartext to argocd-server.
-    new KustomizePatch(this, 'ServerServiceScheme', {
-      target: { version: 'v1', kind: 'Service', name: 'argocd-server' },
-      patch: {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'argocd-server', annotations: { 'traefik.ingress.kubernetes.io/service.serversscheme': 'h2c' } },
-      },
-    });
-
+    // Browsers and the REST API reach argocd-server over HTTP/1.1: in insecure mode its listener
+    // hands HTTP/2 only to the gRPC server and closes any other HTTP/2 connection, so the
+    // Ingress's route must not speak h2c.
     this.ingress = new SecureIngress(this, 'Ingress', {
       name: 'argocd-server',
       namespace,
       hosts: [host],
       backend: { serviceName: 'argocd-server', port: 'http', providedBy: installUrl },
-      auth: { public: 'Argo CD authenticates users itself (SSO through Dex, local admin disabled)' },
+      auth: { public: ARGOCD_PUBLIC_REASON },
     });
+    // The CLI's gRPC (content type application/grpc, or application/grpc+proto) gets its own
+    // router, on the same host, entry point and certificate, that talks h2c to argocd-server.
+    // gRPC-web (application/grpc-web...) stays on HTTP/1.1 with the UI.
+    this.grpcRoute = modelObject(
+      this,
+      'GrpcRoute',
+      new IngressRoute({
+        metadata: {
+          name: 'argocd-server-grpc',
+          namespace,
+          annotations: { [PUBLIC_REASON_ANNOTATION]: ARGOCD_PUBLIC_REASON },
+        },
+        spec: {
+          entryPoints: [this.ingress.entryPoint],
+          routes: [
+            {
+              kind: 'Rule',
+              match: grpcRouteRule(host),
+              // Above the Ingress's router for the same host, whatever the lengths of the rules.
+              priority: GRPC_ROUTE_PRIORITY,
+              services: [{ name: 'argocd-server', port: 'http', scheme: 'h2c' }],
+            },
+          ],
+          tls: { secretName: this.ingress.tlsSecretName },
+        },
+      }),
+    );
 
     if (props.secretFile !== undefined) {
       new SopsSecret(this, 'Secret', {
@@ -384,6 +470,14 @@ export class ArgoCd extends Construct {
             `namespace "${namespace}": the upstream install binds its ClusterRoles to ServiceAccounts in "argocd", which the kustomization namespace does not rewrite; run Argo CD in "argocd"`,
           );
         }
+        if (!tools) {
+          errors.push(
+            `no repo-server tools are known for Argo CD ${version}: pass repoServerTools with the kustomize and helm versions of its hack/tool-versions.sh`,
+          );
+        }
+        if (replaceKustomize && !ksopsKustomize) {
+          errors.push(`ksopsReplacesKustomize: the kustomize that ${ksopsImage} installs is not known; add it to KSOPS_KUSTOMIZE`);
+        }
         const versionError = floatingVersionError(version);
         if (versionError) errors.push(`Argo CD ${versionError}`);
         const imageError = floatingImageError(ksopsImage);
@@ -404,5 +498,9 @@ export class ArgoCd extends Construct {
         return errors;
       },
     });
+  }
+
+  [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
+    return this.toolchain ? { toolchain: this.toolchain } : {};
   }
 }

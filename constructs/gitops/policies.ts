@@ -20,6 +20,9 @@ const isApplication = (object: PolicyObject) =>
  * app folder of this cluster and every app folder has exactly one Application; every namespace
  * an app writes to is created, by a Namespace object or by its Application's CreateNamespace.
  */
+/** Namespaces the API server creates itself. */
+export const BUILT_IN_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
   const pathOf = options.pathOf ?? defaultAppPath;
   return {
@@ -61,9 +64,11 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
           });
         }
       }
-      const namespaces = new Set(
-        objects.filter((o) => o.manifest.kind === 'Namespace' && o.manifest.apiVersion === 'v1').map((o) => objectRef(o.manifest).name),
-      );
+      const namespaces = new Set([
+        // Every cluster has these from the start.
+        ...BUILT_IN_NAMESPACES,
+        ...objects.filter((o) => o.manifest.kind === 'Namespace' && o.manifest.apiVersion === 'v1').map((o) => objectRef(o.manifest).name),
+      ]);
       const reported = new Set<string>();
       for (const object of objects) {
         const namespace = objectRef(object.manifest).namespace;

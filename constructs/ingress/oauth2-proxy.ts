@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
+import { isReservedAddress } from '../core/reserved-names.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware } from './forward-auth.js';
@@ -153,8 +155,11 @@ export class OAuth2Proxy extends Construct {
   readonly forwardAuth: ForwardAuthMiddleware;
   readonly deployment: k8s.KubeDeployment;
 
+  private readonly allowedEmails: readonly string[];
+
   constructor(scope: Construct, id: string, props: OAuth2ProxyProps) {
     super(scope, id);
+    this.allowedEmails = props.allowedEmails;
     this.namespace = props.namespace;
     this.host = props.host;
     this.redirectUrl = `https://${props.host}/oauth2/callback`;
@@ -363,5 +368,16 @@ export class OAuth2Proxy extends Construct {
         return errors;
       },
     });
+  }
+
+  /** An allowed address at a reserved domain is a placeholder: nobody can sign in with it. */
+  [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
+    return {
+      examples: this.allowedEmails.filter(isReservedAddress).map((email) => ({
+        field: 'allowedEmails',
+        value: email,
+        replace: 'an SSO allow-list address at a reserved domain: no real account has it; list the addresses of the people who sign in',
+      })),
+    };
   }
 }

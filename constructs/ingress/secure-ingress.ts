@@ -72,6 +72,8 @@ export class SecureIngress extends Construct {
   readonly resource: k8s.KubeIngress;
   readonly hosts: readonly string[];
   readonly tlsSecretName: string;
+  /** The Traefik entry point the route is on. */
+  readonly entryPoint: string;
 
   constructor(scope: Construct, id: string, props: SecureIngressProps) {
     super(scope, id);
@@ -79,10 +81,11 @@ export class SecureIngress extends Construct {
     const auth: IngressAuth | undefined = props.auth ?? (defaults.sso ? { sso: defaults.sso } : undefined);
     this.hosts = props.hosts;
     this.tlsSecretName = props.tlsSecretName ?? `${(props.hosts[0] ?? id).replaceAll('*', 'wildcard').replaceAll('.', '-')}-tls`;
+    this.entryPoint = defaults.entryPoint ?? 'websecure';
     const middlewares = [...(auth && 'sso' in auth ? [auth.sso] : []), ...(props.middlewares ?? [])];
     const annotations: Record<string, string> = {
       'cert-manager.io/cluster-issuer': props.clusterIssuer ?? defaults.clusterIssuer ?? 'letsencrypt-prod',
-      'traefik.ingress.kubernetes.io/router.entrypoints': defaults.entryPoint ?? 'websecure',
+      'traefik.ingress.kubernetes.io/router.entrypoints': this.entryPoint,
       'traefik.ingress.kubernetes.io/router.tls': 'true',
       ...(middlewares.length > 0
         ? { 'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(middlewareProviderName).join(',') }

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE } from '../../constructs/gitops/argocd.js';
+import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../pipeline/contributions.js';
@@ -21,6 +23,8 @@ const BASE: ArgoCdProps = {
   rbac: { operatorGroups: ['tdude'] },
   secretFile: 'secrets/lab/argocd/argocd-secret.sops.yaml',
 };
+
+const SHARED_UPSTREAM = join(import.meta.dirname, '..', '..', '..', 'shared', 'upstream');
 
 const INSTALL_URL = 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml';
 
@@ -164,11 +168,42 @@ describe('ArgoCd', () => {
     expect(argoCdPolicyCsv(['a', 'b'])).toMatch(/g, a, role:operators\ng, b, role:operators\n$/);
   });
 
-  it('lets Traefik terminate TLS and speak h2c to argocd-server', () => {
+  it('routes the UI and REST over HTTP/1.1 and only gRPC over h2c', () => {
     expect(patchOf('ConfigMap', 'argocd-cmd-params-cm')?.data).toEqual({ 'server.insecure': 'true' });
-    expect(patchOf('Service', 'argocd-server')?.metadata.annotations).toEqual({
-      'traefik.ingress.kubernetes.io/service.serversscheme': 'h2c',
-    });
+    // No h2c on the Service: Traefik would speak HTTP/2 to argocd-server for every route, and in
+    // insecure mode it closes HTTP/2 connections that are not gRPC (browsers would get 502).
+    expect(patchOf('Service', 'argocd-server')).toBeUndefined();
+    const routes = find('IngressRoute', 'argocd-server-grpc')?.spec.routes as {
+      match: string;
+      priority: number;
+      services: { name: string; port: string; scheme?: string }[];
+    }[];
+    const ingress = find('Ingress', 'argocd-server') as Manifest;
+    const ingressBackend = (ingress.spec.rules as { http: { paths: { backend: unknown }[] } }[])[0]?.http.paths[0]?.backend;
+    // Which scheme each route gets: the Ingress (everything on the host) plain HTTP, the gRPC router h2c.
+    const schemes = [
+      {
+        route: 'Ingress argocd-server',
+        scheme: ingress.metadata.annotations?.['traefik.ingress.kubernetes.io/service.serversscheme'] ?? 'http',
+      },
+      ...routes.flatMap((route) => route.services.map((service) => ({ route: route.match, scheme: service.scheme ?? 'http' }))),
+    ];
+    expect(schemes).toEqual([
+      { route: 'Ingress argocd-server', scheme: 'http' },
+      { route: 'Host(`gitops.example.org`) && HeaderRegexp(`Content-Type`, `^application/grpc($|\\+)`)', scheme: 'h2c' },
+    ]);
+    expect(ingressBackend).toEqual({ service: { name: 'argocd-server', port: { name: 'http' } } });
+    expect(routes[0]?.services[0]).toMatchObject({ name: 'argocd-server', port: 'http' });
+    const grpc = new RegExp((routes[0]?.match.match(/`\^(.*)`\)$/)?.[1] ?? '').replace(/^/, '^'));
+    expect(['application/grpc', 'application/grpc+proto'].every((type) => grpc.test(type))).toBe(true);
+    expect(
+      ['application/grpc-web+proto', 'application/grpc-web-text', 'text/html', 'application/json'].some((type) => grpc.test(type)),
+    ).toBe(false);
+    // Same entry point and certificate as the Ingress, and above its router whatever the rule lengths.
+    const route = find('IngressRoute', 'argocd-server-grpc');
+    expect(route?.spec.entryPoints).toEqual(['websecure']);
+    expect(route?.spec.tls).toEqual({ secretName: (ingress.spec.tls as { secretName: string }[])[0]?.secretName });
+    expect(routes[0]?.priority).toBeGreaterThan(routes[0]?.match.length ?? 0);
   });
 
   it('installs KSOPS into the repo-server and gives SOPS the age key', () => {
@@ -177,7 +212,8 @@ describe('ArgoCd', () => {
       expect.objectContaining({
         name: 'install-ksops',
         image: KSOPS_IMAGE,
-        command: ['/usr/local/bin/ksops', 'install', '--with-kustomize', '/custom-tools'],
+        // Only ksops: Argo CD's own kustomize (5.8.1) runs it and can inflate charts with helm v4.
+        command: ['/usr/local/bin/ksops', 'install', '/custom-tools'],
         volumeMounts: [{ name: 'custom-tools', mountPath: '/custom-tools' }],
       }),
     ]);
@@ -194,7 +230,6 @@ describe('ArgoCd', () => {
           { name: 'SOPS_AGE_KEY_FILE', value: '/.config/sops/age/keys.txt' },
         ],
         volumeMounts: [
-          { name: 'custom-tools', mountPath: '/usr/local/bin/kustomize', subPath: 'kustomize' },
           { name: 'custom-tools', mountPath: '/usr/local/bin/ksops', subPath: 'ksops' },
           { name: 'sops-age', mountPath: '/.config/sops/age', readOnly: true },
         ],
@@ -206,6 +241,55 @@ describe('ArgoCd', () => {
     )?.spec.template.spec;
     expect(custom.volumes[1].secret.secretName).toBe('age-key');
     expect(custom.initContainers[0].image).toBe('viaductoss/ksops:v4.5.0');
+  });
+
+  it('declares the repo server toolchain of its release, from hack/tool-versions.sh', () => {
+    const { argocd } = render();
+    expect(argocd.toolchain).toEqual({
+      renderer: "Argo CD v3.5.1's repo server",
+      kustomize: { version: '5.8.1', source: 'bundled with Argo CD v3.5.1' },
+      helm: ['4.2.1'],
+      buildOptions: ['--enable-helm', '--enable-alpha-plugins', '--enable-exec'],
+      execFunctions: ['ksops'],
+    });
+    // The facts are those of the pinned release's own file, as mirrored for offline builds.
+    const versions = readFileSync(join(SHARED_UPSTREAM, 'raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/hack/tool-versions.sh'), 'utf8');
+    expect(versions).toMatch(new RegExp(`^kustomize5_version=${ARGOCD_TOOLS['v3.5.1']?.kustomize.replaceAll('.', '\\.')}$`, 'm'));
+    expect(versions).toMatch(new RegExp(`^helm4_version=${ARGOCD_TOOLS['v3.5.1']?.helm[0]?.replaceAll('.', '\\.')}$`, 'm'));
+    const ksops = readFileSync(
+      join(SHARED_UPSTREAM, 'raw.githubusercontent.com/viaduct-ai/kustomize-sops/v4.5.1/scripts/install-kustomize.sh'),
+      'utf8',
+    );
+    const [major, rest] = (KSOPS_KUSTOMIZE[KSOPS_IMAGE] ?? '').split(/\.(.*)/);
+    expect(ksops).toContain(`KUSTOMIZE_MAJOR_VERSION='v${major}'`);
+    expect(ksops).toContain(`KUSTOMIZE_VERSION="\${KUSTOMIZE_MAJOR_VERSION}.${rest}"`);
+    expect(argocd[KUSTOMIZE_CONTRIBUTION]().toolchain).toBe(argocd.toolchain);
+  });
+
+  it("with ksopsReplacesKustomize, installs KSOPS's kustomize and says the renderer runs it", () => {
+    const { argocd, patchOf } = render({ ksopsReplacesKustomize: true });
+    const spec = patchOf('Deployment', 'argocd-repo-server')?.spec.template.spec;
+    expect(spec.initContainers[0].command).toEqual(['/usr/local/bin/ksops', 'install', '--with-kustomize', '/custom-tools']);
+    expect(spec.containers[0].volumeMounts).toContainEqual({
+      name: 'custom-tools',
+      mountPath: '/usr/local/bin/kustomize',
+      subPath: 'kustomize',
+    });
+    expect(argocd.toolchain?.kustomize).toEqual({
+      version: '5.3.0',
+      source: "installed over Argo CD's by viaductoss/ksops:v4.5.1 (ksops install --with-kustomize)",
+    });
+  });
+
+  it('refuses a release whose repo server tools it does not know, unless they are given', () => {
+    const errors = (props: Partial<ArgoCdProps>) => {
+      const argocd = build(props);
+      return argocd.node.findAll().flatMap((c) => c.node.validate());
+    };
+    expect(errors({ version: 'v3.6.0' })).toContain(
+      'no repo-server tools are known for Argo CD v3.6.0: pass repoServerTools with the kustomize and helm versions of its hack/tool-versions.sh',
+    );
+    expect(errors({ version: 'v3.6.0', repoServerTools: { kustomize: '5.9.0', helm: ['4.3.0'] } })).toEqual([]);
   });
 
   it('never prunes the Argo CD CRDs and applies them server-side', () => {

@@ -1,7 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEFAULT_SYNC_RETRY, GitOpsApplications, type GitOpsApplicationsProps } from '../../constructs/gitops/applications.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../../constructs/gitops/policies.js';
 import type { PolicyObject } from '../../pipeline/cluster.js';
 import { runSynth } from '../../pipeline/commands.js';
@@ -58,6 +60,38 @@ describe('generated Applications', () => {
     expect(web).toContain('namespace: web');
     expect(web).toContain('- resources-finalizer.argocd.argoproj.io');
     expect(web).toMatch(/automated:\n\s+prune: true\n\s+selfHeal: true/);
+  });
+
+  it('retries a failed sync with backoff, with the newest revision, and can be told not to', async () => {
+    const { read } = await synthWith({ storage: [] });
+    const spec = (parse(read('storage')) as { spec: { syncPolicy: Record<string, unknown> } }).spec.syncPolicy;
+    expect(spec.retry).toEqual(DEFAULT_SYNC_RETRY);
+    expect(DEFAULT_SYNC_RETRY).toEqual({ limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' }, refresh: true });
+    const cluster = { name: 'lab', apps: [{ name: 'gitops', dependsOn: [], wave: 0, serverSideApply: false }], pinnedSources: () => [] };
+    const applications = (retry: GitOpsApplicationsProps['retry']) => {
+      const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
+      const built = new GitOpsApplications(chart, 'apps', {
+        cluster,
+        rootApp: 'gitops',
+        repoURL: 'https://git.example.org/x.git',
+        targetRevision: 'main',
+        retry,
+      });
+      return {
+        manifests: () => chart.toJson() as { kind: string; spec: { syncPolicy?: Record<string, unknown> } }[],
+        errors: built.node.validate(),
+      };
+    };
+    expect(
+      applications(false)
+        .manifests()
+        .find((m) => m.kind === 'Application')?.spec.syncPolicy?.retry,
+    ).toBeUndefined();
+    expect(applications({ limit: -1, backoff: { duration: 'soon', factor: 0, maxDuration: '5m' }, refresh: true }).errors).toEqual([
+      'retry.limit must be a whole number of 0 or more (got -1)',
+      'retry.backoff.factor must be a whole number of 1 or more (got 0)',
+      'retry.backoff.duration "soon" must be a duration such as 10s, 5m or 1h',
+    ]);
   });
 
   it('leaves the root app without a cascading finalizer', async () => {
