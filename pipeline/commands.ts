@@ -32,7 +32,7 @@ export interface CommandContext {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-const SYNTH_USAGE = `usage: npm run synth [-- --check] [--production] [--root DIR] [--out DIR]
+const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--root DIR] [--out DIR]
 
 Renders every app of every cluster (inventory/<cluster>.json + apps/<cluster>.ts), validates
 every object and writes dist/<cluster>/<app>/. Writes nothing when any problem is found.
@@ -41,6 +41,10 @@ every object and writes dist/<cluster>/<app>/. Writes nothing when any problem i
                exit 1 listing stale, missing and extra files
   --production fail while any example value (a placeholder) remains, naming the file and
                field of each; without it synth lists them
+  --deep       also build every app folder as the cluster's renderer (ArgoCD) does, with the
+               pinned upstream files and charts (upstream.lock.json; UPSTREAM_MIRROR or the
+               cache of 'npm run upstream -- fetch'), and check every object built; SOPS files
+               are decrypted with SOPS_AGE_KEY_FILE when set; needs 'npm run tools'
   --root DIR   project root (default: this project)
   --out DIR    output folder (default: <root>/dist)`;
 
@@ -80,12 +84,13 @@ function announceExamples(examples: readonly FoundExample[], io: Io): void {
 
 export async function runSynth(argv: readonly string[], context: CommandContext): Promise<number> {
   const { io } = context;
-  let values: { check?: boolean; production?: boolean; root?: string; out?: string; help?: boolean };
+  let values: { check?: boolean; deep?: boolean; production?: boolean; root?: string; out?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         check: { type: 'boolean' },
+        deep: { type: 'boolean' },
         production: { type: 'boolean' },
         root: { type: 'string' },
         out: { type: 'string' },
@@ -128,6 +133,16 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
       `synth --production: ${plural(result.examples.length, 'example value')} to replace before the first sync; ${shown}/ left unchanged`,
     );
     return 1;
+  }
+  if (values.deep) {
+    // Loaded only here: a plain synth never pays for the deep build's modules.
+    const { runDeep } = await import('./deep/run.js');
+    const deep = await runDeep(root, result, context);
+    if (deep.problems.length > 0) {
+      report(deep.problems, io.err);
+      io.err(`synth --deep: ${plural(deep.problems.length, 'problem')} found; ${shown}/ left unchanged`);
+      return 1;
+    }
   }
   const failed = (error: unknown) => {
     io.err(`synth: cannot ${values.check ? 'read' : 'write'} ${shown}/: ${error instanceof Error ? error.message : String(error)}`);
