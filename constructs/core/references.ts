@@ -1,15 +1,6 @@
 import { isRecord, type Manifest } from '../../pipeline/model.js';
 import type { ObjectReference, ReferenceFinder } from '../../pipeline/references.js';
-
-const POD_SPEC: Readonly<Record<string, readonly string[]>> = {
-  'v1/Pod': ['spec'],
-  'apps/v1/Deployment': ['spec', 'template', 'spec'],
-  'apps/v1/StatefulSet': ['spec', 'template', 'spec'],
-  'apps/v1/DaemonSet': ['spec', 'template', 'spec'],
-  'apps/v1/ReplicaSet': ['spec', 'template', 'spec'],
-  'batch/v1/Job': ['spec', 'template', 'spec'],
-  'batch/v1/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
+import { podSpecOf } from '../../pipeline/rules/pod-security.js';
 
 function records(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
@@ -20,18 +11,16 @@ function records(value: unknown): Record<string, unknown>[] {
  * their ServiceAccount and image pull Secrets, and their PersistentVolumeClaims.
  */
 export const workloadReferences: ReferenceFinder = (manifest: Manifest) => {
-  const path = POD_SPEC[`${String(manifest.apiVersion)}/${String(manifest.kind)}`];
-  if (!path) return [];
-  let spec: unknown = manifest;
-  for (const key of path) spec = isRecord(spec) ? spec[key] : undefined;
-  if (!isRecord(spec)) return [];
+  const found = podSpecOf(manifest);
+  if (!found) return [];
+  const { spec } = found;
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : undefined;
   const out: ObjectReference[] = [];
   const add = (kind: 'Secret' | 'ConfigMap' | 'ServiceAccount' | 'PersistentVolumeClaim', name: unknown, field: string) => {
     if (typeof name === 'string' && name !== '') out.push({ group: '', kind, namespace, name, field });
   };
-  const at = path.join('.');
+  const at = found.path;
   if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== 'default') {
     add('ServiceAccount', spec.serviceAccountName, `${at}.serviceAccountName`);
   }
