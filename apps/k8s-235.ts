@@ -2,6 +2,7 @@ import { workloadReferences } from '../constructs/core/references.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
 import { policies as ingressPolicies, ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
+import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { defineCluster } from '../pipeline/cluster.js';
 import { referencePolicy } from '../pipeline/references.js';
 import { argocdApp } from './argocd.js';
@@ -48,5 +49,6 @@ export default defineCluster({
     ...storagePolicies(),
     // An app using what another app makes syncs after it (StorageClasses: the storage policy).
     referencePolicy([ingressReferences, workloadReferences]),
+    metricsTargetPolicy,
   ],
 });

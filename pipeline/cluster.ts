@@ -97,6 +97,12 @@ export interface PolicyContext {
    * through other apps (the same app does not count).
    */
   syncsAfter(app: string, other: string): boolean;
+  /**
+   * The objects are everything the apps' folders build to, upstream manifests and charts
+   * included (the deep build): a reference that none of them satisfies is then a real problem.
+   * A plain synth sees only the project's own objects. @default false
+   */
+  readonly built?: boolean;
 }
 
 export function defineCluster<I>(definition: ClusterDefinition<I>): ClusterDefinition<I> {

@@ -68,12 +68,12 @@ export interface IngressPolicyOptions {
  */
 export function createIngressPolicy(options: IngressPolicyOptions = {}): ClusterPolicy {
   const tlsEntryPoints = options.tlsEntryPoints ?? ['websecure'];
-  return { name: 'ingress', check: (objects) => checkIngresses(objects, tlsEntryPoints) };
+  return { name: 'ingress', check: (objects, context) => checkIngresses(objects, tlsEntryPoints, context?.built ?? false) };
 }
 
 export const ingressPolicy: ClusterPolicy = createIngressPolicy();
 
-function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readonly string[]): Problem[] {
+function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readonly string[], built: boolean): Problem[] {
   const problems: Problem[] = [];
   const clusterIssuers = new Set(named(objects, 'cert-manager.io', 'ClusterIssuer').map((o) => o.name));
   const issuers = new Set(named(objects, 'cert-manager.io', 'Issuer').map((o) => `${o.namespace}/${o.name}`));
@@ -211,7 +211,8 @@ function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readon
       report('backend', 'has a resource backend, which Traefik does not route; use a Service');
     }
     const upstream = annotations[UPSTREAM_BACKEND_ANNOTATION];
-    const backendsToCheck = typeof upstream === 'string' && upstream.trim().length > 0 ? [] : backends(spec);
+    // A backend an upstream manifest provides is checked once the deep build sees that manifest.
+    const backendsToCheck = typeof upstream === 'string' && upstream.trim().length > 0 && !built ? [] : backends(spec);
     for (const backend of backendsToCheck) {
       const service = services.get(`${namespace}/${backend.name}`);
       if (!service) {

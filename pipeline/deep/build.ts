@@ -584,7 +584,7 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
       checkPodSecurity(objects, problems);
       checkBuiltCustomResources(cluster, objects, problems);
       const closure = dependencyClosure(cluster.apps);
-      const context: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false };
+      const context: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false, built: true };
       const policyObjects: readonly PolicyObject[] = validation.objects;
       for (const policy of cluster.definition.policies?.(cluster.inventory) ?? []) {
         try {

@@ -243,6 +243,23 @@ describe('the deep build of the default cluster', () => {
     ]);
   });
 
+  it('checks what project objects name in upstream ones: a ServiceMonitor selecting no upstream Service', async () => {
+    const change: Change = {
+      name: 'argocd',
+      file: {
+        name: 'servicemonitor-argocd-metrics.yaml',
+        edit: (document) => {
+          (document as { spec: { selector: unknown } }).spec.selector = { matchLabels: { 'app.kubernetes.io/name': 'argocd-metric' } };
+        },
+      },
+    };
+    expect(lines(await build(change))).toEqual([
+      expect.stringMatching(
+        /^k8s-235\/argocd \(dist\/k8s-235\/argocd\/servicemonitor-argocd-metrics\.yaml\) \[project file servicemonitor-argocd-metrics\.yaml\]: ServiceMonitor argocd\/argocd-metrics: selects no Service in namespace argocd .*\[policy\.metrics\.target\]$/,
+      ),
+    ]);
+  });
+
   it('without an age key, builds the Secrets without their values and says so', async () => {
     const result = await build(undefined, { ageKeyFile: null });
     expect(lines(result)).toEqual([]);
