@@ -43,7 +43,7 @@ export interface GitOpsApplicationsProps {
 
 /** `spec.syncPolicy.retry` of an Application (Argo CD's field names). */
 export interface SyncRetry {
-  /** Retries after the first failed attempt; 0 means none. */
+  /** Retries after the first failed attempt; 0 means none, a negative number no limit. */
   readonly limit: number;
   readonly backoff: {
     /** First wait, e.g. `10s`. */
@@ -114,8 +114,7 @@ export class GitOpsApplications extends Construct {
           : [`rootApp "${props.rootApp}" is not an app of cluster ${props.cluster.name}`];
         const retry = props.retry;
         if (retry) {
-          if (!Number.isInteger(retry.limit) || retry.limit < 0)
-            errors.push(`retry.limit must be a whole number of 0 or more (got ${retry.limit})`);
+          if (!Number.isInteger(retry.limit)) errors.push(`retry.limit must be a whole number (got ${retry.limit})`);
           if (!Number.isInteger(retry.backoff.factor) || retry.backoff.factor < 1)
             errors.push(`retry.backoff.factor must be a whole number of 1 or more (got ${retry.backoff.factor})`);
           for (const field of ['duration', 'maxDuration'] as const) {

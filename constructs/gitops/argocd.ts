@@ -183,9 +183,13 @@ const ARGOCD_PUBLIC_REASON = 'Argo CD authenticates users itself (SSO through De
 /** Priority of the gRPC router: Traefik's default is the rule's length, which this outranks. */
 export const GRPC_ROUTE_PRIORITY = 1000;
 
-/** Traefik rule of the gRPC router: the host, and a gRPC content type (not gRPC-web). */
+/**
+ * Traefik rule of the gRPC router: the host and the content type `application/grpc`, exactly as
+ * argocd-server's listener matches gRPC in insecure mode (any other HTTP/2 request, gRPC-web's
+ * `application/grpc-web+proto` included, is closed there).
+ */
 export function grpcRouteRule(host: string): string {
-  return `Host(\`${host}\`) && HeaderRegexp(\`Content-Type\`, \`^application/grpc($|\\+)\`)`;
+  return `Host(\`${host}\`) && Header(\`Content-Type\`, \`application/grpc\`)`;
 }
 const AGE_KEY_DIR = '/.config/sops/age';
 
@@ -407,7 +411,7 @@ export class ArgoCd extends Construct {
       backend: { serviceName: 'argocd-server', port: 'http', providedBy: installUrl },
       auth: { public: ARGOCD_PUBLIC_REASON },
     });
-    // The CLI's gRPC (content type application/grpc, or application/grpc+proto) gets its own
+    // The CLI's gRPC (content type application/grpc) gets its own
     // router, on the same host, entry point and certificate, that talks h2c to argocd-server.
     // gRPC-web (application/grpc-web...) stays on HTTP/1.1 with the UI.
     this.grpcRoute = modelObject(

@@ -87,8 +87,8 @@ describe('generated Applications', () => {
         .manifests()
         .find((m) => m.kind === 'Application')?.spec.syncPolicy?.retry,
     ).toBeUndefined();
-    expect(applications({ limit: -1, backoff: { duration: 'soon', factor: 0, maxDuration: '5m' }, refresh: true }).errors).toEqual([
-      'retry.limit must be a whole number of 0 or more (got -1)',
+    expect(applications({ limit: 1.5, backoff: { duration: 'soon', factor: 0, maxDuration: '5m' }, refresh: true }).errors).toEqual([
+      'retry.limit must be a whole number (got 1.5)',
       'retry.backoff.factor must be a whole number of 1 or more (got 0)',
       'retry.backoff.duration "soon" must be a duration such as 10s, 5m or 1h',
     ]);
