@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -183,14 +183,29 @@ const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomi
 const KUSTOMIZATION_NAMES = new Set(KUSTOMIZATION_FILES);
 
 /** YAML files under a path (sorted, dot-files and kustomization files skipped when walking folders). */
-function collectYamlFiles(path: string, shown: string, out: string[], problems: Problem[]): void {
+function collectYamlFiles(path: string, shown: string, out: string[], problems: Problem[], root?: string): void {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is a broken link' : String(error);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'is a broken link' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
     problems.push({ origin: { file: shown }, rule: 'file', message: `cannot be read: ${reason}` });
     return;
+  }
+  // A link found while walking a folder must stay inside the folder that was named.
+  const top = root ?? realpathSync(path);
+  if (root !== undefined && lstatSync(path).isSymbolicLink()) {
+    const target = realpathSync(path);
+    const rel = relative(root, target);
+    if (rel.startsWith('..') || resolve(root, rel) !== target) {
+      problems.push({
+        origin: { file: shown },
+        rule: 'file',
+        message: `is a link that leads outside ${root} (to ${target}); it is not read`,
+      });
+      return;
+    }
   }
   if (stat.isDirectory()) {
     const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
@@ -198,13 +213,24 @@ function collectYamlFiles(path: string, shown: string, out: string[], problems: 
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const child = join(path, entry.name);
       const childShown = join(shown, entry.name);
-      if (entry.isDirectory()) collectYamlFiles(child, childShown, out, problems);
-      else if (YAML_FILE.test(entry.name) && !KUSTOMIZATION_NAMES.has(entry.name)) collectYamlFiles(child, childShown, out, problems);
+      if (entry.isDirectory()) collectYamlFiles(child, childShown, out, problems, top);
+      else if ((entry.isSymbolicLink() || YAML_FILE.test(entry.name)) && !KUSTOMIZATION_NAMES.has(entry.name)) {
+        if (entry.isSymbolicLink() && !YAML_FILE.test(entry.name) && !statIsDirectory(child)) continue;
+        collectYamlFiles(child, childShown, out, problems, top);
+      }
     }
   } else if (stat.isFile()) {
     out.push(path);
   } else {
     problems.push({ origin: { file: shown }, rule: 'file', message: 'is not a regular file' });
+  }
+}
+
+function statIsDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncryptedFileEntry } from './contributions.js';
 import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
+import { readProjectFile } from './project-files.js';
 import { sopsEncryptionErrors, sopsRecipients } from './rules/sops.js';
 import { matchCreationRule, parseSopsConfig, type SopsConfig } from './sops/config.js';
 import { decodeUtf8, parseManifests } from './yaml.js';
@@ -46,10 +47,10 @@ export function checkEncryptedFile(
     problems.push({ origin, object: expected, rule, message });
     return { problems };
   };
-  const path = join(root, entry.source);
-  if (!existsSync(path)) return fail('sops.file', 'the SOPS file does not exist');
+  const read = readProjectFile(root, entry.source);
+  if ('error' in read) return fail('sops.file', `the SOPS file ${read.error}`);
   // Copied byte for byte: any change would break the MAC, so the text must be exact UTF-8.
-  const content = decodeUtf8(readFileSync(path));
+  const content = decodeUtf8(read.content);
   if (content === undefined) return fail('sops.file', 'is not valid UTF-8 text');
   const parsed = parseManifests(content, entry.source);
   if (parsed.problems.length > 0) {

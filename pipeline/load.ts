@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ClusterDefinition, InventoryError } from './cluster.js';
 import { compareStrings, type Problem } from './model.js';
+import { readProjectFile } from './project-files.js';
 import { dns1123LabelError } from './rules/metadata.js';
 
 export interface LoadedCluster {
@@ -70,7 +71,12 @@ export async function loadClusters(root: string): Promise<LoadResult> {
       });
       continue;
     }
-    const text = readFileSync(join(root, inventoryFile), 'utf8');
+    const read = readProjectFile(root, inventoryFile);
+    if ('error' in read) {
+      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `the inventory ${read.error}` });
+      continue;
+    }
+    const text = read.content.toString('utf8').replace(/^\uFEFF/, '');
     let data: unknown;
     try {
       data = JSON.parse(text);

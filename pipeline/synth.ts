@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from './cluster.js';
 import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from './contributions.js';
@@ -10,6 +8,7 @@ import { KSOPS_EXEC, layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
+import { readProjectFile } from './project-files.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import type { SchemaRegistry } from './schemas.js';
 import { checkToolchain, clusterToolchain } from './toolchain.js';
@@ -141,16 +140,12 @@ async function defaultNamespaces(
 function includedObjects(root: string, app: RenderedApp, problems: Problem[]): SourcedObject[] {
   const objects: SourcedObject[] = [];
   for (const { source, constructPath } of app.manifestFiles) {
-    const path = join(root, source);
-    if (source.startsWith('/') || source.split('/').includes('..') || !existsSync(path)) {
-      problems.push({
-        origin: { constructPath, file: source },
-        rule: 'manifest.file',
-        message: 'the manifest file does not exist in the project',
-      });
+    const read = readProjectFile(root, source);
+    if ('error' in read) {
+      problems.push({ origin: { constructPath, file: source }, rule: 'manifest.file', message: `the manifest file ${read.error}` });
       continue;
     }
-    const parsed = parseManifests(readFileSync(path, 'utf8'), source);
+    const parsed = parseManifests(read.content, source);
     problems.push(...parsed.problems.map((problem) => ({ ...problem, origin: { ...problem.origin, constructPath } })));
     objects.push(...parsed.objects.map((object) => ({ ...object, origin: { ...object.origin, constructPath } })));
   }

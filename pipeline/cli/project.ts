@@ -12,6 +12,14 @@ export const projectContext: CommandContext = {
   cwd: process.env.INIT_CWD ?? process.cwd(),
 };
 
+// A reader that stops early (`npm run synth | head`) closes the pipe: stop quietly, keeping the status.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit();
+  });
+}
+
 /** Runs a command and exits with its status; an unexpected crash exits 3 with the stack. */
 export function exitWith(run: Promise<number>): void {
   run.then(

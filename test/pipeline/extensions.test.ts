@@ -63,7 +63,7 @@ describe('included manifest files', () => {
   it('must exist', async () => {
     const context = captureContext();
     expect(await runSynth(['--root', project(undefined), '--out', '/nonexistent/dist'], context)).toBe(1);
-    expect(context.err[0]).toBe('lab/web/legacy (manifests/legacy.yaml): the manifest file does not exist in the project [manifest.file]');
+    expect(context.err[0]).toBe('lab/web/legacy (manifests/legacy.yaml): the manifest file does not exist [manifest.file]');
   });
 });
 
