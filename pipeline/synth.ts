@@ -209,6 +209,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       kustomizeNamespace?: string;
     }[] = [];
     const clusterObjects: (SourcedObject & { readonly app: string })[] = [];
+    const sopsFileObjects = new WeakSet<Manifest>();
     for (const app of rendered.apps) {
       const appObjects = await defaultNamespaces([...app.objects, ...includedObjects(root, app, problems)], app.namespace, registry);
       const request = kustomizeNamespaceOf(app.kustomizeNamespaces, problems);
@@ -232,6 +233,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         problems.push(...checked.problems);
         if (checked.file) {
           encrypted.push({ manifest: checked.file.object.manifest, content: checked.file.content, source: entry.source });
+          sopsFileObjects.add(checked.file.object.manifest);
           clusterObjects.push({ ...checked.file.object, app: app.name });
         }
       }
@@ -254,7 +256,8 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       entry.objects = customResources.objects.get(entry.app.name) ?? entry.objects;
       clusterObjects.push(...entry.objects.map((object) => ({ ...object, app: entry.app.name })));
     }
-    const validation = await validateObjects(clusterObjects, { registry });
+    // Secrets reach dist only as SOPS files behind KSOPS: nothing else may carry secret values.
+    const validation = await validateObjects(clusterObjects, { registry, sopsFile: (object) => sopsFileObjects.has(object.manifest) });
     problems.push(...validation.problems);
     // Validation keeps each object's app, List items included.
     const policyObjects: readonly PolicyObject[] = validation.objects;

@@ -195,6 +195,12 @@ export interface ValidateOptions<T extends SourcedObject = SourcedObject> {
   readonly duplicateScope?: (object: T) => string;
   /** Secrets that may hold plaintext values (what KSOPS generates in a deep build). @default none */
   readonly plaintextSecret?: (object: T) => boolean;
+  /**
+   * Which objects are SOPS files (synth: those behind the KSOPS generator). When given, any other
+   * Secret with values, or any object with a `sops` block, is refused whatever it looks like: it
+   * would be written into dist as it is and applied without KSOPS. @default every object may be one
+   */
+  readonly sopsFile?: (object: T) => boolean;
 }
 
 /** Applies every object rule and returns all problems found (never stops at the first). */
@@ -238,7 +244,23 @@ export async function validateObjects<T extends SourcedObject>(
         message: `no schema is known for ${manifest.kind as string} (${manifest.apiVersion as string}); use a kind from kubernetes-models or a @kubernetes-models CRD package, or register it explicitly`,
       });
     }
-    const schemaInput = options.plaintextSecret?.(object as unknown as T) ? manifest : checkSecret(object, problems);
+    const inline =
+      options.sopsFile !== undefined &&
+      !options.sopsFile(object as unknown as T) &&
+      ((manifest.apiVersion === 'v1' && manifest.kind === 'Secret' && hasSecretValues(manifest)) ||
+        manifest.sops !== undefined ||
+        object.inheritedSops !== undefined);
+    if (inline) {
+      problems.push({
+        origin,
+        object: ref,
+        rule: 'secret.inline',
+        message:
+          'carries secret values inline (a Secret with data or stringData, or a sops block): it would be written into dist as it is and applied without KSOPS; put the Secret in a SOPS file under secrets/ and include it with SopsSecret',
+      });
+    }
+    const schemaInput =
+      options.plaintextSecret?.(object as unknown as T) || inline ? withoutSopsFields(manifest) : checkSecret(object, problems);
     if (info?.check) {
       for (const violation of info.check(schemaInput)) {
         const at = violation.path ? `${violation.path}: ` : '';

@@ -46,6 +46,7 @@ export interface AcmeClusterIssuerProps {
 
 function solver(props: AcmeSolverProps): AcmeSolver {
   if (props.type === 'dns01-cloudflare') {
+    props.apiToken.requireKeys([props.key ?? 'api-token']);
     return {
       dns01: {
         cloudflare: { apiTokenSecretRef: { name: props.apiToken.secretName, key: props.key ?? 'api-token' } },

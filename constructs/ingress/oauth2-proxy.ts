@@ -176,6 +176,7 @@ export class OAuth2Proxy extends Construct {
     const selector = { 'app.kubernetes.io/name': 'oauth2-proxy', 'app.kubernetes.io/instance': name };
     const labels = { ...selector, 'app.kubernetes.io/component': 'authentication-proxy' };
     const secretName = props.credentials.secretName;
+    props.credentials.requireKeys(Object.values(OAUTH2_PROXY_SECRET_KEYS));
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name, namespace, labels },

@@ -32,7 +32,7 @@ export class SopsSecret extends Construct {
   readonly namespace: string;
   readonly file: string;
   readonly behavior: 'create' | 'merge' | 'replace';
-  readonly keys: readonly string[];
+  private readonly required: string[];
 
   constructor(scope: Construct, id: string, props: SopsSecretProps) {
     super(scope, id);
@@ -40,13 +40,26 @@ export class SopsSecret extends Construct {
     this.namespace = props.namespace;
     this.file = props.file;
     this.behavior = props.behavior ?? 'create';
-    this.keys = props.keys ?? [];
+    this.required = [...(props.keys ?? [])];
     this.node.addValidation({
       validate: () =>
         props.file.startsWith('/') || props.file.split('/').includes('..')
           ? [`SopsSecret file "${props.file}" must be a path inside the project (relative, no "..")`]
           : [],
     });
+  }
+
+  /** Every key the file must hold: those given, and those the constructs reading the Secret require. */
+  get keys(): readonly string[] {
+    return [...new Set(this.required)];
+  }
+
+  /**
+   * Declares keys a consumer reads (an env var's secretKeyRef, a mounted file): synth then fails
+   * when the file lacks one, instead of the pod failing to start at sync time.
+   */
+  requireKeys(keys: readonly string[]): void {
+    this.required.push(...keys);
   }
 
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {

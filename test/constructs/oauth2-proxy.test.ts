@@ -11,6 +11,7 @@ import {
   type OAuth2ProxyProps,
 } from '../../constructs/ingress/oauth2-proxy.js';
 import { SopsSecret } from '../../constructs/secrets/sops-secret.js';
+import { KUSTOMIZE_CONTRIBUTION } from '../../pipeline/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 import { loadExampleKeys, REPO_ROOT, referenceDecrypt } from '../sops/helpers.js';
@@ -40,7 +41,7 @@ function build(props: Partial<OAuth2ProxyProps> = {}, secretNamespace = 'traefik
     credentials,
     ...props,
   });
-  return { chart, proxy };
+  return { chart, proxy, credentials };
 }
 
 /** Builds and synthesizes (which runs every construct's validation and throws on an error). */
@@ -61,6 +62,22 @@ function container(find: (kind: string, name: string) => Manifest) {
 }
 
 describe('OAuth2Proxy', () => {
+  it('declares the keys it reads from its credentials, so synth checks the SOPS file holds them', () => {
+    const { credentials, chart } = build();
+    expect(credentials.keys).toEqual(['client-id', 'client-secret', 'cookie-secret']);
+    const deployment = (
+      chart.toJson() as {
+        kind: string;
+        spec: { template: { spec: { containers: { env?: { valueFrom?: { secretKeyRef?: { key: string } } }[] }[] } } };
+      }[]
+    ).find((object) => object.kind === 'Deployment');
+    const read = deployment?.spec.template.spec.containers.flatMap((c) =>
+      (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])),
+    );
+    expect([...new Set(read)].sort()).toEqual([...credentials.keys].sort());
+    expect(credentials[KUSTOMIZE_CONTRIBUTION]().encryptedFiles?.[0]?.keys).toEqual(credentials.keys);
+  });
+
   it('runs as a reverse proxy behind forward-auth, answering 202 from its static upstream', () => {
     const { find, errors } = render();
     expect(errors).toEqual([]);
