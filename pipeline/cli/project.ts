@@ -12,21 +12,48 @@ export const projectContext: CommandContext = {
   cwd: process.env.INIT_CWD ?? process.cwd(),
 };
 
+const realExit = process.exit.bind(process);
+let settled = false;
+
+/**
+ * While a command runs, code it loads (compositions, app files, constructs) cannot end the
+ * process: process.exit throws instead, and the command reports it as a problem of whatever
+ * called it. A command that ends without settling (its summary never printed) fails. Installed
+ * by exitWith, before any module the command imports is evaluated.
+ */
+function guardProcess(): void {
+  process.exit = ((code?: number | string | null) => {
+    if (settled) return realExit(code ?? undefined);
+    throw new Error(`process.exit(${code ?? ''}) was called while the command ran: app code may not end the process`);
+  }) as typeof process.exit;
+  process.on('exit', () => {
+    if (settled) return;
+    process.stderr.write(
+      'error: the command ended before it finished (something stopped the event loop or the process); nothing it printed can be trusted\n',
+    );
+    process.exitCode = 1;
+  });
+}
+
 // A reader that stops early (`npm run synth | head`) closes the pipe: stop quietly, keeping the status.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
-    process.exit();
+    settled = true;
+    realExit();
   });
 }
 
 /** Runs a command and exits with its status; an unexpected crash exits 3 with the stack. */
 export function exitWith(run: Promise<number>): void {
+  guardProcess();
   run.then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (error: unknown) => {
+      settled = true;
       process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 3;
     },
