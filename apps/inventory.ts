@@ -409,6 +409,67 @@ function crossCheck(inventory: ClusterInventory, issues: InventoryIssue[]): void
     }
   }
 
+  // The API server's Service IP is the first address of a service CIDR of its family.
+  if (serviceCidrs) {
+    k8s.apiServiceIps.forEach((ip, index) => {
+      const family = familyOf(ip);
+      if (family === undefined || serviceCidrs.some((s) => contains(s, ip))) return;
+      issues.push({
+        path: `kubernetes.apiServiceIps[${index}]`,
+        message: `"${ip}" is not inside a service CIDR of its family (${
+          serviceCidrs
+            .filter((c) => c.family === family)
+            .map((c) => c.text)
+            .join(', ') || `there is no ${FAMILY_NAMES[family]} one`
+        })`,
+      });
+    });
+  }
+
+  // Pod, service and host ranges must not overlap: routes to one would capture the other.
+  const hostSubnets: { path: string; subnet: Subnet }[] = [];
+  inventory.hosts.forEach((host, index) => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const address = host[family];
+      const prefix = inventory.network.prefixLengths[family];
+      if (familyOf(address) === family && prefix > 0) {
+        hostSubnets.push({ path: `hosts[${index}].${family}`, subnet: { text: `${address}/${prefix}`, address, prefix, family } });
+      }
+    }
+  });
+  const ranges = [
+    ...(podCidrs ?? []).map((subnet, index) => ({ path: `kubernetes.podCidrs[${index}]`, subnet })),
+    ...(serviceCidrs ?? []).map((subnet, index) => ({ path: `kubernetes.serviceCidrs[${index}]`, subnet })),
+  ];
+  const overlaps = (a: Subnet, b: Subnet) => a.family === b.family && (contains(a, b.address) || contains(b, a.address));
+  ranges.forEach((range, index) => {
+    for (const other of ranges.slice(index + 1)) {
+      if (range.path.split('[')[0] !== other.path.split('[')[0] && overlaps(range.subnet, other.subnet)) {
+        issues.push({
+          path: other.path,
+          message: `${other.subnet.text} overlaps ${range.path} (${range.subnet.text}): pod and service ranges must be disjoint`,
+        });
+      }
+    }
+    const host = hostSubnets.find(({ subnet }) => overlaps(range.subnet, subnet));
+    if (host) {
+      issues.push({
+        path: range.path,
+        message: `${range.subnet.text} overlaps the hosts' subnet ${host.subnet.text} (${host.path}): pick a range the hosts' network does not use`,
+      });
+    }
+  });
+
+  // Two hosts with one address would take each other's traffic.
+  const addresses = new Map<string, string>();
+  inventory.hosts.forEach((host, index) => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const first = addresses.get(host[family]);
+      if (first) issues.push({ path: `hosts[${index}].${family}`, message: `"${host[family]}" is also the address of ${first}` });
+      else addresses.set(host[family], `hosts[${index}] (${host.name})`);
+    }
+  });
+
   const network = inventory.network;
   for (const family of ['ipv4', 'ipv6'] as const) {
     const gateway = network.gateways[family];

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { LineCounter, parseDocument } from 'yaml';
 import { type ClusterDefinition, InventoryError } from './cluster.js';
 import { compareStrings, type Problem } from './model.js';
 import { readProjectFile } from './project-files.js';
@@ -29,6 +30,17 @@ function oneLine(error: unknown, root: string): string {
   const frame = error.stack?.split('\n').find((line) => line.includes(root) && !line.includes('node_modules'));
   const where = frame ? /\(?(?:file:\/\/)?([^()\s]+:\d+):\d+\)?$/.exec(frame)?.[1]?.replace(`${root}/`, '') : undefined;
   return where && !message.includes(where) ? `${message} (at ${where})` : message;
+}
+
+/** The first key a JSON text repeats inside one object, with where, or undefined. */
+function duplicateKey(text: string): string | undefined {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const error = document.errors.find((candidate) => candidate.code === 'DUPLICATE_KEY');
+  if (!error) return undefined;
+  const { line, col } = lineCounter.linePos(error.pos[0]);
+  const key = /^\s*"((?:[^"\\]|\\.)*)"/.exec(text.slice(error.pos[0]))?.[1];
+  return `invalid JSON: the key ${key === undefined ? '' : `"${key}" `}appears twice in one object at line ${line}, column ${col}; JSON readers keep only one of them: remove the other`;
 }
 
 /** The 1-based line and column of a JSON.parse error position, when the message carries one. */
@@ -83,6 +95,12 @@ export async function loadClusters(root: string): Promise<LoadResult> {
     } catch (error) {
       const reason = error instanceof Error ? `${error.message}${jsonErrorLocation(text, error)}` : String(error);
       problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `invalid JSON: ${reason}` });
+      continue;
+    }
+    // JSON.parse keeps the last of two equal keys without a word: a duplicate is an error here.
+    const duplicate = duplicateKey(text);
+    if (duplicate) {
+      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: duplicate });
       continue;
     }
     let module: { default?: unknown };

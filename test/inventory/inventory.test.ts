@@ -151,8 +151,39 @@ describe('parseInventory', () => {
         message: '121 must be from 104 to 120 for pod CIDR 2a10:4741:36:32:2::/104 (at least its prefix, at most 16 bits longer)',
       },
       {
+        path: 'kubernetes.apiServiceIps[1]',
+        message: '"2a10:4741:36:32:1::1" is not inside a service CIDR of its family (there is no IPv6 one)',
+      },
+      {
         path: 'network.gateways.ipv4',
         message: '"192.0.3.1" is outside the /24 subnet of soarin (192.0.2.11), sassaflash (192.0.2.12), stormfeather (192.0.2.13)',
+      },
+    ]);
+  });
+
+  it('refuses ranges that overlap, an API service IP outside its CIDR and two hosts with one address', () => {
+    const data = shipped();
+    data.kubernetes.serviceCidrs = ['10.234.128.0/20', '2a10:4741:36:32:1::/112'];
+    data.kubernetes.podCidrs = ['192.0.2.0/25', '2a10:4741:36:32:2::/104'];
+    data.kubernetes.nodeCidrMaskSizes = { ipv4: 26, ipv6: 120 };
+    data.kubernetes.dnsServiceIps = ['10.234.128.10', '2a10:4741:36:32:1::a'];
+    data.hosts[1].ipv4 = data.hosts[0].ipv4;
+    expect(issuesOf(data)).toEqual([
+      { path: 'kubernetes.apiServiceIps[0]', message: '"10.234.64.1" is not inside a service CIDR of its family (10.234.128.0/20)' },
+      {
+        path: 'kubernetes.podCidrs[0]',
+        message: "192.0.2.0/25 overlaps the hosts' subnet 192.0.2.11/24 (hosts[0].ipv4): pick a range the hosts' network does not use",
+      },
+      { path: 'hosts[1].ipv4', message: '"192.0.2.11" is also the address of hosts[0] (soarin)' },
+    ]);
+    const overlapping = shipped();
+    overlapping.kubernetes.serviceCidrs = ['10.234.128.0/20', '2a10:4741:36:32:1::/112'];
+    overlapping.kubernetes.apiServiceIps = ['10.234.128.1', '2a10:4741:36:32:1::1'];
+    overlapping.kubernetes.dnsServiceIps = ['10.234.128.10', '2a10:4741:36:32:1::a'];
+    expect(issuesOf(overlapping)).toEqual([
+      {
+        path: 'kubernetes.serviceCidrs[0]',
+        message: '10.234.128.0/20 overlaps kubernetes.podCidrs[0] (10.234.128.0/18): pod and service ranges must be disjoint',
       },
     ]);
   });

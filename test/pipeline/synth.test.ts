@@ -140,6 +140,19 @@ export default defineCluster({
     expect(await runSynth(['--root', root, '--out', tempDir()], context)).toBe(1);
     expect(context.err[0]).toMatch(/^inventory\/lab.json: invalid JSON: .+ \[inventory\]$/);
 
+    const duplicated = project({
+      'inventory/lab.json': '{\n  "acme": {\n    "email": "a@tdude.co",\n    "email": "b@tdude.co"\n  },\n  "email": 1\n}\n',
+      'apps/lab.ts': configMapComposition({}),
+    });
+    const twice = captureContext();
+    expect(await runSynth(['--root', duplicated, '--out', tempDir()], twice)).toBe(1);
+    expect(twice.err[0]).toBe(
+      'inventory/lab.json: invalid JSON: the key "email" appears twice in one object at line 4, column 5; JSON readers keep only one of them: remove the other [inventory]',
+    );
+    // The same key in two objects is fine.
+    const apart = project({ 'inventory/lab.json': '{ "a": { "email": 1 }, "email": 2 }\n', 'apps/lab.ts': configMapComposition({}) });
+    expect(await runSynth(['--root', apart, '--out', tempDir()], captureContext())).toBe(0);
+
     const missingComposition = project({ 'inventory/lab.json': '{}' });
     const second = captureContext();
     expect(await runSynth(['--root', missingComposition, '--out', tempDir()], second)).toBe(1);
