@@ -1,4 +1,5 @@
 import { workloadReferences } from '../constructs/core/references.js';
+import { workloadPolicy } from '../constructs/core/workload-policy.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
 import { policies as ingressPolicies, ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
@@ -50,5 +51,6 @@ export default defineCluster({
     // An app using what another app makes syncs after it (StorageClasses: the storage policy).
     referencePolicy([ingressReferences, workloadReferences]),
     metricsTargetPolicy,
+    workloadPolicy,
   ],
 });

@@ -259,10 +259,11 @@ export class ArgoCd extends Construct {
       metadata: {
         name: namespace,
         labels: {
-          // Upstream containers drop all capabilities but do not all set seccomp profiles: baseline.
-          'pod-security.kubernetes.io/enforce': 'baseline',
-          'pod-security.kubernetes.io/audit': 'baseline',
-          'pod-security.kubernetes.io/warn': 'baseline',
+          // Every workload of the v3.5.1 HA install (and the KSOPS init container) meets
+          // restricted, as the deep build checks.
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
         },
       },
     });

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { POD_SECURITY_REASON_ANNOTATION } from '../../pipeline/rules/pod-security.js';
 
 export interface CsiNamespaceProps {
   readonly name: string;
@@ -18,6 +19,10 @@ export class CsiNamespace extends Construct {
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
         name: props.name,
+        annotations: {
+          [POD_SECURITY_REASON_ANNOTATION]:
+            'CSI node plugins run privileged with host networking and mount /dev, /sys, the kubelet directory and the host root to attach volumes',
+        },
         labels: {
           'pod-security.kubernetes.io/enforce': 'privileged',
           'pod-security.kubernetes.io/audit': 'privileged',

@@ -5,6 +5,8 @@ export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 export const POD_SECURITY_LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 
 export const ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+/** Why a namespace enforces less than restricted: required for baseline and privileged. */
+export const POD_SECURITY_REASON_ANNOTATION = 'pod-security.homelab-cdk8s.io/reason';
 
 export interface PodSecurityViolation {
   /** Short rule id, e.g. `privileged`, `host-path`, `run-as-non-root`. */

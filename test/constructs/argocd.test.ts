@@ -88,7 +88,7 @@ describe('ArgoCd', () => {
     expect(resources).toEqual([INSTALL_URL]);
     // install.yaml names no namespace: the kustomization must place it, or kubectl would not.
     expect(namespaces).toEqual(['argocd']);
-    expect(find('Namespace', 'argocd')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    expect(find('Namespace', 'argocd')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(argocd.host).toBe('gitops.example.org');
   });
 

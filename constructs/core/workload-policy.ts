@@ -1,0 +1,129 @@
+import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
+import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
+import {
+  ENFORCE_LABEL,
+  namespaceEnforceLevel,
+  POD_SECURITY_LEVELS,
+  POD_SECURITY_REASON_ANNOTATION,
+  type PodSecurityLevel,
+  podSecurityViolations,
+  podSpecOf,
+} from '../../pipeline/rules/pod-security.js';
+import { floatingImageError } from './pinning.js';
+
+/** Roles that give everything, or write access to everything in a namespace. */
+const POWERFUL_ROLES = new Set(['cluster-admin', 'admin', 'edit']);
+/** Subjects that stand for anyone, or for every workload of the cluster. */
+const EVERYONE = new Set(['system:anonymous', 'system:unauthenticated', 'system:authenticated', 'system:serviceaccounts']);
+
+function records(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value) ? value.filter(isRecord) : [];
+}
+
+/** The project's own objects: rendered, included, or (in the deep build) from a project file. */
+function isProjects(object: PolicyObject): boolean {
+  return object.origin.source === undefined || object.origin.source.startsWith('project file ');
+}
+
+/**
+ * Workloads and RBAC: every Namespace carries a Pod Security level, restricted unless a recorded
+ * reason says otherwise, and the project's pod templates meet their namespace's level; the
+ * project's containers run pinned images with memory requests and limits; no binding gives a
+ * powerful role to anonymous users, to every authenticated user or to every service account.
+ * (Upstream pod templates are checked against their namespace's level by the deep build.)
+ */
+export const workloadPolicy: ClusterPolicy = {
+  name: 'workloads',
+  check: (objects) => {
+    const problems: Problem[] = [];
+    const report = (object: PolicyObject, rule: string, message: string) =>
+      problems.push({ origin: object.origin, object: objectRef(object.manifest), rule: `policy.workloads.${rule}`, message });
+    const levels = new Map<string, PodSecurityLevel>();
+    const clusterRoles = new Map<string, Record<string, unknown>>();
+    for (const object of objects) {
+      const { manifest } = object;
+      if (manifest.apiVersion === 'rbac.authorization.k8s.io/v1' && manifest.kind === 'ClusterRole') {
+        clusterRoles.set(objectRef(manifest).name ?? '', manifest);
+      }
+      if (manifest.apiVersion !== 'v1' || manifest.kind !== 'Namespace') continue;
+      const name = objectRef(manifest).name ?? '';
+      const level = namespaceEnforceLevel(manifest);
+      if (level === undefined || !(POD_SECURITY_LEVELS as readonly string[]).includes(level)) {
+        report(
+          object,
+          'pod-security',
+          `has no valid ${ENFORCE_LABEL} label (${POD_SECURITY_LEVELS.join(', ')}): label it restricted, or a lower level with the reason in annotation ${POD_SECURITY_REASON_ANNOTATION}`,
+        );
+        continue;
+      }
+      levels.set(name, level as PodSecurityLevel);
+      const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+      const reason = isRecord(metadata.annotations) ? metadata.annotations[POD_SECURITY_REASON_ANNOTATION] : undefined;
+      if (level !== 'restricted' && (typeof reason !== 'string' || reason.trim() === '')) {
+        report(
+          object,
+          'pod-security',
+          `enforces ${level}, below restricted, without a reason: say why in annotation ${POD_SECURITY_REASON_ANNOTATION}, or enforce restricted`,
+        );
+      }
+    }
+    for (const object of objects) {
+      const { manifest } = object;
+      const found = podSpecOf(manifest);
+      if (found && isProjects(object)) {
+        const namespace = objectRef(manifest).namespace ?? '';
+        const level = levels.get(namespace);
+        if (level !== undefined && level !== 'privileged') {
+          for (const violation of podSecurityViolations(manifest, level)) {
+            report(object, 'pod-security', `namespace ${namespace} enforces ${level}: ${violation.path}: ${violation.message}`);
+          }
+        }
+        for (const list of ['initContainers', 'containers'] as const) {
+          records(found.spec[list]).forEach((container, index) => {
+            const at = `${found.path}.${list}[${index}]`;
+            const name = String(container.name ?? index);
+            const image = typeof container.image === 'string' ? container.image : '';
+            const imageError = image === '' ? 'has no image' : floatingImageError(image);
+            if (imageError)
+              report(
+                object,
+                'image',
+                `${at}: container "${name}" ${imageError.replace(/^image /, 'runs image ')}: pin a release tag or a digest`,
+              );
+            const resources = isRecord(container.resources) ? container.resources : {};
+            for (const field of ['requests', 'limits'] as const) {
+              const values = isRecord(resources[field]) ? resources[field] : {};
+              if (values.memory === undefined) {
+                report(
+                  object,
+                  'resources',
+                  `${at}: container "${name}" has no resources.${field}.memory: without it ${field === 'limits' ? 'one leak can exhaust the node' : 'the scheduler cannot place it by memory'}; set it`,
+                );
+              }
+            }
+          });
+        }
+      }
+      const binding =
+        manifest.apiVersion === 'rbac.authorization.k8s.io/v1' &&
+        (manifest.kind === 'RoleBinding' || manifest.kind === 'ClusterRoleBinding');
+      if (!binding) continue;
+      const roleRef = isRecord(manifest.roleRef) ? manifest.roleRef : {};
+      const roleName = String(roleRef.name ?? '');
+      const role = roleRef.kind === 'ClusterRole' ? clusterRoles.get(roleName) : undefined;
+      const wildcard = records(role?.rules).some((rule) => Array.isArray(rule.verbs) && rule.verbs.includes('*'));
+      if (!POWERFUL_ROLES.has(roleName) && !wildcard) continue;
+      for (const subject of records(manifest.subjects)) {
+        const name = String(subject.name ?? '');
+        if (EVERYONE.has(name)) {
+          report(
+            object,
+            'rbac',
+            `binds ${roleRef.kind} ${roleName} to ${subject.kind} ${name}, which is everyone of its kind: bind it to named users, groups or service accounts`,
+          );
+        }
+      }
+    }
+    return problems;
+  },
+};

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { workloadPolicy } from '../../constructs/core/workload-policy.js';
+import type { PolicyObject } from '../../pipeline/cluster.js';
+import type { Manifest } from '../../pipeline/model.js';
+
+const object = (manifest: Manifest, source?: string): PolicyObject => ({
+  app: 'web',
+  manifest,
+  origin: { constructPath: `lab/web/${manifest.kind}`, ...(source ? { source } : {}) },
+});
+const namespace = (level?: string, reason?: string) =>
+  object({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: 'web',
+      ...(level ? { labels: { 'pod-security.kubernetes.io/enforce': level } } : {}),
+      ...(reason ? { annotations: { 'pod-security.homelab-cdk8s.io/reason': reason } } : {}),
+    },
+  });
+const container = (changes: Record<string, unknown> = {}) => ({
+  name: 'app',
+  image: 'example.org/app:1.2.3',
+  resources: { requests: { memory: '64Mi' }, limits: { memory: '128Mi' } },
+  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+  ...changes,
+});
+const deployment = (changes: Record<string, unknown> = {}, source?: string) =>
+  object(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'app', namespace: 'web' },
+      spec: {
+        template: {
+          spec: { securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [container(changes)] },
+        },
+      },
+    },
+    source,
+  );
+const messages = (objects: PolicyObject[]) => workloadPolicy.check(objects).map((p) => `${p.rule}: ${p.message}`);
+
+describe('the workload policy', () => {
+  it('passes a pinned, sized, restricted workload in a restricted namespace', () => {
+    expect(messages([namespace('restricted'), deployment()])).toEqual([]);
+  });
+
+  it('requires a Pod Security level on every namespace, and a reason below restricted', () => {
+    expect(messages([namespace()])).toEqual([
+      'policy.workloads.pod-security: has no valid pod-security.kubernetes.io/enforce label (privileged, baseline, restricted): label it restricted, or a lower level with the reason in annotation pod-security.homelab-cdk8s.io/reason',
+    ]);
+    expect(messages([namespace('privileged')])).toEqual([
+      'policy.workloads.pod-security: enforces privileged, below restricted, without a reason: say why in annotation pod-security.homelab-cdk8s.io/reason, or enforce restricted',
+    ]);
+    expect(messages([namespace('privileged', 'CSI node plugins mount the host')])).toEqual([]);
+  });
+
+  it("checks the project's pod templates against their namespace's level", () => {
+    const privileged = deployment({
+      securityContext: { privileged: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    });
+    expect(messages([namespace('restricted'), privileged])).toEqual([
+      expect.stringMatching(
+        /^policy\.workloads\.pod-security: namespace web enforces restricted: spec\.template\.spec\.containers\[0\]\.securityContext\.privileged: container "app" sets/,
+      ),
+    ]);
+    expect(messages([namespace('privileged', 'a reason'), privileged])).toEqual([]);
+  });
+
+  it('refuses floating or missing image tags, and containers without memory requests and limits', () => {
+    expect(messages([namespace('restricted'), deployment({ image: 'nginx:latest' })])).toEqual([
+      'policy.workloads.image: spec.template.spec.containers[0]: container "app" runs image "nginx:latest" uses the floating tag "latest": pin a release tag or a digest',
+    ]);
+    expect(messages([namespace('restricted'), deployment({ image: 'nginx' })])).toEqual([
+      'policy.workloads.image: spec.template.spec.containers[0]: container "app" runs image "nginx" has no tag or digest: pin a release tag or a digest',
+    ]);
+    expect(messages([namespace('restricted'), deployment({ resources: {} })]).map((m) => m.split(': ')[0])).toEqual([
+      'policy.workloads.resources',
+      'policy.workloads.resources',
+    ]);
+    // Upstream workloads: the deep build checks their Pod Security level; these rules are the project's.
+    expect(messages([namespace('restricted'), deployment({ image: 'nginx' }, 'upstream https://example.org/x.yaml')])).toEqual([]);
+  });
+
+  it('refuses a powerful role bound to everyone, and accepts it bound to a named group', () => {
+    const binding = (subject: Record<string, string>) =>
+      object({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'open' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [subject],
+      });
+    expect(messages([binding({ kind: 'Group', name: 'system:unauthenticated', apiGroup: 'rbac.authorization.k8s.io' })])).toEqual([
+      'policy.workloads.rbac: binds ClusterRole cluster-admin to Group system:unauthenticated, which is everyone of its kind: bind it to named users, groups or service accounts',
+    ]);
+    expect(messages([binding({ kind: 'Group', name: 'system:serviceaccounts' })])).toHaveLength(1);
+    expect(messages([binding({ kind: 'Group', name: 'operators' })])).toEqual([]);
+  });
+});
