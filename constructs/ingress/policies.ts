@@ -6,6 +6,33 @@ import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from './secure-
 
 const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
+/** Why an Ingress routes a wildcard host (it takes every subdomain nothing else routes). */
+export const WILDCARD_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/wildcard-reason';
+
+/**
+ * Why an ACME ClusterIssuer cannot issue a certificate for a host, or undefined when one of its
+ * solvers can: an HTTP-01 solver (not for wildcards) or a DNS-01 solver whose dnsZones selector,
+ * if it has one, holds the host's domain. Issuers of other kinds (CA, Vault) are not judged.
+ */
+function unsolvable(issuer: Record<string, unknown> | undefined, host: string): string | undefined {
+  const spec = isRecord(issuer?.spec) ? issuer.spec : {};
+  if (!isRecord(spec.acme)) return undefined;
+  const solvers = records(spec.acme.solvers);
+  const name = host.replace(/^\*\./, '');
+  const inZone = (zones: string[]) => zones.some((zone) => name === zone || name.endsWith(`.${zone}`));
+  for (const solver of solvers) {
+    const selector = isRecord(solver.selector) ? solver.selector : undefined;
+    const zones = strings(selector?.dnsZones);
+    const names = strings(selector?.dnsNames);
+    if (selector && (zones.length > 0 || names.length > 0) && !inZone(zones) && !names.includes(host)) continue;
+    if (isRecord(solver.dns01)) return undefined;
+    if (isRecord(solver.http01) && !host.startsWith('*.')) return undefined;
+  }
+  const zones = solvers.flatMap((solver) => strings(isRecord(solver.selector) ? solver.selector.dnsZones : undefined));
+  return host.startsWith('*.') && !solvers.some((solver) => isRecord(solver.dns01))
+    ? 'a wildcard needs a DNS-01 solver, and it has none'
+    : `no solver of it covers the host${zones.length > 0 ? ` (DNS-01 zones: ${zones.join(', ')})` : ''}; use an issuer whose DNS-01 zones hold it, or an HTTP-01 issuer`;
+}
 
 interface Named {
   readonly kind: string;
@@ -76,6 +103,7 @@ export const ingressPolicy: ClusterPolicy = createIngressPolicy();
 function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readonly string[], built: boolean): Problem[] {
   const problems: Problem[] = [];
   const clusterIssuers = new Set(named(objects, 'cert-manager.io', 'ClusterIssuer').map((o) => o.name));
+  const issuerManifests = new Map(named(objects, 'cert-manager.io', 'ClusterIssuer').map((o) => [o.name, o.manifest]));
   const issuers = new Set(named(objects, 'cert-manager.io', 'Issuer').map((o) => `${o.namespace}/${o.name}`));
   const middlewares = new Map(
     named(objects, 'traefik.io', 'Middleware').map((o) => [middlewareProviderName({ namespace: o.namespace ?? '', name: o.name }), o]),
@@ -132,6 +160,15 @@ function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readon
     for (const host of [...new Set([...ruleHosts, ...tlsHosts])]) {
       if (!HOST.test(host)) report('host', `host "${host}" is not a valid DNS name`);
     }
+    const wildcardReason = annotations[WILDCARD_REASON_ANNOTATION];
+    for (const host of new Set(ruleHosts.filter((candidate) => candidate.startsWith('*.')))) {
+      if (typeof wildcardReason !== 'string' || wildcardReason.trim() === '') {
+        report(
+          'host',
+          `host "${host}" is a wildcard: it captures every subdomain no other route claims; name the hosts, or give the reason in annotation ${WILDCARD_REASON_ANNOTATION}`,
+        );
+      }
+    }
     for (const host of ruleHosts) {
       if (!tlsHosts.some((tlsHost) => covers(tlsHost, host))) report('tls', `host "${host}" is not covered by any spec.tls entry`);
     }
@@ -158,8 +195,14 @@ function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readon
     if (typeof clusterIssuer === 'string' && typeof issuer === 'string') {
       report('issuer', 'names both a ClusterIssuer and an Issuer; cert-manager refuses an Ingress with both annotations');
     } else if (typeof clusterIssuer === 'string') {
-      if (!clusterIssuers.has(clusterIssuer))
+      if (!clusterIssuers.has(clusterIssuer)) {
         report('issuer', `names ClusterIssuer "${clusterIssuer}", which does not exist in the cluster`);
+      } else {
+        for (const host of new Set([...ruleHosts, ...tlsHosts])) {
+          const why = unsolvable(issuerManifests.get(clusterIssuer), host);
+          if (why) report('issuer', `host "${host}" cannot get a certificate from ClusterIssuer "${clusterIssuer}": ${why}`);
+        }
+      }
     } else if (typeof issuer === 'string') {
       if (!issuers.has(`${namespace}/${issuer}`))
         report('issuer', `names Issuer "${issuer}", which does not exist in namespace ${namespace}`);

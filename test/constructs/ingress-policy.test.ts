@@ -252,3 +252,49 @@ describe('ingress policy', () => {
     expect(check(ingress('app', { spec: rules, annotations: declared }))).toEqual([]);
   });
 });
+
+describe('ingress hosts and their issuers', () => {
+  const acme = (name: string, solvers: Record<string, unknown>[]): Manifest => ({
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'ClusterIssuer',
+    metadata: { name },
+    spec: { acme: { server: 'https://acme.example', email: 'ops@tdude.co', privateKeySecretRef: { name: `${name}-key` }, solvers } },
+  });
+  const dns01 = acme('dns', [{ dns01: { cloudflare: {} }, selector: { dnsZones: ['tdude.co'] } }]);
+  const http01 = acme('http', [{ http01: { ingress: { ingressClassName: 'traefik' } } }]);
+  const others = cluster.filter((manifest) => manifest.kind !== 'ClusterIssuer');
+  const route = (host: string, issuer: string, annotations: Record<string, string> = {}) =>
+    ingress('app', {
+      annotations: { 'cert-manager.io/cluster-issuer': issuer, ...annotations },
+      spec: {
+        tls: [{ hosts: [host], secretName: 'app-tls' }],
+        rules: [
+          { host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] } },
+        ],
+      },
+    });
+  const problems = (...manifests: Manifest[]) =>
+    ingressPolicy.check([...others, dns01, http01, ...manifests].map((m) => object(m))).map((p) => `${p.message} [${p.rule}]`);
+
+  it('accepts a host inside a DNS-01 zone of its issuer, or any host with an HTTP-01 issuer', () => {
+    expect(problems(route('app.k8s.tdude.co', 'dns'))).toEqual([]);
+    expect(problems(route('app.example.net', 'http'))).toEqual([]);
+  });
+
+  it('refuses a host outside every DNS-01 zone of its issuer: its certificate could never be issued', () => {
+    expect(problems(route('app.example.net', 'dns'))).toEqual([
+      'host "app.example.net" cannot get a certificate from ClusterIssuer "dns": no solver of it covers the host (DNS-01 zones: tdude.co); use an issuer whose DNS-01 zones hold it, or an HTTP-01 issuer [policy.ingress.issuer]',
+    ]);
+  });
+
+  it('refuses a wildcard host without a reason, and a wildcard on an HTTP-01 issuer', () => {
+    expect(problems(route('*.k8s.tdude.co', 'dns'))).toEqual([
+      'host "*.k8s.tdude.co" is a wildcard: it captures every subdomain no other route claims; name the hosts, or give the reason in annotation ingress.homelab-cdk8s.io/wildcard-reason [policy.ingress.host]',
+    ]);
+    const reason = { 'ingress.homelab-cdk8s.io/wildcard-reason': 'preview environments get a subdomain each' };
+    expect(problems(route('*.k8s.tdude.co', 'dns', reason))).toEqual([]);
+    expect(problems(route('*.k8s.tdude.co', 'http', reason))).toEqual([
+      'host "*.k8s.tdude.co" cannot get a certificate from ClusterIssuer "http": a wildcard needs a DNS-01 solver, and it has none [policy.ingress.issuer]',
+    ]);
+  });
+});
