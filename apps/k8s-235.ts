@@ -45,7 +45,18 @@ export default defineCluster({
     })),
   policies: (inventory) => [
     ...ingressPolicies,
-    gitOpsPolicy({ cluster: NAME, apps: apps.map((app) => app.name) }),
+    gitOpsPolicy({
+      cluster: NAME,
+      apps: apps.map((app) => app.name),
+      namespaceGrants: [
+        {
+          app: 'democratic-csi',
+          namespace: 'kube-system',
+          reason:
+            "the upstream snapshot-controller manifests (external-snapshotter v8.2.1) install into kube-system, where the cluster's controllers run",
+        },
+      ],
+    }),
     sopsDecryptionPolicy({ ageRecipient: inventory.gitops.sopsAgeRecipient }),
     ...storagePolicies(),
     // An app using what another app makes syncs after it (StorageClasses: the storage policy).

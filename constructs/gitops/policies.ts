@@ -10,6 +10,11 @@ export interface GitOpsPolicyOptions {
   readonly apps: readonly string[];
   /** @default `dist/<cluster>/<app>` */
   readonly pathOf?: (cluster: string, app: string) => string;
+  /**
+   * Namespaces an app writes into without owning them (its Namespace object or its
+   * Application's destination), each with the reason. @default none
+   */
+  readonly namespaceGrants?: readonly { readonly app: string; readonly namespace: string; readonly reason: string }[];
 }
 
 const isApplication = (object: PolicyObject) =>
@@ -70,9 +75,33 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
         ...objects.filter((o) => o.manifest.kind === 'Namespace' && o.manifest.apiVersion === 'v1').map((o) => objectRef(o.manifest).name),
       ]);
       const reported = new Set<string>();
+      // Who owns a namespace: the app with its Namespace object, else the app whose Application creates it.
+      const owners = new Map<string, string>();
+      for (const [app, namespace] of createsNamespace) owners.set(namespace, app);
+      for (const object of objects) {
+        if (object.manifest.kind === 'Namespace' && object.manifest.apiVersion === 'v1')
+          owners.set(objectRef(object.manifest).name ?? '', object.app);
+      }
+      const granted = (app: string, namespace: string) =>
+        (options.namespaceGrants ?? []).some((grant) => grant.app === app && grant.namespace === namespace && grant.reason.trim() !== '');
       for (const object of objects) {
         const namespace = objectRef(object.manifest).namespace;
-        if (namespace === undefined || namespaces.has(namespace) || createsNamespace.get(object.app) === namespace) continue;
+        if (namespace === undefined || createsNamespace.get(object.app) === namespace || isApplication(object)) continue;
+        const owner = owners.get(namespace);
+        if ((owner !== undefined && owner !== object.app) || (owner === undefined && BUILT_IN_NAMESPACES.includes(namespace))) {
+          if (granted(object.app, namespace)) continue;
+          const key = `${object.app}/${namespace}/owner`;
+          if (reported.has(key)) continue;
+          reported.add(key);
+          problems.push({
+            origin: object.origin,
+            object: objectRef(object.manifest),
+            rule: 'policy.gitops.namespace',
+            message: `app ${object.app} writes into namespace ${namespace}, which ${owner === undefined ? 'belongs to the cluster itself' : `app ${owner} owns`}: keep the object in the app's own namespace, or grant it in the gitops policy's namespaceGrants with the reason`,
+          });
+          continue;
+        }
+        if (namespaces.has(namespace)) continue;
         const key = `${object.app}/${namespace}`;
         if (reported.has(key)) continue;
         reported.add(key);

@@ -205,6 +205,34 @@ describe('gitops cross-checks', () => {
       "lab/web: writes to namespace elsewhere, which no Namespace object creates and app web's Application does not create (CreateNamespace) [policy.gitops.namespace]",
     ]);
   });
+
+  it('fails when an app writes into a namespace another app or the cluster owns, unless granted with a reason', () => {
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } };
+    const intruder = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shared' } };
+    const system = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'controller', namespace: 'kube-system' } };
+    const objects = [
+      object(application('gitops', 'dist/lab/gitops', 'argocd'), 'gitops'),
+      object(application('web', 'dist/lab/web', 'web'), 'gitops'),
+      object(namespace, 'gitops'),
+      object(intruder, 'web'),
+      object(system, 'web'),
+    ];
+    expect(messages(objects)).toEqual([
+      "lab/web: app web writes into namespace shared, which app gitops owns: keep the object in the app's own namespace, or grant it in the gitops policy's namespaceGrants with the reason [policy.gitops.namespace]",
+      "lab/web: app web writes into namespace kube-system, which belongs to the cluster itself: keep the object in the app's own namespace, or grant it in the gitops policy's namespaceGrants with the reason [policy.gitops.namespace]",
+    ]);
+    const granted = gitOpsPolicy({
+      cluster: 'lab',
+      apps: ['web', 'gitops'],
+      namespaceGrants: [
+        { app: 'web', namespace: 'shared', reason: 'a shared config' },
+        { app: 'web', namespace: 'kube-system', reason: '' },
+      ],
+    });
+    expect(granted.check(objects).map((p) => p.message)).toEqual([
+      expect.stringContaining('namespace kube-system, which belongs to the cluster itself'),
+    ]);
+  });
 });
 
 describe('the SOPS key ArgoCD decrypts with', () => {
