@@ -134,7 +134,10 @@ function checkMetadata(object: Flattened<SourcedObject>, info: KindInfo | undefi
   const namespace = metadata.namespace;
   if (namespace !== undefined) {
     if (typeof namespace !== 'string') {
-      report('metadata.namespace', 'metadata.namespace must be a string');
+      report(
+        'metadata.namespace',
+        `metadata.namespace must be a string (got ${JSON.stringify(namespace)}; in YAML an unquoted y, yes, on, no or a number is not a string: quote it)`,
+      );
     } else {
       const error = dns1123LabelError(namespace);
       if (error) report('metadata.namespace', `metadata.namespace "${namespace}" ${error}`);
@@ -180,6 +183,12 @@ function checkSecret(object: Flattened<SourcedObject>, problems: Problem[]): Man
     problems.push({ origin, object: ref, rule: 'secret.sops', message: `is not properly SOPS-encrypted: ${error}` });
   }
   return withoutSopsFields(manifest);
+}
+
+/** Schema messages that name a format by its JSON Schema name, in the words a reader knows. */
+function readableViolation(message: string): string {
+  if (message === 'must match format "byte"') return 'must be base64-encoded (format "byte")';
+  return message;
 }
 
 function duplicateKey(manifest: Manifest, scope: string): string | undefined {
@@ -263,8 +272,10 @@ export async function validateObjects<T extends SourcedObject>(
       options.plaintextSecret?.(object as unknown as T) || inline ? withoutSopsFields(manifest) : checkSecret(object, problems);
     if (info?.check) {
       for (const violation of info.check(schemaInput)) {
+        // The metadata rules below say the same of metadata's own fields, more precisely.
+        if (/^metadata\.(name|namespace|generateName|labels|annotations)(\.|$)/.test(violation.path)) continue;
         const at = violation.path ? `${violation.path}: ` : '';
-        problems.push({ origin, object: ref, rule: 'schema', message: `${at}${violation.message}` });
+        problems.push({ origin, object: ref, rule: 'schema', message: `${at}${readableViolation(violation.message)}` });
       }
     }
     if (info?.buildConfig) continue;
