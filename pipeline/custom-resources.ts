@@ -1,7 +1,7 @@
 import type { ExternalCustomResources } from './cluster.js';
 import type { CustomResourceKinds } from './contributions.js';
 import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
-import { groupOf, isBuiltInGroup } from './schemas.js';
+import { groupOf, isBuiltInGroup, removedApi } from './schemas.js';
 
 /** ArgoCD's per-object sync options annotation (comma-separated `Option=value`). */
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
@@ -145,7 +145,8 @@ export function checkCustomResources(
       for (const manifest of eachObject(object.manifest)) {
         if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') continue;
         const group = groupOf(manifest.apiVersion);
-        if (isBuiltInGroup(group)) continue;
+        // A removed Kubernetes API (extensions/v1beta1 Ingress) is no custom resource: validation names it.
+        if (isBuiltInGroup(group) || removedApi(manifest.apiVersion, manifest.kind) !== undefined) continue;
         const provider = providers.get(key(group, manifest.kind));
         if (provider?.app === app.name || (provider === undefined && isExternal(group, manifest.kind))) {
           skipDryRun = true;

@@ -106,6 +106,11 @@ describe('custom resources and their CRDs', () => {
     expect(otherKind.problems.map((p) => p.rule)).toEqual(['crd.missing']);
   });
 
+  it('leaves a removed Kubernetes API to validation instead of calling it a custom resource', () => {
+    const ingress: Manifest = { apiVersion: 'extensions/v1beta1', kind: 'Ingress', metadata: { name: 'old', namespace: 'web' } };
+    expect(checkCustomResources('lab', [app('web', [], [ingress])], []).problems).toEqual([]);
+  });
+
   it('fails when two apps install the same CRD', () => {
     const other = app('ingress', [], [crd('traefik.io', 'Middleware')]);
     const result = checkCustomResources('lab', [traefikApp(), other], []);
