@@ -313,6 +313,21 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       })),
     });
   }
+  // A broken .sops.yaml is one problem, not one per SOPS file.
+  const sopsError = sops.loaded && !sops.value.config ? sops.value.error : undefined;
+  if (sopsError !== undefined) {
+    const repeated = problems.filter((problem) => problem.rule === 'sops.config' && problem.message === sopsError);
+    if (repeated.length > 1) {
+      const first = problems.indexOf(repeated[0] as Problem);
+      const kept = problems.filter((problem) => !repeated.includes(problem));
+      kept.splice(first, 0, {
+        origin: { file: '.sops.yaml' },
+        rule: 'sops.config',
+        message: `${sopsError.replace(/^\.sops\.yaml: /, '')} (${repeated.length} SOPS files cannot be checked until it is fixed)`,
+      });
+      problems.splice(0, problems.length, ...kept);
+    }
+  }
   files.set(OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT);
   const stats = { clusters: loaded.clusters.length, apps, objects, files: files.size };
   if (problems.length > 0) return { files: new Map(), problems, stats, clusters: [], examples: [] };
