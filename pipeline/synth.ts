@@ -10,6 +10,7 @@ import { isRecord, type Manifest, type Problem, type SourcedObject } from './mod
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
 import { readProjectFile } from './project-files.js';
 import { type RenderedApp, renderCluster } from './render.js';
+import { withoutHost } from './sandbox.js';
 import type { SchemaRegistry } from './schemas.js';
 import { checkToolchain, clusterToolchain } from './toolchain.js';
 import { validateObjects } from './validate.js';
@@ -181,7 +182,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const examples: FoundExample[] = [];
 
   for (const cluster of loaded.clusters) {
-    const rendered = renderCluster(cluster.name, cluster.definition, cluster.inventory);
+    const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory));
     problems.push(...rendered.problems);
     // The renderer must be able to build what every app uses.
     const toolchain = clusterToolchain(

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -109,12 +109,12 @@ import { HelmChart } from '${PROJECT}constructs/core/helm-chart.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
 const apps = [
   { name: 'gitops', namespace: 'argocd', build(chart, _inventory, cluster) {
-    new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main', listUpstreamSources: !process.env.LAB_GIT_ONLY });
+    new GitOpsApplications(chart, 'apps', { cluster, rootApp: 'gitops', repoURL: 'https://git.example.org/ops/lab.git', targetRevision: 'main', listUpstreamSources: !_inventory.gitOnly });
   } },
   { name: 'tools', namespace: 'tools', build(chart, _inventory, cluster) {
     new HelmChart(chart, 'chart', { repo: 'https://charts.example.org', chart: 'tool', version: '1.2.3', namespace: 'tools' });
     new RemoteResource(chart, 'crds', { url: 'https://example.org/tool/v1.2.3/crds.yaml' });
-    if (process.env.LAB_EAGER) cluster.pinnedSources();
+    if (_inventory.eager) cluster.pinnedSources();
   } },
 ];
 export default defineCluster({
@@ -136,27 +136,20 @@ export default defineCluster({
     ]);
 
     // Opting out keeps the project to the GitOps repository.
-    process.env.LAB_GIT_ONLY = '1';
-    try {
-      const gitOnly = captureContext();
-      expect(await runSynth(['--root', root, '--out', join(root, 'dist')], gitOnly), gitOnly.err.join('\n')).toBe(0);
-      const restricted = parse(readFileSync(join(root, 'dist/lab/gitops/appproject-production.yaml'), 'utf8'));
-      expect(restricted.spec.sourceRepos).toEqual(['https://git.example.org/ops/lab.git']);
-    } finally {
-      delete process.env.LAB_GIT_ONLY;
-    }
+    writeFileSync(join(root, 'inventory/lab.json'), '{ "gitOnly": true }\n');
+    const gitOnly = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], gitOnly), gitOnly.err.join('\n')).toBe(0);
+    const restricted = parse(readFileSync(join(root, 'dist/lab/gitops/appproject-production.yaml'), 'utf8'));
+    expect(restricted.spec.sourceRepos).toEqual(['https://git.example.org/ops/lab.git']);
+    writeFileSync(join(root, 'inventory/lab.json'), '{}\n');
 
     // Asked for while the apps are still being built, the list cannot be complete: a construct error.
-    process.env.LAB_EAGER = '1';
-    try {
-      const eager = captureContext();
-      expect(await runSynth(['--root', root, '--out', join(root, 'dist')], eager)).toBe(1);
-      expect(eager.err).toContain(
-        'lab/tools: pinnedSources() is complete only once every app is built: read it lazily (cdk8s Lazy.any) [construct]',
-      );
-    } finally {
-      delete process.env.LAB_EAGER;
-    }
+    writeFileSync(join(root, 'inventory/lab.json'), '{ "eager": true }\n');
+    const eager = captureContext();
+    expect(await runSynth(['--root', root, '--out', join(root, 'dist')], eager)).toBe(1);
+    expect(eager.err).toContain(
+      'lab/tools: pinnedSources() is complete only once every app is built: read it lazily (cdk8s Lazy.any) [construct]',
+    );
   });
 
   it('fails synth on a dependency cycle, naming it', async () => {
