@@ -53,6 +53,24 @@ function jsonErrorLocation(text: string, error: Error): string {
 }
 
 /**
+ * An inventory's text as JSON data, or a one-line error: a leading UTF-8 BOM is dropped,
+ * a syntax error says where, and a key repeated in one object is refused (JSON.parse
+ * would keep the last one without a word). The NixOS plan reads the same text the same way.
+ */
+export function parseInventoryJson(raw: string): { data: unknown } | { error: string } {
+  const text = raw.replace(/^\uFEFF/, '');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.message}${jsonErrorLocation(text, error)}` : String(error);
+    return { error: `invalid JSON: ${reason}` };
+  }
+  const duplicate = duplicateKey(text);
+  return duplicate ? { error: duplicate } : { data };
+}
+
+/**
  * Finds the clusters of a project: each `inventory/<cluster>.json` with its composition
  * `apps/<cluster>.ts`. Reads each inventory once and parses it into typed facts.
  */
@@ -88,21 +106,12 @@ export async function loadClusters(root: string): Promise<LoadResult> {
       problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `the inventory ${read.error}` });
       continue;
     }
-    const text = read.content.toString('utf8').replace(/^\uFEFF/, '');
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      const reason = error instanceof Error ? `${error.message}${jsonErrorLocation(text, error)}` : String(error);
-      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `invalid JSON: ${reason}` });
+    const parsed = parseInventoryJson(read.content.toString('utf8'));
+    if ('error' in parsed) {
+      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: parsed.error });
       continue;
     }
-    // JSON.parse keeps the last of two equal keys without a word: a duplicate is an error here.
-    const duplicate = duplicateKey(text);
-    if (duplicate) {
-      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: duplicate });
-      continue;
-    }
+    const data = parsed.data;
     let module: { default?: unknown };
     try {
       module = (await import(pathToFileURL(join(root, compositionFile)).href)) as { default?: unknown };

@@ -14,10 +14,12 @@
   # { certificates.<host>.<certificate id> = { <field> = <value>; }; }
   # Merged over the generated certificates before the checks run.
   overrides ? { },
+  # Problems of the inventory's JSON text (see json.nix).
+  sourceFailures ? [ ],
 }:
 let
   util = import ./util.nix;
-  cluster = import ./cluster.nix { inherit inventory util; };
+  cluster = import ./cluster.nix { inherit inventory util sourceFailures; };
   checks = import ./checks.nix { inherit util; };
 
   inherit (builtins)

@@ -4,6 +4,7 @@
 # purpose: they are the specification the plan is held to.
 { util }:
 let
+  ip = import ./ip.nix;
   inherit (builtins)
     attrNames
     attrValues
@@ -87,7 +88,6 @@ let
         ipv4 = "IPv4";
         ipv6 = "IPv6";
       };
-      serviceFamilies = map util.cidrFamily (listOrEmpty k8s.serviceCidrs);
 
       # Failure messages name the inventory field by its JSON path.
       ipList =
@@ -106,8 +106,48 @@ let
       address =
         path: family: valid: x:
         optional (!valid x) "${path} must be an ${family} address (got ${show x})";
+
+      # Ranges by JSON path; entries that are not CIDRs are reported, not compared.
+      indexed = path: xs: util.imap (i: x: { path = "${path}[${toString i}]"; text = x; }) (listOrEmpty xs);
+      parsedRanges =
+        path: xs:
+        map (r: r // { cidr = ip.parseCidr r.text; }) (indexed path xs);
+      podRanges = parsedRanges "kubernetes.podCidrs" k8s.podCidrs;
+      serviceRanges = parsedRanges "kubernetes.serviceCidrs" k8s.serviceCidrs;
+      validRanges = filter (r: r.cidr != null) (podRanges ++ serviceRanges);
+      hostSubnets = concatMap (
+        h:
+        concatMap (
+          family:
+          let
+            cidr = ip.parseCidr "${toString h.${family}}/${toString net.prefixLengths.${family}}";
+          in
+          optional (cidr != null && cidr.family == family) {
+            path = "hosts[${toString h.index}].${family}";
+            inherit cidr;
+          }
+        ) [ "ipv4" "ipv6" ]
+      ) (util.imap (i: h: h // { index = i; }) hosts);
+      insideServiceCidr =
+        path: xs:
+        concatMap (
+          r:
+          let
+            a = ip.parseAddress r.text;
+            ofFamily = filter (s: s.cidr != null && s.cidr.family == a.family) serviceRanges;
+          in
+          optional (a != null && !builtins.any (s: ip.contains s.cidr r.text) ofFamily)
+            "${r.path} \"${r.text}\" is not inside a service CIDR of its family (${
+              if ofFamily == [ ] then "there is no ${familyName.${a.family}} one" else concatStringsSep ", " (map (s: s.text) ofFamily)
+            })"
+        ) (indexed path xs);
+      addressOwners = concatMap (
+        h: map (family: { inherit family; address = h.${family}; owner = h; }) (filter (f: h.${f} != null) [ "ipv4" "ipv6" ])
+      ) (util.imap (i: h: h // { index = i; }) hosts);
+      linkLocal = ip.parseCidr "fe80::/10";
     in
     [
+      (check "inventory-json" cluster.sourceFailures)
       (check "inventory-name" (
         optional (!util.isNonEmptyString cluster.name) "the inventory has no cluster name"
       ))
@@ -127,6 +167,16 @@ let
             h.domain == null
           ) "host ${label h} has fqdn ${show h.fqdn}, which is not '<name>.<domain>'"
         )
+        # Two hosts with one address would take each other's traffic.
+        ++ util.imapConcat (
+          i: a:
+          let
+            first = builtins.head (filter (b: b.address == a.address) addressOwners);
+          in
+          optional (
+            first.owner.index != a.owner.index
+          ) "hosts[${toString a.owner.index}].${a.family} \"${a.address}\" is also the address of hosts[${toString first.owner.index}] (${toString first.owner.name})"
+        ) addressOwners
       ))
       (check "host-interfaces" (
         forEach hosts (
@@ -162,14 +212,34 @@ let
         ++ optional (k8s.serviceCidrs == [ ]) "kubernetes.serviceCidrs is empty"
         ++ optional (k8s.podCidrs == [ ]) "kubernetes.podCidrs is empty"
         ++ ipList "kubernetes.dnsServiceIps" k8s.dnsServiceIps
-        ++ map (
-          ip:
-          "kubernetes.dnsServiceIps has '${ip}', but kubernetes.serviceCidrs has no ${familyName.${util.ipFamily ip}} CIDR"
-        ) (
-          filter (ip: util.isIP ip && !elem (util.ipFamily ip) serviceFamilies) (listOrEmpty k8s.dnsServiceIps)
+        ++ map (r: "${r.path} must be a CIDR '<address>/<prefix>' (got ${show r.text})") (
+          filter (r: r.cidr == null) (podRanges ++ serviceRanges)
         )
+        ++ insideServiceCidr "kubernetes.apiServiceIps" k8s.apiServiceIps
+        ++ insideServiceCidr "kubernetes.dnsServiceIps" k8s.dnsServiceIps
         ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv4" 1 32 k8s.nodeCidrMaskSizes.ipv4
         ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv6" 1 128 k8s.nodeCidrMaskSizes.ipv6
+      ))
+      # Pod, service and host ranges must not overlap: routes to one would capture the other.
+      (check "range-overlaps" (
+        util.imapConcat (
+          i: r:
+          map (
+            o: "${o.path} ${o.text} overlaps ${r.path} (${r.text}): pod and service ranges must be disjoint"
+          ) (
+            filter (
+              o: util.hasPrefix "kubernetes.podCidrs" r.path != util.hasPrefix "kubernetes.podCidrs" o.path && ip.overlaps r.cidr o.cidr
+            ) (util.drop (i + 1) validRanges)
+          )
+          ++ (
+            let
+              hit = filter (hs: ip.overlaps r.cidr hs.cidr) hostSubnets;
+            in
+            optional (
+              hit != [ ]
+            ) "${r.path} ${r.text} overlaps the hosts' subnet ${(builtins.head hit).cidr.text} (${(builtins.head hit).path}): pick a range the hosts' network does not use"
+          )
+        ) validRanges
       ))
       (check "network-settings" (
         intBetween "network.prefixLengths.ipv4" 1 32 net.prefixLengths.ipv4
@@ -177,6 +247,28 @@ let
         ++ address "network.gateways.ipv4" "IPv4" util.isIPv4 net.gateways.ipv4
         ++ address "network.gateways.ipv6" "IPv6" util.isIPv6 net.gateways.ipv6
         ++ ipList "network.nameservers" net.nameservers
+        ++ concatMap (
+          family:
+          let
+            gateway = net.gateways.${family};
+            prefix = net.prefixLengths.${family};
+            outside = filter (
+              h:
+              let
+                subnet = ip.parseCidr "${toString h.${family}}/${toString prefix}";
+              in
+              subnet != null && subnet.family == family && !ip.contains subnet gateway
+            ) hosts;
+          in
+          optional (
+            util.ipFamily gateway == family
+            && builtins.isInt prefix
+            && !(family == "ipv6" && ip.contains linkLocal gateway)
+            && outside != [ ]
+          ) "network.gateways.${family} \"${gateway}\" is outside the /${toString prefix} subnet of ${
+            concatStringsSep ", " (map (h: "${toString h.name} (${h.${family}})") outside)
+          }"
+        ) [ "ipv4" "ipv6" ]
       ))
       (check "ssh-settings" (
         if cluster.ssh.authorizedKeys == null then

@@ -3,7 +3,12 @@
 # empty list) and checks.nix reports it by its JSON path. What is fixed here
 # (ports, the AppRole mount, the KV field names of the service-account key
 # pair) is a convention of these modules, the same for every cluster.
-{ inventory, util }:
+{
+  inventory,
+  util,
+  # Problems of the inventory's text that its parsed value no longer shows.
+  sourceFailures ? [ ],
+}:
 let
   inherit (builtins)
     elem
@@ -121,6 +126,7 @@ in
     knownComponents
     ports
     hostList
+    sourceFailures
     ;
   name = inventory.name or null;
   hostNames = map (h: h.name) hostList;

@@ -40,6 +40,11 @@ rec {
 
   subtractLists = remove: filter (x: !(elem x remove));
 
+  # f index element, indices from 0.
+  imap = f: xs: builtins.genList (i: f i (builtins.elemAt xs i)) (length xs);
+  imapConcat = f: xs: concatMap (x: x) (imap f xs);
+  drop = n: xs: if n >= length xs then [ ] else builtins.genList (i: builtins.elemAt xs (i + n)) (length xs - n);
+
 
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
   hasSuffix =

@@ -85,7 +85,8 @@ describe.skipIf(skipNixSuites)(suiteName('the plan rejects broken inventories an
     expect(failuresOf(inventoryArg('inventory-bad-host-facts.json'))).toEqual([
       `host-interfaces: host 'node-d' has no valid network interface name (got "eth/0")`,
       'kubernetes-settings: kubernetes.dnsServiceIps has "dns.example.test", which is not an IP address',
-      "kubernetes-settings: kubernetes.dnsServiceIps has 'fd00:100:1::a', but kubernetes.serviceCidrs has no IPv6 CIDR",
+      'kubernetes-settings: kubernetes.apiServiceIps[1] "fd00:100:1::1" is not inside a service CIDR of its family (there is no IPv6 one)',
+      'kubernetes-settings: kubernetes.dnsServiceIps[1] "fd00:100:1::a" is not inside a service CIDR of its family (there is no IPv6 one)',
       'kubernetes-settings: kubernetes.nodeCidrMaskSizes.ipv6 must be an integer from 1 to 128 (got 129)',
       'network-settings: network.prefixLengths.ipv4 must be an integer from 1 to 32 (got "24")',
       'network-settings: network.gateways.ipv4 must be an IPv4 address (got "2001:db8:1::1")',
