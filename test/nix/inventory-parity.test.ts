@@ -101,7 +101,10 @@ const cases: Case[] = [
   },
   {
     name: 'a key appears twice in one object (the last value would win)',
-    text: validText.replace('"clusterDomain": "cluster.local",', '"clusterDomain": "cluster.local",\n    "clusterDomain": "cluster.local",'),
+    text: validText.replace(
+      '"clusterDomain": "cluster.local",',
+      '"clusterDomain": "cluster.local",\n    "clusterDomain": "cluster.local",',
+    ),
     names: 'appears twice in one object at line 10, column 5',
   },
 ];
@@ -141,7 +144,13 @@ describe.skipIf(skipNixSuites)(suiteName('the synth and the NixOS plan refuse th
   it.each(cases)('$name', ({ name, text, names }) => {
     const ts = tsProblems(text);
     const nix = nixFailures(text, name);
-    expect(ts.filter((line) => line.includes(names)), `synth: ${ts.join(' | ')}`).toHaveLength(1);
-    expect(nix.filter((line) => line.includes(names)), `plan: ${nix.join(' | ')}`).toHaveLength(1);
+    expect(
+      ts.filter((line) => line.includes(names)),
+      `synth: ${ts.join(' | ')}`,
+    ).toHaveLength(1);
+    expect(
+      nix.filter((line) => line.includes(names)),
+      `plan: ${nix.join(' | ')}`,
+    ).toHaveLength(1);
   });
 });
