@@ -17,6 +17,11 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** What V8 says when a recursive reader runs out of stack: not a syntax error of the file. */
+const STACK_EXHAUSTED = /Maximum call stack size exceeded/;
+const tooDeep = (where: string) =>
+  `the document nests too deeply to read (the YAML reader ran out of stack ${where}): no Kubernetes object nests like this; flatten the lists and mappings`;
+
 /**
  * Parses a multi-document YAML file as Kubernetes reads it (YAML 1.1: `yes`/`on` are booleans,
  * `0644` is octal). Empty documents are skipped; each document reports its first syntax error.
@@ -37,16 +42,17 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
     const [error] = document.errors;
     if (error) {
       const pos = lineCounter.linePos(error.pos[0]);
+      const where = `at line ${pos.line}, column ${pos.col}`;
       const message = error.message.split('\n')[0] ?? error.message;
-      problems.push({ origin, rule: 'yaml', message: `YAML syntax error at line ${pos.line}, column ${pos.col}: ${message}` });
+      problems.push({ origin, rule: 'yaml', message: STACK_EXHAUSTED.test(message) ? tooDeep(where) : `YAML syntax error ${where}: ${message}` });
       return;
     }
     let value: unknown;
     try {
       value = document.toJS({ maxAliasCount: 100 });
     } catch (failure) {
-      const message = failure instanceof Error ? failure.message.split('\n')[0] : String(failure);
-      problems.push({ origin, rule: 'yaml', message: `YAML error: ${message}` });
+      const message = failure instanceof Error ? (failure.message.split('\n')[0] ?? '') : String(failure);
+      problems.push({ origin, rule: 'yaml', message: STACK_EXHAUSTED.test(message) ? tooDeep('in this document') : `YAML error: ${message}` });
       return;
     }
     if (value === null || value === undefined) return;
