@@ -44,7 +44,11 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
       const pos = lineCounter.linePos(error.pos[0]);
       const where = `at line ${pos.line}, column ${pos.col}`;
       const message = error.message.split('\n')[0] ?? error.message;
-      problems.push({ origin, rule: 'yaml', message: STACK_EXHAUSTED.test(message) ? tooDeep(where) : `YAML syntax error ${where}: ${message}` });
+      problems.push({
+        origin,
+        rule: 'yaml',
+        message: STACK_EXHAUSTED.test(message) ? tooDeep(where) : `YAML syntax error ${where}: ${message}`,
+      });
       return;
     }
     let value: unknown;
@@ -52,7 +56,11 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
       value = document.toJS({ maxAliasCount: 100 });
     } catch (failure) {
       const message = failure instanceof Error ? (failure.message.split('\n')[0] ?? '') : String(failure);
-      problems.push({ origin, rule: 'yaml', message: STACK_EXHAUSTED.test(message) ? tooDeep('in this document') : `YAML error: ${message}` });
+      problems.push({
+        origin,
+        rule: 'yaml',
+        message: STACK_EXHAUSTED.test(message) ? tooDeep('in this document') : `YAML error: ${message}`,
+      });
       return;
     }
     if (value === null || value === undefined) return;

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
+import { type ContainerResources, containerResources, containerResourcesError } from '../core/resources.js';
 
 /** The cert-manager release this library is tested with. */
 export const CERT_MANAGER_VERSION = 'v1.21.1';
@@ -11,6 +12,20 @@ export const CERT_MANAGER_CRDS = [
   { group: 'cert-manager.io', kinds: ['Certificate', 'CertificateRequest', 'Issuer', 'ClusterIssuer'] },
   { group: 'acme.cert-manager.io', kinds: ['Order', 'Challenge'] },
 ] as const;
+
+/** The chart's containers, each set by its own `resources` value. */
+export type CertManagerComponent = 'controller' | 'webhook' | 'cainjector' | 'startupapicheck';
+
+/**
+ * Requests and limits of cert-manager's containers (the chart sets none). The cainjector
+ * caches the Secrets and CRDs it injects into, so it may grow most.
+ */
+export const CERT_MANAGER_RESOURCES: Readonly<Record<CertManagerComponent, ContainerResources>> = {
+  controller: containerResources('25m', '64Mi', '256Mi'),
+  webhook: containerResources('10m', '32Mi', '128Mi'),
+  cainjector: containerResources('10m', '64Mi', '256Mi'),
+  startupapicheck: containerResources('10m', '32Mi', '64Mi'),
+};
 
 export interface CertManagerProps {
   /** Namespace of the controller, webhook and cainjector; also the cluster resource namespace. @default 'cert-manager' */
@@ -31,6 +46,8 @@ export interface CertManagerProps {
    * carries no sync option, so ArgoCD's dry run would fail the whole app. @default false
    */
   readonly serviceMonitor?: boolean;
+  /** Requests and limits per container, over CERT_MANAGER_RESOURCES. @default CERT_MANAGER_RESOURCES */
+  readonly resources?: Partial<Record<CertManagerComponent, ContainerResources>>;
   /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
   readonly extraValues?: Record<string, unknown>;
 }
@@ -62,13 +79,16 @@ export class CertManager extends Construct {
     });
 
     const podDisruptionBudget = { enabled: replicas > 1, minAvailable: 1 };
+    const resources = { ...CERT_MANAGER_RESOURCES, ...props.resources };
     const values: Record<string, unknown> = {
       crds: { enabled: true, keep: props.keepCrds ?? true },
       global: { leaderElection: { namespace: this.namespace } },
       replicaCount: replicas,
       podDisruptionBudget,
-      webhook: { replicaCount: replicas, podDisruptionBudget },
-      cainjector: { replicaCount: replicas, podDisruptionBudget },
+      resources: resources.controller,
+      webhook: { replicaCount: replicas, podDisruptionBudget, resources: resources.webhook },
+      cainjector: { replicaCount: replicas, podDisruptionBudget, resources: resources.cainjector },
+      startupapicheck: { resources: resources.startupapicheck },
       prometheus: { enabled: true, servicemonitor: { enabled: props.serviceMonitor ?? false } },
       extraArgs:
         nameservers.length > 0 ? ['--dns01-recursive-nameservers-only', `--dns01-recursive-nameservers=${nameservers.join(',')}`] : [],
@@ -82,7 +102,13 @@ export class CertManager extends Construct {
       crds: CERT_MANAGER_CRDS,
     });
     this.node.addValidation({
-      validate: () => (Number.isInteger(replicas) && replicas >= 1 ? [] : [`replicas must be a positive integer (got ${replicas})`]),
+      validate: () => [
+        ...(Number.isInteger(replicas) && replicas >= 1 ? [] : [`replicas must be a positive integer (got ${replicas})`]),
+        ...Object.entries(resources).flatMap(([component, value]) => {
+          const error = containerResourcesError(value);
+          return error ? [`resources.${component}: ${error}`] : [];
+        }),
+      ],
     });
   }
 }

@@ -70,11 +70,12 @@ export const workloadPolicy: ClusterPolicy = {
     for (const object of objects) {
       const { manifest } = object;
       const found = podSpecOf(manifest);
-      if (found && isProjects(object)) {
+      // Without the deep build only the project's objects are here; with it, upstream ones too.
+      if (found && (isProjects(object) || context?.built)) {
         const namespace = objectRef(manifest).namespace ?? '';
         const level = levels.get(namespace);
         // The deep build checks every pod template, upstream ones included, against its level itself.
-        if (level !== undefined && level !== 'privileged' && !context?.built) {
+        if (level !== undefined && level !== 'privileged' && !context?.built && isProjects(object)) {
           for (const violation of podSecurityViolations(manifest, level)) {
             report(object, 'pod-security', `namespace ${namespace} enforces ${level}: ${violation.path}: ${violation.message}`);
           }

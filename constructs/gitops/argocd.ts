@@ -10,6 +10,7 @@ import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
+import { type ContainerResources, containerResources, workloadResources } from '../core/resources.js';
 import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
 
@@ -18,6 +19,55 @@ export const ARGOCD_VERSION = 'v3.5.1';
 
 /** The custom resources whose CRDs the install manifest defines. */
 export const ARGOCD_CRDS = [{ group: 'argoproj.io', kinds: ['Application', 'ApplicationSet', 'AppProject'] }] as const;
+
+/** An upstream workload of the HA install and its containers. */
+interface ArgoCdWorkload {
+  readonly kind: 'Deployment' | 'StatefulSet';
+  readonly initContainers?: readonly string[];
+  readonly containers: readonly string[];
+}
+
+/** The workloads of the v3.5.1 HA install (manifests/ha/install.yaml), with the KSOPS init container this construct adds. */
+const ARGOCD_WORKLOADS: Readonly<Record<string, ArgoCdWorkload>> = {
+  'argocd-application-controller': { kind: 'StatefulSet', containers: ['argocd-application-controller'] },
+  'argocd-applicationset-controller': { kind: 'Deployment', containers: ['argocd-applicationset-controller'] },
+  'argocd-dex-server': { kind: 'Deployment', initContainers: ['copyutil'], containers: ['dex'] },
+  'argocd-notifications-controller': { kind: 'Deployment', containers: ['argocd-notifications-controller'] },
+  'argocd-redis-ha-haproxy': { kind: 'Deployment', initContainers: ['secret-init', 'config-init'], containers: ['haproxy'] },
+  'argocd-redis-ha-server': {
+    kind: 'StatefulSet',
+    initContainers: ['config-init'],
+    containers: ['redis', 'sentinel', 'split-brain-fix'],
+  },
+  'argocd-repo-server': { kind: 'Deployment', initContainers: ['install-ksops', 'copyutil'], containers: ['argocd-repo-server'] },
+  'argocd-server': { kind: 'Deployment', containers: ['argocd-server'] },
+};
+
+/**
+ * Requests and limits of every container of the install (upstream sets none), keyed
+ * `<workload>/<container>`: sized for a small cluster of a few dozen apps. The repo server
+ * runs kustomize, helm and KSOPS for every app and the application controller caches every
+ * object of the cluster, so they get the most. Redis runs with `maxmemory 0` upstream: its
+ * limit bounds the cache ArgoCD rebuilds after a restart.
+ */
+export const ARGOCD_RESOURCES: Readonly<Record<string, ContainerResources>> = {
+  'argocd-application-controller/argocd-application-controller': containerResources('250m', '512Mi', '2Gi'),
+  'argocd-applicationset-controller/argocd-applicationset-controller': containerResources('25m', '64Mi', '256Mi'),
+  'argocd-dex-server/copyutil': containerResources('10m', '32Mi', '128Mi'),
+  'argocd-dex-server/dex': containerResources('10m', '64Mi', '256Mi'),
+  'argocd-notifications-controller/argocd-notifications-controller': containerResources('10m', '64Mi', '256Mi'),
+  'argocd-redis-ha-haproxy/secret-init': containerResources('10m', '32Mi', '64Mi'),
+  'argocd-redis-ha-haproxy/config-init': containerResources('10m', '32Mi', '64Mi'),
+  'argocd-redis-ha-haproxy/haproxy': containerResources('25m', '64Mi', '256Mi'),
+  'argocd-redis-ha-server/config-init': containerResources('10m', '32Mi', '64Mi'),
+  'argocd-redis-ha-server/redis': containerResources('50m', '128Mi', '512Mi'),
+  'argocd-redis-ha-server/sentinel': containerResources('10m', '32Mi', '128Mi'),
+  'argocd-redis-ha-server/split-brain-fix': containerResources('10m', '32Mi', '64Mi'),
+  'argocd-repo-server/install-ksops': containerResources('10m', '32Mi', '128Mi'),
+  'argocd-repo-server/copyutil': containerResources('10m', '32Mi', '128Mi'),
+  'argocd-repo-server/argocd-repo-server': containerResources('100m', '256Mi', '1Gi'),
+  'argocd-server/argocd-server': containerResources('50m', '128Mi', '512Mi'),
+};
 
 /** The KSOPS image whose init container installs `ksops` into the repo-server. */
 export const KSOPS_IMAGE = 'viaductoss/ksops:v4.5.1';
@@ -117,6 +167,12 @@ export interface ArgoCdProps {
   readonly sopsAgeRecipient?: string;
   /** The repo server's kustomize and helm. @default ARGOCD_TOOLS[version] */
   readonly repoServerTools?: RepoServerTools;
+  /**
+   * Requests and limits by `<workload>/<container>`, over ARGOCD_RESOURCES (for example
+   * `{ 'argocd-repo-server/argocd-repo-server': containerResources('200m', '512Mi', '2Gi') }`).
+   * @default ARGOCD_RESOURCES
+   */
+  readonly resources?: Readonly<Record<string, ContainerResources>>;
 }
 
 /** Keys of `argocd-secret` the file given as `secretFile` must hold. */
@@ -240,6 +296,19 @@ export class ArgoCd extends Construct {
     const installUrl = argoCdInstallUrl(version);
     const replaceKustomize = props.ksopsReplacesKustomize ?? false;
     const tools = props.repoServerTools ?? ARGOCD_TOOLS[version];
+    const resources: Record<string, ContainerResources | undefined> = { ...ARGOCD_RESOURCES, ...props.resources };
+    const resourcesOf = (key: string): ContainerResources => {
+      const found = resources[key];
+      if (!found) throw new Error(`ARGOCD_RESOURCES has no entry for ${key}`);
+      return found;
+    };
+    const unknownResources = Object.keys(props.resources ?? {}).filter((key) => !(key in ARGOCD_RESOURCES));
+    this.node.addValidation({
+      validate: () =>
+        unknownResources.map(
+          (key) => `resources: "${key}" is no container of the install; known: ${Object.keys(ARGOCD_RESOURCES).join(', ')}`,
+        ),
+    });
     const ksopsKustomize = KSOPS_KUSTOMIZE[ksopsImage];
     if (tools) {
       this.toolchain = {
@@ -369,6 +438,7 @@ export class ArgoCd extends Construct {
                 {
                   name: 'install-ksops',
                   image: ksopsImage,
+                  resources: resourcesOf('argocd-repo-server/install-ksops'),
                   command: ['/usr/local/bin/ksops', 'install', ...(replaceKustomize ? ['--with-kustomize'] : []), `/${CUSTOM_TOOLS}`],
                   volumeMounts: [{ name: CUSTOM_TOOLS, mountPath: `/${CUSTOM_TOOLS}` }],
                   securityContext: {
@@ -401,6 +471,19 @@ export class ArgoCd extends Construct {
         },
       },
     });
+
+    // Upstream sets no requests or limits: every container gets both (the KSOPS init container's are above).
+    for (const [workload, { kind, initContainers = [], containers }] of Object.entries(ARGOCD_WORKLOADS)) {
+      const byName = (names: readonly string[]): Record<string, ContainerResources> =>
+        Object.fromEntries(names.map((name) => [name, resourcesOf(`${workload}/${name}`)]));
+      const patchedInits = initContainers.filter((name) => name !== 'install-ksops');
+      workloadResources(this, `Resources-${workload}`, {
+        kind,
+        name: workload,
+        containers: byName(containers),
+        ...(patchedInits.length > 0 ? { initContainers: byName(patchedInits) } : {}),
+      });
+    }
 
     // Browsers and the REST API reach argocd-server over HTTP/1.1: in insecure mode its listener
     // hands HTTP/2 only to the gRPC server and closes any other HTTP/2 connection, so the

@@ -4,6 +4,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
 import { floatingImageError } from '../core/pinning.js';
+import { type ContainerResources, containerResources, containerResourcesError } from '../core/resources.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
 import {
   DRIVER_CONFIG_DIGEST_ANNOTATION,
@@ -22,6 +23,35 @@ export const DEMOCRATIC_CSI_CHART_REPO = 'https://democratic-csi.github.io/chart
 /** The driver image the chart runs; the chart's own default is the floating `latest`. */
 export const DEMOCRATIC_CSI_IMAGE = 'ghcr.io/democratic-csi/democratic-csi';
 export const DEMOCRATIC_CSI_IMAGE_TAG = 'v1.9.4';
+
+/** The chart's containers by the values key that sets their `resources`. */
+export type DemocraticCsiContainer =
+  | 'controller.driver'
+  | 'controller.externalAttacher'
+  | 'controller.externalProvisioner'
+  | 'controller.externalResizer'
+  | 'controller.externalSnapshotter'
+  | 'node.driver'
+  | 'node.driverRegistrar'
+  | 'node.cleanup'
+  | 'csiProxy';
+
+/**
+ * Requests and limits of the chart's containers (it sets none). The drivers are Node.js
+ * processes that shell out to the NAS API, iscsiadm and mount; the sidecars are small Go
+ * controllers; csi-proxy (in the controller and in every node pod) relays gRPC.
+ */
+export const DEMOCRATIC_CSI_RESOURCES: Readonly<Record<DemocraticCsiContainer, ContainerResources>> = {
+  'controller.driver': containerResources('25m', '128Mi', '512Mi'),
+  'controller.externalAttacher': containerResources('10m', '32Mi', '128Mi'),
+  'controller.externalProvisioner': containerResources('10m', '32Mi', '128Mi'),
+  'controller.externalResizer': containerResources('10m', '32Mi', '128Mi'),
+  'controller.externalSnapshotter': containerResources('10m', '32Mi', '128Mi'),
+  'node.driver': containerResources('25m', '128Mi', '512Mi'),
+  'node.driverRegistrar': containerResources('10m', '16Mi', '64Mi'),
+  'node.cleanup': containerResources('10m', '16Mi', '64Mi'),
+  csiProxy: containerResources('10m', '16Mi', '64Mi'),
+};
 
 /** The default-class annotations Kubernetes and the snapshot controller read. */
 export const DEFAULT_STORAGE_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
@@ -108,6 +138,8 @@ export interface DemocraticCsiDriverProps {
   readonly imageTag?: string;
   /** Extra chart values, deep-merged over the ones this construct sets (lists are replaced). @default {} */
   readonly extraValues?: Record<string, unknown>;
+  /** Requests and limits per container, over DEMOCRATIC_CSI_RESOURCES. @default DEMOCRATIC_CSI_RESOURCES */
+  readonly resources?: Partial<Record<DemocraticCsiContainer, ContainerResources>>;
 }
 
 const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
@@ -172,6 +204,16 @@ export class DemocraticCsiDriver extends Construct {
         driver: { image, extraEnv: nodeEnv, localtimeHostPath: props.localtimeHostPath ?? false },
       },
     };
+    // Each container's resources at its values key (`controller.driver.resources`, `csiProxy.resources`).
+    for (const [key, value] of Object.entries({ ...DEMOCRATIC_CSI_RESOURCES, ...props.resources })) {
+      const path = `${key}.resources`.split('.');
+      let at = values;
+      for (const part of path.slice(0, -1)) {
+        at[part] = typeof at[part] === 'object' && at[part] !== null ? at[part] : {};
+        at = at[part] as Record<string, unknown>;
+      }
+      at.resources = value;
+    }
     this.chart = new HelmChart(this, 'chart', {
       repo: DEMOCRATIC_CSI_CHART_REPO,
       chart: 'democratic-csi',
@@ -240,6 +282,14 @@ export class DemocraticCsiDriver extends Construct {
     const kind = props.config.driver;
     const iscsi = isIscsiDriver(kind);
     const problems = driverConfigProblems(props.config).map((problem) => `driver config: ${problem}`);
+    for (const [key, value] of Object.entries({ ...DEMOCRATIC_CSI_RESOURCES, ...props.resources })) {
+      const error = !(key in DEMOCRATIC_CSI_RESOURCES)
+        ? `is no container of the chart; known: ${Object.keys(DEMOCRATIC_CSI_RESOURCES).join(', ')}`
+        : value
+          ? containerResourcesError(value)
+          : undefined;
+      if (error) problems.push(`resources["${key}"]: ${error}`);
+    }
     if (!CSI_DRIVER_NAME.test(props.csiDriverName)) {
       problems.push(
         `csiDriverName "${props.csiDriverName}" is not a CSI driver name (at most 63 lowercase letters, digits, "-" and ".", e.g. org.democratic-csi.nfs)`,

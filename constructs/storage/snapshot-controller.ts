@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
+import { type ContainerResources, containerResources, containerResourcesError } from '../core/resources.js';
 
 /**
  * The external-snapshotter release whose CRDs and snapshot-controller this library installs: the
@@ -26,7 +27,12 @@ export const SNAPSHOT_CRDS = [{ group: SNAPSHOT_GROUP, kinds: CRD_FILES.map((crd
 export interface SnapshotControllerProps {
   /** Exact external-snapshotter release tag. @default EXTERNAL_SNAPSHOTTER_VERSION */
   readonly version?: string;
+  /** Requests and limits of the controller (upstream sets none). @default SNAPSHOT_CONTROLLER_RESOURCES */
+  readonly resources?: ContainerResources;
 }
+
+/** A small Go controller that watches VolumeSnapshots. */
+export const SNAPSHOT_CONTROLLER_RESOURCES: ContainerResources = containerResources('10m', '32Mi', '128Mi');
 
 /**
  * CSI snapshot support, once per cluster: the `snapshot.storage.k8s.io` CRDs and the
@@ -58,7 +64,17 @@ export class SnapshotController extends Construct {
         kind: 'Deployment',
         metadata: { name: 'snapshot-controller' },
         spec: {
-          template: { spec: { containers: [{ name: 'snapshot-controller', image: `${SNAPSHOT_CONTROLLER_IMAGE}:${this.version}` }] } },
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'snapshot-controller',
+                  image: `${SNAPSHOT_CONTROLLER_IMAGE}:${this.version}`,
+                  resources: props.resources ?? SNAPSHOT_CONTROLLER_RESOURCES,
+                },
+              ],
+            },
+          },
         },
       },
     });
@@ -71,7 +87,8 @@ export class SnapshotController extends Construct {
     this.node.addValidation({
       validate: () => {
         const error = floatingVersionError(this.version);
-        return error ? [`external-snapshotter ${error}`] : [];
+        const resourcesError = containerResourcesError(props.resources ?? SNAPSHOT_CONTROLLER_RESOURCES);
+        return [...(error ? [`external-snapshotter ${error}`] : []), ...(resourcesError ? [`resources: ${resourcesError}`] : [])];
       },
     });
   }

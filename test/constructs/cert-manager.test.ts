@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { CERT_MANAGER_VERSION, CertManager } from '../../constructs/certificates/cert-manager.js';
+import { CERT_MANAGER_RESOURCES, CERT_MANAGER_VERSION, CertManager } from '../../constructs/certificates/cert-manager.js';
 
 function render(props: ConstructorParameters<typeof CertManager>[2] = {}) {
   const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
@@ -37,7 +37,12 @@ describe('CertManager', () => {
 
   it('deep-merges extra values without losing the ones it sets', () => {
     const { values } = render({ extraValues: { webhook: { timeoutSeconds: 30 } } });
-    expect(values.webhook).toEqual({ replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 }, timeoutSeconds: 30 });
+    expect(values.webhook).toEqual({
+      replicaCount: 2,
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
+      resources: CERT_MANAGER_RESOURCES.webhook,
+      timeoutSeconds: 30,
+    });
   });
 
   it('disables disruption budgets for a single replica and rejects floating versions', () => {

@@ -7,6 +7,7 @@ import {
   DEMOCRATIC_CSI_CHART_REPO,
   DEMOCRATIC_CSI_CHART_VERSION,
   DEMOCRATIC_CSI_IMAGE_TAG,
+  DEMOCRATIC_CSI_RESOURCES,
   DemocraticCsiDriver,
   type DemocraticCsiDriverProps,
 } from '../../constructs/storage/democratic-csi.js';
@@ -90,6 +91,7 @@ describe('DemocraticCsiDriver', () => {
       namespace: 'storage',
     });
     const digest = drivers[0]?.configDigest;
+    const sized = DEMOCRATIC_CSI_RESOURCES;
     expect(chart?.valuesInline).toEqual({
       csiDriver: { name: 'org.example.nfs', enabled: false },
       driver: { existingConfigSecret: 'nfs-driver-config', config: { driver: 'freenas-nfs' } },
@@ -97,7 +99,14 @@ describe('DemocraticCsiDriver', () => {
       volumeSnapshotClasses: [],
       controller: {
         podAnnotations: { [DRIVER_CONFIG_DIGEST_ANNOTATION]: digest },
-        driver: { image: { registry: 'ghcr.io/democratic-csi/democratic-csi', tag: DEMOCRATIC_CSI_IMAGE_TAG } },
+        driver: {
+          image: { registry: 'ghcr.io/democratic-csi/democratic-csi', tag: DEMOCRATIC_CSI_IMAGE_TAG },
+          resources: sized['controller.driver'],
+        },
+        externalAttacher: { resources: sized['controller.externalAttacher'] },
+        externalProvisioner: { resources: sized['controller.externalProvisioner'] },
+        externalResizer: { resources: sized['controller.externalResizer'] },
+        externalSnapshotter: { resources: sized['controller.externalSnapshotter'] },
       },
       node: {
         podAnnotations: { [DRIVER_CONFIG_DIGEST_ANNOTATION]: digest },
@@ -106,8 +115,13 @@ describe('DemocraticCsiDriver', () => {
           extraEnv: [],
           // NixOS has no /etc/localtime unless time.timeZone is set: nothing is mounted by default.
           localtimeHostPath: false,
+          resources: sized['node.driver'],
         },
+        driverRegistrar: { resources: sized['node.driverRegistrar'] },
+        cleanup: { resources: sized['node.cleanup'] },
       },
+      // The upstream chart sets no requests or limits: every container gets both.
+      csiProxy: { resources: sized.csiProxy },
     });
     expect(JSON.stringify(chart?.valuesInline)).not.toContain('nas.example.org');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workloadPolicy } from '../../constructs/core/workload-policy.js';
-import type { PolicyObject } from '../../pipeline/cluster.js';
+import type { PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
 import type { Manifest } from '../../pipeline/model.js';
 
 const object = (manifest: Manifest, source?: string): PolicyObject => ({
@@ -39,6 +39,7 @@ const deployment = (changes: Record<string, unknown> = {}, source?: string) =>
     },
     source,
   );
+const builtContext: PolicyContext = { syncsAfter: () => true, built: true };
 const messages = (objects: PolicyObject[]) => workloadPolicy.check(objects).map((p) => `${p.rule}: ${p.message}`);
 
 describe('the workload policy', () => {
@@ -79,8 +80,20 @@ describe('the workload policy', () => {
       'policy.workloads.resources',
       'policy.workloads.resources',
     ]);
-    // Upstream workloads: the deep build checks their Pod Security level; these rules are the project's.
-    expect(messages([namespace('restricted'), deployment({ image: 'nginx' }, 'upstream https://example.org/x.yaml')])).toEqual([]);
+  });
+
+  it('checks upstream workloads too once the deep build has built them, naming their source', () => {
+    const upstream = deployment({ image: 'nginx', resources: {} }, 'upstream https://example.org/x.yaml');
+    // Without the deep build, the folder's remote files are not objects of the policy yet.
+    expect(messages([namespace('restricted'), upstream])).toEqual([]);
+    const built = workloadPolicy.check([namespace('restricted'), upstream], builtContext);
+    expect(built.map((p) => `${p.rule} ${p.origin.source}`)).toEqual([
+      'policy.workloads.image upstream https://example.org/x.yaml',
+      'policy.workloads.resources upstream https://example.org/x.yaml',
+      'policy.workloads.resources upstream https://example.org/x.yaml',
+    ]);
+    const sized = deployment({}, 'upstream https://example.org/x.yaml');
+    expect(workloadPolicy.check([namespace('restricted'), sized], builtContext)).toEqual([]);
   });
 
   it('refuses a powerful role bound to everyone, and accepts it bound to a named group', () => {

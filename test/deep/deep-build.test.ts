@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { deepMerge } from '../../constructs/core/merge.js';
 import { registeredKinds } from '../../constructs/kinds.js';
 import { runSynth } from '../../pipeline/commands.js';
 import type { HelmChartEntry, PatchEntry } from '../../pipeline/contributions.js';
@@ -105,7 +106,7 @@ function withPatch(name: string, patch: PatchEntry): Change {
 function withValues(name: string, values: Record<string, unknown>): Change {
   const merge = (chart: HelmChartEntry | Record<string, unknown>) => ({
     ...chart,
-    valuesInline: { ...(chart.valuesInline as object), ...values },
+    valuesInline: deepMerge(chart.valuesInline as Record<string, unknown>, values),
   });
   return {
     name,
