@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
-import { compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from './model.js';
+import { collapseRepeats, compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from './model.js';
 import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
 import type { RegisteredKind } from './schemas.js';
 import { SchemaRegistry } from './schemas.js';
@@ -65,6 +65,13 @@ export function report(problems: readonly Problem[], line: (text: string) => voi
   for (const problem of problems) line(formatProblem(problem));
 }
 
+/** Reports the problems, exact repeats once, and returns how many distinct ones there are. */
+function reportDistinct(problems: readonly Problem[], line: (text: string) => void): number {
+  const distinct = collapseRepeats(problems);
+  report(distinct, line);
+  return distinct.length;
+}
+
 /** The example values still in the project, one short line each (SOPS files of one key on one line). */
 function announceExamples(examples: readonly FoundExample[], io: Io): void {
   if (examples.length === 0) return;
@@ -120,8 +127,8 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
   const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds) });
   const { stats } = result;
   if (result.problems.length > 0) {
-    report(result.problems, io.err);
-    io.err(`synth: ${plural(result.problems.length, 'problem')} found; ${shown}/ left unchanged`);
+    const count = reportDistinct(result.problems, io.err);
+    io.err(`synth: ${plural(count, 'problem')} found; ${shown}/ left unchanged`);
     return 1;
   }
   const summary = `${plural(stats.clusters, 'cluster')}, ${plural(stats.apps, 'app')}, ${plural(stats.objects, 'object')}, ${plural(stats.files, 'file')}`;
@@ -139,8 +146,8 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     const { runDeep } = await import('./deep/run.js');
     const deep = await runDeep(root, result, context);
     if (deep.problems.length > 0) {
-      report(deep.problems, io.err);
-      io.err(`synth --deep: ${plural(deep.problems.length, 'problem')} found; ${shown}/ left unchanged`);
+      const count = reportDistinct(deep.problems, io.err);
+      io.err(`synth --deep: ${plural(count, 'problem')} found; ${shown}/ left unchanged`);
       return 1;
     }
   }

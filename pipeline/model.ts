@@ -76,6 +76,28 @@ export function formatProblem(problem: Problem): string {
   return `${formatOrigin(problem.origin)}: ${object}${problem.message} [${problem.rule}]`;
 }
 
+/**
+ * The problems with exact repeats folded into their first occurrence, which says how often it
+ * was found (one missing chart of three releases is one problem, not three identical lines).
+ */
+export function collapseRepeats(problems: readonly Problem[]): Problem[] {
+  const counts = new Map<string, number>();
+  for (const problem of problems) {
+    const line = formatProblem(problem);
+    counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const problem of problems) {
+    const line = formatProblem(problem);
+    if (seen.has(line)) continue;
+    seen.add(line);
+    const count = counts.get(line) ?? 1;
+    out.push(count === 1 ? problem : { ...problem, message: `${problem.message} (found ${count} times)` });
+  }
+  return out;
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

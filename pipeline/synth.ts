@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from './cluster.js';
 import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from './contributions.js';
-import { checkCustomResources, dependencyClosure } from './custom-resources.js';
+import { type CustomResourceApp, checkCustomResources, dependencyClosure } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
 import { KSOPS_EXEC, layoutApp } from './layout.js';
@@ -41,6 +41,8 @@ export interface SynthApp {
   readonly helmCharts: readonly HelmChartEntry[];
   readonly patches: readonly { readonly entry: PatchEntry; readonly constructPath: string }[];
   readonly encryptedFiles: readonly { readonly entry: EncryptedFileEntry; readonly constructPath: string }[];
+  /** The CRDs the app's constructs say its upstream resources install. */
+  readonly crds: CustomResourceApp['declaredCrds'];
 }
 
 export interface SynthCluster {
@@ -311,6 +313,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         helmCharts: app.helmCharts,
         patches: app.patchSources,
         encryptedFiles: app.encryptedFiles,
+        crds: app.crds,
       })),
     });
   }

@@ -311,7 +311,7 @@ async function buildApp(
   flags: readonly string[],
   helmCommand: string | undefined,
   problems: Problem[],
-): Promise<BuiltObject[]> {
+): Promise<BuiltObject[] | undefined> {
   const { app } = prepared;
   const args = ['kustomize', prepared.dir, ...flags, ...(helmCommand ? ['--helm-command', helmCommand] : [])];
   const env = { ...process.env, KUSTOMIZE_PLUGIN_HOME: prepared.pluginHome, HELM: undefined };
@@ -327,7 +327,7 @@ async function buildApp(
       rule: 'deep.build',
       message: `kustomize build failed: ${reason}`,
     });
-    return [];
+    return undefined;
   }
   const parsed = parseManifests(result.stdout, folder);
   problems.push(...parsed.problems);
@@ -448,12 +448,23 @@ function checkPodSecurity(objects: readonly BuiltObject[], problems: Problem[]):
 }
 
 /** CRD accounting over what the apps really install, and ArgoCD's dry-run option where it must be. */
-function checkBuiltCustomResources(cluster: SynthCluster, objects: readonly BuiltObject[], problems: Problem[]): void {
+function checkBuiltCustomResources(
+  cluster: SynthCluster,
+  objects: readonly BuiltObject[],
+  builtApps: ReadonlySet<string>,
+  problems: Problem[],
+): void {
   const byApp = new Map<string, BuiltObject[]>();
   for (const object of objects) byApp.set(object.app, [...(byApp.get(object.app) ?? []), object]);
   const accounted = checkCustomResources(
     cluster.name,
-    cluster.apps.map((app) => ({ name: app.name, dependsOn: app.dependsOn, objects: byApp.get(app.name) ?? [], declaredCrds: [] })),
+    // An app that could not be built counts with the CRDs its constructs declare.
+    cluster.apps.map((app) => ({
+      name: app.name,
+      dependsOn: app.dependsOn,
+      objects: byApp.get(app.name) ?? [],
+      declaredCrds: builtApps.has(app.name) ? [] : app.crds,
+    })),
     cluster.externalCustomResources,
   );
   problems.push(...accounted.problems);
@@ -562,10 +573,14 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
         if (cached) return cached;
         const before = problems.length;
         const objects = await buildApp(options, cluster, ready, toolchain.flags, toolchain.helmCommand, problems);
-        if (options.cache && problems.length === before) options.cache.set(key, objects);
+        if (objects && options.cache && problems.length === before) options.cache.set(key, objects);
         return objects;
       });
-      const objects = built.flat();
+      const objects = built.flatMap((appObjects) => appObjects ?? []);
+      // Apps that could not be built (their problems are reported): checks across apps would
+      // otherwise report what those apps provide as missing.
+      const builtApps = new Set(prepared.filter((_, index) => built[index] !== undefined).map((ready) => ready.app.name));
+      const unbuilt = cluster.apps.filter((app) => !builtApps.has(app.name)).map((app) => app.name);
       apps += prepared.length;
       objectCount += objects.length;
       upstreamObjects += objects.filter((object) => object.upstream).length;
@@ -582,7 +597,13 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
         checkSopsOutput(ready.app, appObjects, problems);
       }
       checkPodSecurity(objects, problems);
-      checkBuiltCustomResources(cluster, objects, problems);
+      checkBuiltCustomResources(cluster, objects, builtApps, problems);
+      if (unbuilt.length > 0) {
+        notes.push(
+          `policies of ${cluster.name} not run on the built objects: ${unbuilt.join(', ')} could not be built (see the problems above)`,
+        );
+        continue;
+      }
       const closure = dependencyClosure(cluster.apps);
       const context: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false, built: true };
       const policyObjects: readonly PolicyObject[] = validation.objects;
