@@ -16,6 +16,9 @@ const POWERFUL_ROLES = new Set(['cluster-admin', 'admin', 'edit']);
 /** Subjects that stand for anyone, or for every workload of the cluster. */
 const EVERYONE = new Set(['system:anonymous', 'system:unauthenticated', 'system:authenticated', 'system:serviceaccounts']);
 
+/** Env var names that hold a credential; `_FILE`, `_PATH` and `_DIR` name where one is read from. */
+const CREDENTIAL_NAME = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?!.*_(FILE|PATH|DIR)$)/i;
+
 function records(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
 }
@@ -28,7 +31,8 @@ function isProjects(object: PolicyObject): boolean {
 /**
  * Workloads and RBAC: every Namespace carries a Pod Security level, restricted unless a recorded
  * reason says otherwise, and the project's pod templates meet their namespace's level; the
- * project's containers run pinned images with memory requests and limits; no binding gives a
+ * project's containers run pinned images with memory requests and limits and take no credential
+ * as a literal env value; no binding gives a
  * powerful role to anonymous users, to every authenticated user or to every service account.
  * (Upstream pod templates are checked against their namespace's level by the deep build.)
  */
@@ -92,6 +96,16 @@ export const workloadPolicy: ClusterPolicy = {
                 'image',
                 `${at}: container "${name}" ${imageError.replace(/^image /, 'runs image ')}: pin a release tag or a digest`,
               );
+            records(container.env).forEach((variable, envIndex) => {
+              const envName = String(variable.name ?? '');
+              if (typeof variable.value === 'string' && variable.value !== '' && CREDENTIAL_NAME.test(envName)) {
+                report(
+                  object,
+                  'secret-env',
+                  `${at}.env[${envIndex}]: container "${name}" sets ${envName} to a literal value, which lands in git and in the pod spec anyone with read access sees: read it with valueFrom.secretKeyRef from a SopsSecret`,
+                );
+              }
+            });
             const resources = isRecord(container.resources) ? container.resources : {};
             for (const field of ['requests', 'limits'] as const) {
               const values = isRecord(resources[field]) ? resources[field] : {};

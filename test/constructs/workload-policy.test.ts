@@ -96,6 +96,23 @@ describe('the workload policy', () => {
     expect(workloadPolicy.check([namespace('restricted'), sized], builtContext)).toEqual([]);
   });
 
+  it('refuses a credential in a literal env value, and accepts it from a Secret or as a file path', () => {
+    const withEnv = (env: unknown[]) => messages([namespace('restricted'), deployment({ env })]);
+    expect(withEnv([{ name: 'DB_PASSWORD', value: 'hunter2' }])).toEqual([
+      'policy.workloads.secret-env: spec.template.spec.containers[0].env[0]: container "app" sets DB_PASSWORD to a literal value, which lands in git and in the pod spec anyone with read access sees: read it with valueFrom.secretKeyRef from a SopsSecret',
+    ]);
+    expect(withEnv([{ name: 'GITLAB_API_TOKEN', value: 'glpat-123' }])).toHaveLength(1);
+    expect(
+      withEnv([
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+        { name: 'SOPS_AGE_KEY_FILE', value: '/.config/sops/age/keys.txt' },
+        { name: 'DB_PASSWORD_FILE', value: '/run/secrets/db/password' },
+        { name: 'LOG_LEVEL', value: 'info' },
+        { name: 'DB_PASSWORD', value: '' },
+      ]),
+    ).toEqual([]);
+  });
+
   it('refuses a powerful role bound to everyone, and accepts it bound to a named group', () => {
     const binding = (subject: Record<string, string>) =>
       object({
