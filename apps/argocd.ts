@@ -1,5 +1,5 @@
 import { ArgoCd } from '../constructs/gitops/argocd.js';
-import type { AppDefinition } from '../pipeline/cluster.js';
+import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from './inventory.js';
 
 /** GitLab group whose members get ArgoCD's operators role. */

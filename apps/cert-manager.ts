@@ -1,7 +1,7 @@
 import { AcmeClusterIssuer, LETS_ENCRYPT } from '../constructs/certificates/acme-cluster-issuer.js';
 import { CertManager } from '../constructs/certificates/cert-manager.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
-import type { AppDefinition } from '../pipeline/cluster.js';
+import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from './inventory.js';
 
 /** Ingress class the HTTP-01 solver uses. */

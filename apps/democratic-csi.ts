@@ -5,7 +5,7 @@ import { policies } from '../constructs/storage/index.js';
 import { CsiNamespace } from '../constructs/storage/namespace.js';
 import type { StoragePolicyOptions } from '../constructs/storage/policies.js';
 import { SnapshotController } from '../constructs/storage/snapshot-controller.js';
-import type { AppDefinition, ClusterPolicy } from '../pipeline/cluster.js';
+import type { AppDefinition, ClusterPolicy } from '../framework/cluster.js';
 import type { ClusterInventory, StorageDriverInventory } from './inventory.js';
 
 const NAME = 'democratic-csi';

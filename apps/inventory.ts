@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { TRUENAS_DRIVER_KINDS, type TrueNasDriverKind } from '../constructs/storage/driver-config.js';
-import { InventoryError, type InventoryIssue } from '../pipeline/cluster.js';
+import { InventoryError, type InventoryIssue } from '../framework/cluster.js';
 
 /**
  * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same

@@ -4,8 +4,8 @@ import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policie
 import { policies as ingressPolicies, ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
-import { defineCluster } from '../pipeline/cluster.js';
-import { referencePolicy } from '../pipeline/references.js';
+import { defineCluster } from '../framework/cluster.js';
+import { referencePolicy } from '../framework/references.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp, storagePolicies } from './democratic-csi.js';

@@ -4,7 +4,7 @@ import { SecureIngress } from '../constructs/ingress/secure-ingress.js';
 import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
 import { TraefikController } from '../constructs/ingress/traefik.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
-import type { AppDefinition } from '../pipeline/cluster.js';
+import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from './inventory.js';
 
 const NAMESPACE = 'traefik';

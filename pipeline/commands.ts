@@ -2,10 +2,10 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { collapseRepeats, compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from '../framework/model.js';
+import type { RegisteredKind } from '../framework/schema.js';
 import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
-import { collapseRepeats, compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from './model.js';
 import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
-import type { RegisteredKind } from './schemas.js';
 import { SchemaRegistry } from './schemas.js';
 import { type FoundExample, synthesize } from './synth.js';
 import { validateObjects } from './validate.js';

@@ -1,7 +1,7 @@
-import type { ExternalCustomResources } from './cluster.js';
-import type { CustomResourceKinds } from './contributions.js';
-import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
-import { groupOf, isBuiltInGroup, removedApi } from './schemas.js';
+import type { ExternalCustomResources } from '../framework/cluster.js';
+import type { CustomResourceKinds } from '../framework/contributions.js';
+import { groupOf, isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
+import { isBuiltInGroup, removedApi } from './schemas.js';
 
 /** ArgoCD's per-object sync options annotation (comma-separated `Option=value`). */
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncryptedFileEntry } from './contributions.js';
-import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
+import type { EncryptedFileEntry } from '../framework/contributions.js';
+import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
+import { sopsEncryptionErrors, sopsRecipients } from '../framework/rules/sops.js';
 import { readProjectFile } from './project-files.js';
-import { sopsEncryptionErrors, sopsRecipients } from './rules/sops.js';
 import { matchCreationRule, parseSopsConfig, type SopsConfig } from './sops/config.js';
 import { decodeUtf8, parseManifests } from './yaml.js';
 

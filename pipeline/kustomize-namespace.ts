@@ -1,6 +1,6 @@
-import type { HelmChartEntry } from './contributions.js';
-import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
-import { dns1123LabelError } from './rules/metadata.js';
+import type { HelmChartEntry } from '../framework/contributions.js';
+import { isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
+import { dns1123LabelError } from '../framework/rules/metadata.js';
 import type { SchemaRegistry } from './schemas.js';
 
 const RULE = 'kustomize.namespace';

@@ -1,12 +1,10 @@
-import type { HelmChartEntry, PatchEntry } from './contributions.js';
-import { compareStrings, type Manifest, objectRef, type Problem, type SourcedObject } from './model.js';
-import { groupOf } from './schemas.js';
+import type { HelmChartEntry, PatchEntry } from '../framework/contributions.js';
+import { KSOPS_EXEC } from '../framework/contributions.js';
+import { compareStrings, groupOf, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
 import { stringifyData, stringifyManifest } from './yaml.js';
 
 export const KUSTOMIZATION_FILE = 'kustomization.yaml';
 export const SECRET_GENERATOR_FILE = 'secret-generator.yaml';
-/** The executable the KSOPS generator runs as a KRM exec function (found on the renderer's PATH). */
-export const KSOPS_EXEC = 'ksops';
 /** The KSOPS generator's apiVersion and kind. */
 export const KSOPS_API_VERSION = 'viaduct.ai/v1';
 export const KSOPS_KIND = 'ksops';

@@ -2,10 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
-import { type ClusterDefinition, InventoryError } from './cluster.js';
-import { compareStrings, type Problem } from './model.js';
+import { type ClusterDefinition, InventoryError } from '../framework/cluster.js';
+import { compareStrings, type Problem } from '../framework/model.js';
+import { dns1123LabelError } from '../framework/rules/metadata.js';
 import { readProjectFile } from './project-files.js';
-import { dns1123LabelError } from './rules/metadata.js';
 
 export interface LoadedCluster {
   readonly name: string;

@@ -1,4 +1,4 @@
-import { compareStrings } from './model.js';
+import { compareStrings } from '../framework/model.js';
 
 export interface Dependent {
   readonly name: string;

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { compareStrings } from './model.js';
+import { compareStrings } from '../framework/model.js';
 
 /** Written at the top of every output tree: tells people not to edit it and tells synth the folder is its own. */
 export const OUTPUT_MARKER_FILE = 'README.md';

@@ -1,6 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import type { AppDefinition, ClusterApps, ClusterDefinition } from './cluster.js';
+import type { AppDefinition, ClusterApps, ClusterDefinition } from '../framework/cluster.js';
 import {
   type CustomResourceKinds,
   type EncryptedFileEntry,
@@ -10,10 +10,10 @@ import {
   KUSTOMIZE_CONTRIBUTION,
   type PatchEntry,
   type RenderToolchain,
-} from './contributions.js';
-import { compareStrings, type Problem, type SourcedObject } from './model.js';
+} from '../framework/contributions.js';
+import { compareStrings, type Problem, type SourcedObject } from '../framework/model.js';
+import { dns1123LabelError } from '../framework/rules/metadata.js';
 import { orderByDependencies } from './order.js';
-import { dns1123LabelError } from './rules/metadata.js';
 
 export interface RenderedApp {
   readonly cluster: string;

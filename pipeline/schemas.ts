@@ -1,14 +1,5 @@
-import type { Manifest } from './model.js';
-
-export type Scope = 'Namespaced' | 'Cluster';
-
-/** One schema violation, with a dotted path into the object (`spec.replicas`). */
-export interface SchemaViolation {
-  readonly path: string;
-  readonly message: string;
-}
-
-export type SchemaCheck = (manifest: Manifest) => readonly SchemaViolation[];
+import { groupOf } from '../framework/model.js';
+import { type RegisteredKind, type SchemaCheck, type Scope, schemaViolations } from '../framework/schema.js';
 
 /** What the pipeline knows about an `apiVersion` + `kind`. */
 export interface KindInfo {
@@ -21,19 +12,6 @@ export interface KindInfo {
    * Build-time configuration read by kustomize (a Kustomization, a generator), not an object
    * sent to the API server: only its schema applies, none of the metadata rules.
    */
-  readonly buildConfig?: boolean;
-}
-
-/**
- * A kind registered explicitly: a CRD model generated into `imports/`, or a kind accepted
- * without a schema (`check` omitted) for a stated reason.
- */
-export interface RegisteredKind {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly scope: Scope;
-  readonly check?: SchemaCheck;
-  readonly reason?: string;
   readonly buildConfig?: boolean;
 }
 
@@ -185,45 +163,10 @@ export function isBuiltInGroup(group: string): boolean {
   return KUBERNETES_GROUPS.has(group);
 }
 
-export function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1 ? '' : apiVersion.slice(0, slash);
-}
-
 interface ModelClass {
   apiVersion?: unknown;
   kind?: unknown;
   new (data: unknown): { validate(): void };
-}
-
-interface AjvLikeError {
-  instancePath?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-function toViolations(error: unknown): SchemaViolation[] {
-  const errors = (error as { errors?: AjvLikeError[] }).errors;
-  if (!Array.isArray(errors) || errors.length === 0) {
-    return [{ path: '', message: error instanceof Error ? error.message : String(error) }];
-  }
-  const seen = new Set<string>();
-  const out: SchemaViolation[] = [];
-  for (const e of errors) {
-    const path = (e.instancePath ?? '').split('/').filter(Boolean).join('.');
-    let message = e.message ?? 'is invalid';
-    if (e.params && typeof e.params.additionalProperty === 'string') {
-      message += ` (${e.params.additionalProperty})`;
-    }
-    if (e.params && Array.isArray(e.params.allowedValues)) {
-      message += ` (${e.params.allowedValues.join(', ')})`;
-    }
-    const key = `${path}\u0000${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ path, message });
-  }
-  return out;
 }
 
 function modelCheck(model: ModelClass): SchemaCheck {
@@ -232,7 +175,7 @@ function modelCheck(model: ModelClass): SchemaCheck {
       new model(manifest).validate();
       return [];
     } catch (error) {
-      return toViolations(error);
+      return schemaViolations(error);
     }
   };
 }

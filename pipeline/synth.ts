@@ -1,12 +1,13 @@
 import { parse as parseYaml } from 'yaml';
-import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from './cluster.js';
-import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from './contributions.js';
+import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from '../framework/cluster.js';
+import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from '../framework/contributions.js';
+import { KSOPS_EXEC } from '../framework/contributions.js';
+import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
 import { type CustomResourceApp, checkCustomResources, dependencyClosure } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
-import { KSOPS_EXEC, layoutApp } from './layout.js';
+import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
-import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
 import { readProjectFile } from './project-files.js';
 import { type RenderedApp, renderCluster } from './render.js';

@@ -1,5 +1,5 @@
-import type { RenderToolchain } from './contributions.js';
-import type { Problem } from './model.js';
+import type { RenderToolchain } from '../framework/contributions.js';
+import type { Problem } from '../framework/model.js';
 
 /**
  * kustomize releases before this one run `helm version -c --short` before inflating a chart and

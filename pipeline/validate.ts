@@ -1,4 +1,13 @@
-import { formatOrigin, isRecord, type Manifest, type Origin, objectRef, type Problem, type SourcedObject } from './model.js';
+import {
+  formatOrigin,
+  groupOf,
+  isRecord,
+  type Manifest,
+  type Origin,
+  objectRef,
+  type Problem,
+  type SourcedObject,
+} from '../framework/model.js';
 import {
   ANNOTATIONS_MAX_BYTES,
   dns1123LabelError,
@@ -6,9 +15,9 @@ import {
   labelValueError,
   objectNameError,
   qualifiedNameError,
-} from './rules/metadata.js';
-import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from './rules/sops.js';
-import { groupOf, type KindInfo, removedApi, type SchemaRegistry } from './schemas.js';
+} from '../framework/rules/metadata.js';
+import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from '../framework/rules/sops.js';
+import { type KindInfo, removedApi, type SchemaRegistry } from './schemas.js';
 
 export interface ValidationResult<T extends SourcedObject = SourcedObject> {
   readonly problems: Problem[];

@@ -1,5 +1,5 @@
 import { Document, isScalar, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml';
-import { isRecord, type Manifest, type Problem, type SourcedObject } from './model.js';
+import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
 
 export interface ParsedFile {
   readonly objects: SourcedObject[];

@@ -2,7 +2,7 @@ import type { IACMEChallengeSolver as AcmeSolver } from '@kubernetes-models/cert
 import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 import { modelObject } from '../core/model-object.js';
 import { isReservedAddress } from '../core/reserved-names.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';

@@ -4,7 +4,7 @@ import {
   type HelmChartEntry,
   KUSTOMIZE_CONTRIBUTION,
   type KustomizeEntries,
-} from '../../pipeline/contributions.js';
+} from '../../framework/contributions.js';
 import { floatingVersionError } from './pinning.js';
 
 export interface HelmChartProps {

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../framework/contributions.js';
 
 /**
  * A kustomize patch on objects the app does not render itself (a pinned upstream manifest or

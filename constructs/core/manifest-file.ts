@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 
 export interface ManifestFileProps {
   /** YAML file of plain objects, relative to the project root (e.g. `manifests/<cluster>/legacy.yaml`). */

@@ -1,6 +1,6 @@
-import { isRecord, type Manifest } from '../../pipeline/model.js';
-import type { ObjectReference, ReferenceFinder } from '../../pipeline/references.js';
-import { podSpecOf } from '../../pipeline/rules/pod-security.js';
+import { isRecord, type Manifest } from '../../framework/model.js';
+import type { ObjectReference, ReferenceFinder } from '../../framework/references.js';
+import { podSpecOf } from '../../framework/rules/pod-security.js';
 
 function records(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];

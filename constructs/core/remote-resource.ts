@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { type CustomResourceKinds, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { type CustomResourceKinds, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 
 const FLOATING_REF = /\/(latest|master|main|HEAD|trunk|develop)(\/|$)/;
 const VERSION_REF = /\/v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\//;

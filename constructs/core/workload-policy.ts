@@ -1,5 +1,5 @@
-import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
-import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
+import type { ClusterPolicy, PolicyObject } from '../../framework/cluster.js';
+import { isRecord, objectRef, type Problem } from '../../framework/model.js';
 import {
   ENFORCE_LABEL,
   namespaceEnforceLevel,
@@ -8,7 +8,7 @@ import {
   type PodSecurityLevel,
   podSecurityViolations,
   podSpecOf,
-} from '../../pipeline/rules/pod-security.js';
+} from '../../framework/rules/pod-security.js';
 import { floatingImageError } from './pinning.js';
 
 /** Roles that give everything, or write access to everything in a namespace. */

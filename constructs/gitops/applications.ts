@@ -2,7 +2,7 @@ import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/App
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { AppSummary, ClusterApps } from '../../pipeline/cluster.js';
+import type { AppSummary, ClusterApps } from '../../framework/cluster.js';
 import { modelObject } from '../core/model-object.js';
 
 /** ArgoCD's address for the cluster it runs in. */

@@ -1,7 +1,6 @@
-import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
-import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
-import { sopsRecipients } from '../../pipeline/rules/sops.js';
-import { groupOf } from '../../pipeline/schemas.js';
+import type { ClusterPolicy, PolicyObject } from '../../framework/cluster.js';
+import { groupOf, isRecord, objectRef, type Problem } from '../../framework/model.js';
+import { sopsRecipients } from '../../framework/rules/sops.js';
 import { defaultAppPath } from './applications.js';
 
 export interface GitOpsPolicyOptions {

@@ -1,4 +1,4 @@
-import type { ClusterPolicy } from '../../pipeline/cluster.js';
+import type { ClusterPolicy } from '../../framework/cluster.js';
 import { ingressPolicy } from './policies.js';
 
 export { ingressReferences } from './references.js';

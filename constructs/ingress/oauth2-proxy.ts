@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
 import { isReservedAddress } from '../core/reserved-names.js';

@@ -1,6 +1,5 @@
-import type { ClusterPolicy, PolicyObject } from '../../pipeline/cluster.js';
-import { isRecord, type Manifest, objectRef, type Problem } from '../../pipeline/model.js';
-import { groupOf } from '../../pipeline/schemas.js';
+import type { ClusterPolicy, PolicyObject } from '../../framework/cluster.js';
+import { groupOf, isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
 import { middlewareProviderName } from './middleware-ref.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from './secure-ingress.js';
 

@@ -1,5 +1,5 @@
-import { isRecord, type Manifest } from '../../pipeline/model.js';
-import type { ObjectReference, ReferenceFinder } from '../../pipeline/references.js';
+import { isRecord, type Manifest } from '../../framework/model.js';
+import type { ObjectReference, ReferenceFinder } from '../../framework/references.js';
 
 const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
 

@@ -1,5 +1,5 @@
-import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
-import { isRecord, objectRef, type Problem } from '../../pipeline/model.js';
+import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
+import { isRecord, objectRef, type Problem } from '../../framework/model.js';
 
 function labelsOf(manifest: Record<string, unknown>): Record<string, unknown> {
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 
 export interface SopsSecretProps {
   /** The SOPS-encrypted Secret manifest, relative to the project root (e.g. `secrets/<cluster>/<app>/<name>.sops.yaml`). */

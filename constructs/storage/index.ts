@@ -1,4 +1,4 @@
-import type { ClusterPolicy } from '../../pipeline/cluster.js';
+import type { ClusterPolicy } from '../../framework/cluster.js';
 import { createStoragePolicy, type StoragePolicyOptions } from './policies.js';
 
 export { DemocraticCsiDriver } from './democratic-csi.js';

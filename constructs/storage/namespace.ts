@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { POD_SECURITY_REASON_ANNOTATION } from '../../pipeline/rules/pod-security.js';
+import { POD_SECURITY_REASON_ANNOTATION } from '../../framework/rules/pod-security.js';
 
 export interface CsiNamespaceProps {
   readonly name: string;

@@ -1,6 +1,5 @@
-import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
-import { isRecord, type Manifest, objectRef, type Problem } from '../../pipeline/model.js';
-import { groupOf } from '../../pipeline/schemas.js';
+import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
+import { groupOf, isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
 import { DEFAULT_SNAPSHOT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS_ANNOTATION } from './democratic-csi.js';
 import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from './driver-config.js';
 

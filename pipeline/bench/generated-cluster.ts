@@ -13,7 +13,7 @@ function composition(projectRoot: string): string {
   const url = (path: string) => pathToFileURL(resolve(projectRoot, path)).href;
   return `import { k8s } from 'cdk8s-plus-28';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { defineCluster } from '${url('pipeline/cluster.ts')}';
+import { defineCluster } from '${url('framework/cluster.ts')}';
 import { modelObject } from '${url('constructs/core/model-object.ts')}';
 
 interface BenchInventory { apps: number }

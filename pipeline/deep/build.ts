@@ -4,19 +4,27 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { PolicyContext, PolicyObject } from '../cluster.js';
-import type { RenderToolchain } from '../contributions.js';
-import { checkCustomResources, dependencyClosure, SKIP_DRY_RUN, SYNC_OPTIONS_ANNOTATION } from '../custom-resources.js';
-import { withNamespace } from '../kustomize-namespace.js';
-import { KSOPS_API_VERSION, KSOPS_KIND, KUSTOMIZATION_FILE, SECRET_GENERATOR_FILE } from '../layout.js';
-import { compareStrings, isRecord, type Manifest, type Origin, objectRef, type Problem, type SourcedObject } from '../model.js';
+import type { PolicyContext, PolicyObject } from '../../framework/cluster.js';
+import type { RenderToolchain } from '../../framework/contributions.js';
+import {
+  compareStrings,
+  isRecord,
+  type Manifest,
+  type Origin,
+  objectRef,
+  type Problem,
+  type SourcedObject,
+} from '../../framework/model.js';
 import {
   namespaceEnforceLevel,
   POD_SECURITY_LEVELS,
   type PodSecurityLevel,
   podSecurityViolations,
   podSpecOf,
-} from '../rules/pod-security.js';
+} from '../../framework/rules/pod-security.js';
+import { checkCustomResources, dependencyClosure, SKIP_DRY_RUN, SYNC_OPTIONS_ANNOTATION } from '../custom-resources.js';
+import { withNamespace } from '../kustomize-namespace.js';
+import { KSOPS_API_VERSION, KSOPS_KIND, KUSTOMIZATION_FILE, SECRET_GENERATOR_FILE } from '../layout.js';
 import type { SchemaRegistry } from '../schemas.js';
 import type { SynthApp, SynthCluster } from '../synth.js';
 import { compareVersions, KUSTOMIZE_WITH_HELM_V4, parseVersion } from '../toolchain.js';

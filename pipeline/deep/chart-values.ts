@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { isRecord } from '../model.js';
+import { isRecord } from '../../framework/model.js';
 
 /** `.Values.a.b`, `$.Values.a.b`, and `index .Values "a" "b"` in a template. */
 const DOTTED = /\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)/g;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { identityToRecipient } from 'age-encryption';
 import { parse as parseYaml } from 'yaml';
-import { isRecord, type Manifest } from '../model.js';
+import { isRecord, type Manifest } from '../../framework/model.js';
 
 /** The age identities of a keys file (age-keygen format: `AGE-SECRET-KEY-1...` lines). */
 export async function readAgeIdentities(file: string): Promise<{ secretKey: string; recipient: string }[]> {

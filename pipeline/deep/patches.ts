@@ -1,6 +1,5 @@
-import type { PatchEntry } from '../contributions.js';
-import { isRecord, type Manifest } from '../model.js';
-import { groupOf } from '../schemas.js';
+import type { PatchEntry } from '../../framework/contributions.js';
+import { groupOf, isRecord, type Manifest } from '../../framework/model.js';
 
 /** kustomize anchors a target's name and namespace patterns: they must match the whole value. */
 function matchesPattern(pattern: string | undefined, value: string | undefined): boolean {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
+import type { Problem } from '../../framework/model.js';
 import { type CommandContext, plural } from '../commands.js';
-import type { Problem } from '../model.js';
 import { SchemaRegistry } from '../schemas.js';
 import type { SynthResult } from '../synth.js';
 import { readLock } from '../upstream/lock.js';

@@ -1,8 +1,8 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatProblem, type Problem } from '../../framework/model.js';
 import type { CommandContext } from '../commands.js';
-import { formatProblem, type Problem } from '../model.js';
 import { sha256Hex, treeDigest } from './digest.js';
 import { type Download, downloadChart, downloadResource, fetchPins, httpDownload } from './fetch.js';
 import {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareStrings } from '../model.js';
+import { compareStrings } from '../../framework/model.js';
 
 /** The sha256 of some bytes, as 64 lowercase hex digits. */
 export function sha256Hex(buffer: Uint8Array | string): string {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { isRecord, type Problem } from '../model.js';
+import { isRecord, type Problem } from '../../framework/model.js';
 import { sha256Hex, treeDigest } from './digest.js';
 import { type ChartPin, chartKey, LOCK_FILE, type UpstreamLock } from './lock.js';
 import { chartLabel, chartLocation, chartPackageLocation, chartVersionFolder, resourceLocation, type UpstreamStore } from './store.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareStrings, isRecord, type Problem } from '../model.js';
+import { compareStrings, isRecord, type Problem } from '../../framework/model.js';
 
 /** The lock file, at the project root. */
 export const LOCK_FILE = 'upstream.lock.json';

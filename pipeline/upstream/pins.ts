@@ -1,5 +1,5 @@
+import { compareStrings, type Problem } from '../../framework/model.js';
 import { loadClusters } from '../load.js';
-import { compareStrings, type Problem } from '../model.js';
 import { renderCluster } from '../render.js';
 import { type ChartPin, chartKey, compareCharts } from './lock.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import type { Problem } from '../model.js';
+import type { Problem } from '../../framework/model.js';
 import { sha256Hex, treeDigest } from './digest.js';
 import { type ChartPin, LOCK_FILE, type LockedChart, type LockedResource } from './lock.js';
 

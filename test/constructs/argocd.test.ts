@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 

@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SYNC_RETRY, GitOpsApplications, type GitOpsApplicationsProps } from '../../constructs/gitops/applications.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../../constructs/gitops/policies.js';
-import type { PolicyObject } from '../../pipeline/cluster.js';
+import type { PolicyObject } from '../../framework/cluster.js';
+import type { Manifest } from '../../framework/model.js';
 import { runSynth } from '../../pipeline/commands.js';
-import type { Manifest } from '../../pipeline/model.js';
 import { captureContext } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';
 
@@ -21,7 +21,7 @@ async function synthWith(apps: Record<string, string[]>) {
   const root = makeProject({
     'inventory/lab.json': '{}',
     'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { GitOpsApplications } from '${PROJECT}constructs/gitops/applications.ts';
 import { gitOpsPolicy } from '${PROJECT}constructs/gitops/policies.ts';
 const app = (name, dependsOn) => ({ name, namespace: name, dependsOn, build(chart) {
@@ -103,7 +103,7 @@ describe('generated Applications', () => {
   it('restricts the AppProject to the GitOps repository and the upstream sources the apps pin', async () => {
     const root = makeProject({
       'inventory/lab.json': '{}',
-      'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+      'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { GitOpsApplications } from '${PROJECT}constructs/gitops/applications.ts';
 import { HelmChart } from '${PROJECT}constructs/core/helm-chart.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';

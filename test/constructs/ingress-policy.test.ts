@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
-import type { PolicyObject } from '../../pipeline/cluster.js';
-import type { Manifest } from '../../pipeline/model.js';
+import type { PolicyObject } from '../../framework/cluster.js';
+import type { Manifest } from '../../framework/model.js';
 
 const object = (manifest: Manifest, app = 'web'): PolicyObject => ({
   manifest,

@@ -11,7 +11,7 @@ import {
   type OAuth2ProxyProps,
 } from '../../constructs/ingress/oauth2-proxy.js';
 import { SopsSecret } from '../../constructs/secrets/sops-secret.js';
-import { KUSTOMIZE_CONTRIBUTION } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 import { loadExampleKeys, REPO_ROOT, referenceDecrypt } from '../sops/helpers.js';

@@ -17,7 +17,7 @@ const SSH_MARKER = 'TESTONLYsshprivatekeybodyb3BlbnNzaC1rZXktdjEAAAAA';
 const SSH_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${SSH_MARKER}\n-----END OPENSSH PRIVATE KEY-----\n`;
 const APP_DIR = 'dist/k8s-235/democratic-csi';
 
-const composition = `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+const composition = `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { parseInventory } from '${PROJECT}apps/inventory.ts';
 import { democraticCsiApp, storagePolicies } from '${PROJECT}apps/democratic-csi.ts';
 export default defineCluster({
@@ -138,7 +138,7 @@ describe('the democratic-csi app of the default cluster', () => {
 
   it('makes an app claiming a class of democratic-csi depend on it, through synth', async () => {
     const withClaim = (dependsOn: string) => `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { parseInventory } from '${PROJECT}apps/inventory.ts';
 import { democraticCsiApp, storagePolicies } from '${PROJECT}apps/democratic-csi.ts';
 const web = { name: 'web', namespace: 'web', dependsOn: ${dependsOn}, build(chart) {

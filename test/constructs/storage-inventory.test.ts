@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../apps/inventory.js';
-import { InventoryError, type InventoryIssue } from '../../pipeline/cluster.js';
+import { InventoryError, type InventoryIssue } from '../../framework/cluster.js';
 import { projectRoot } from '../helpers/io.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit the raw JSON freely

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from '../../constructs/storage/driver-config.js';
 import { createStoragePolicy, storagePolicy } from '../../constructs/storage/policies.js';
-import type { PolicyObject } from '../../pipeline/cluster.js';
-import { formatProblem, type Manifest } from '../../pipeline/model.js';
+import type { PolicyObject } from '../../framework/cluster.js';
+import { formatProblem, type Manifest } from '../../framework/model.js';
 
 const DIGEST = 'a'.repeat(64);
 const object = (manifest: Manifest, constructPath: string, file?: string): PolicyObject => ({

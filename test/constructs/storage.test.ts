@@ -22,7 +22,7 @@ import {
 } from '../../constructs/storage/driver-config.js';
 import { CsiNamespace } from '../../constructs/storage/namespace.js';
 import { EXTERNAL_SNAPSHOTTER_VERSION, SNAPSHOT_CRDS, SnapshotController } from '../../constructs/storage/snapshot-controller.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 

@@ -2,7 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ForwardAuthMiddleware } from '../../constructs/ingress/forward-auth.js';
 import { TraefikController } from '../../constructs/ingress/traefik.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 
 type Manifest = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
 

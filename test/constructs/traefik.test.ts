@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { AEAD_CIPHER_SUITES, TlsPolicy } from '../../constructs/ingress/tls-policy.js';
 import { TRAEFIK_CRDS, TRAEFIK_VERSION, TraefikController, type TraefikControllerProps } from '../../constructs/ingress/traefik.js';
-import { KUSTOMIZE_CONTRIBUTION } from '../../pipeline/contributions.js';
+import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 

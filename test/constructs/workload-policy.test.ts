@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { workloadPolicy } from '../../constructs/core/workload-policy.js';
-import type { PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
-import type { Manifest } from '../../pipeline/model.js';
+import type { PolicyContext, PolicyObject } from '../../framework/cluster.js';
+import type { Manifest } from '../../framework/model.js';
 
 const object = (manifest: Manifest, source?: string): PolicyObject => ({
   app: 'web',

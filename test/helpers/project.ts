@@ -25,7 +25,7 @@ export function makeProject(files: Record<string, string>): string {
 /** A composition with one app per entry, each holding the given ConfigMaps (name -> data). */
 export function configMapComposition(apps: Record<string, Record<string, Record<string, string>>>): string {
   return `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 const apps = ${JSON.stringify(apps)};
 export default defineCluster({
   parseInventory: (data) => data,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../apps/inventory.js';
-import { InventoryError } from '../../pipeline/cluster.js';
+import { InventoryError } from '../../framework/cluster.js';
 import { parseInventoryJson } from '../../pipeline/load.js';
 import { evalJson, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Manifest, SourcedObject } from '../../framework/model.js';
 import { type CustomResourceApp, checkCustomResources, SKIP_DRY_RUN, SYNC_OPTIONS_ANNOTATION } from '../../pipeline/custom-resources.js';
-import type { Manifest, SourcedObject } from '../../pipeline/model.js';
 
 const object = (manifest: Manifest, app: string): SourcedObject => ({ manifest, origin: { constructPath: `lab/${app}/${manifest.kind}` } });
 const middleware = (annotations?: Record<string, string>): Manifest => ({

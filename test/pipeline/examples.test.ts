@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../apps/inventory.js';
 import { isReservedAddress, isReservedDomain } from '../../constructs/core/reserved-names.js';
-import { InventoryError } from '../../pipeline/cluster.js';
+import { InventoryError } from '../../framework/cluster.js';
 import { runSynth } from '../../pipeline/commands.js';
 import { captureContext, projectRoot } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';
@@ -16,7 +16,7 @@ afterAll(() => {
 function issuerProject(email: string): string {
   const root = makeProject({
     'inventory/lab.json': '{}',
-    'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+    'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { AcmeClusterIssuer, LETS_ENCRYPT } from '${PROJECT}constructs/certificates/acme-cluster-issuer.ts';
 export default defineCluster({
   parseInventory: (data) => data,

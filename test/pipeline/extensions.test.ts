@@ -15,7 +15,7 @@ function project(legacy: string | undefined): string {
   const files: Record<string, string> = {
     'inventory/lab.json': '{}',
     'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { ManifestFile } from '${PROJECT}constructs/core/manifest-file.ts';
 export default defineCluster({
   parseInventory: (data) => data,
@@ -97,7 +97,7 @@ spec:
     - host: legacy.example.org
       http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: legacy, port: { number: 80 } } } }] }
 `,
-      'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+      'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { ManifestFile } from '${PROJECT}constructs/core/manifest-file.ts';
 import { policies } from '${PROJECT}constructs/ingress/index.ts';
 export default defineCluster({
@@ -127,7 +127,7 @@ describe('app dependencies', () => {
     const root = makeProject({
       'inventory/lab.json': '{}',
       'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 const app = (name, dependsOn) => ({ name, namespace: name, dependsOn, build(chart) { new k8s.KubeConfigMap(chart, 'c', { metadata: { name: 'c' } }); } });
 export default defineCluster({
   parseInventory: (data) => data,

@@ -34,7 +34,7 @@ async function synthWith(objects: Record<string, unknown>[]) {
   const root = makeProject({
     'inventory/lab.json': '{}',
     'apps/lab.ts': `import { ApiObject } from 'cdk8s';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 const objects = ${JSON.stringify(objects)};
 export default defineCluster({
   parseInventory: (data) => data,

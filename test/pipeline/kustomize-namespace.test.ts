@@ -1,9 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Problem } from '../../framework/model.js';
 import { runSynth, runValidate } from '../../pipeline/commands.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf } from '../../pipeline/kustomize-namespace.js';
-import type { Problem } from '../../pipeline/model.js';
 import { encryptManifest } from '../../pipeline/sops/encrypt.js';
 import { captureContext, projectRoot } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';
@@ -33,7 +33,7 @@ const secretFile = (name: string, namespace: string | undefined, behavior?: 'mer
 
 /** One app "tools": an upstream manifest without namespaces, placed in `tools` by the kustomization. */
 const composition = (body: string, appNamespace = 'tools') => `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { namespaceEnforceLevel, type PodSecurityLevel, podSecurityViolations, podSpecOf } from '../../pipeline/rules/pod-security.js';
+import { namespaceEnforceLevel, type PodSecurityLevel, podSecurityViolations, podSpecOf } from '../../framework/rules/pod-security.js';
 
 type Spec = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collapseRepeats, formatProblem, type Problem } from '../../pipeline/model.js';
+import { collapseRepeats, formatProblem, type Problem } from '../../framework/model.js';
 
 describe('repeated problems', () => {
   it('are reported once, saying how often they were found, in the order first seen', () => {

@@ -24,7 +24,7 @@ function synthCli(composition: string, args: string[] = []) {
   );
 }
 
-const cluster = (build: string, before = '') => `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+const cluster = (build: string, before = '') => `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 ${before}
 export default defineCluster({ parseInventory: (data) => data, apps: () => [{ name: 'web', build(chart) { ${build} } }] });
 `;

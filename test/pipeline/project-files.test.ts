@@ -22,7 +22,7 @@ function project(file: string, construct: 'ManifestFile' | 'SopsSecret'): string
       : `new SopsSecret(chart, 'token', { file: ${JSON.stringify(file)}, name: 'token', namespace: 'web' });`;
   const root = makeProject({
     'inventory/lab.json': '{}',
-    'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+    'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { ManifestFile } from '${PROJECT}constructs/core/manifest-file.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { workloadReferences } from '../../constructs/core/references.js';
 import { ingressReferences } from '../../constructs/ingress/references.js';
-import type { PolicyContext, PolicyObject } from '../../pipeline/cluster.js';
-import type { Manifest } from '../../pipeline/model.js';
-import { referencePolicy } from '../../pipeline/references.js';
+import type { PolicyContext, PolicyObject } from '../../framework/cluster.js';
+import type { Manifest } from '../../framework/model.js';
+import { referencePolicy } from '../../framework/references.js';
 
 const object = (app: string, manifest: Manifest): PolicyObject => ({
   app,

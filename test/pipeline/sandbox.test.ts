@@ -14,7 +14,7 @@ async function synthWith(body: string, imports = '') {
   const root = makeProject({
     'inventory/lab.json': '{}',
     'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+import { defineCluster } from '${PROJECT}framework/cluster.ts';
 ${imports}
 export default defineCluster({
   parseInventory: (data) => data,

@@ -18,7 +18,7 @@ it('reports a broken .sops.yaml once, with how many SOPS files wait for it', asy
   const root = makeProject({
     'inventory/lab.json': '{}',
     '.sops.yaml': 'creation_rules: [\n',
-    'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+    'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({
   parseInventory: (data) => data,

@@ -27,7 +27,7 @@ const mergeable = (name: string, data: Record<string, unknown>, annotated = true
   ...data,
 });
 
-const composition = `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+const composition = `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { SopsSecret } from '${PROJECT}constructs/secrets/sops-secret.ts';
 export default defineCluster({
   parseInventory: (data) => data,

@@ -114,7 +114,7 @@ describe('synth', () => {
   it('reports construct errors with the construct path', async () => {
     const root = project({
       'inventory/lab.json': '{}\n',
-      'apps/lab.ts': `import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+      'apps/lab.ts': `import { defineCluster } from '${join(projectRoot, 'framework/cluster.ts')}';
 import { HelmChart } from '${join(projectRoot, 'constructs/core/helm-chart.ts')}';
 export default defineCluster({
   parseInventory: (data) => data,
@@ -236,7 +236,7 @@ export default defineCluster({
       'inventory/lab.json': '{}',
       'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
 import * as plus from 'cdk8s-plus-28';
-import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+import { defineCluster } from '${join(projectRoot, 'framework/cluster.ts')}';
 export default defineCluster({
   parseInventory: (data) => data,
   apps: () => [
@@ -266,7 +266,7 @@ export default defineCluster({
       'inventory/lab.json': '{}',
       '.sops.yaml': 'creation_rules: []\n',
       'apps/lab.ts': `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '${join(projectRoot, 'pipeline/cluster.ts')}';
+import { defineCluster } from '${join(projectRoot, 'framework/cluster.ts')}';
 export default defineCluster({
   parseInventory: (data) => data,
   apps: () => [{ name: 'web', namespace: 'web', build(chart) { new k8s.KubeSecret(chart, 's', { metadata: { name: 'generator' } }); } }],

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RenderToolchain } from '../../framework/contributions.js';
 import { runSynth } from '../../pipeline/commands.js';
-import type { RenderToolchain } from '../../pipeline/contributions.js';
 import { checkToolchain, clusterToolchain } from '../../pipeline/toolchain.js';
 import { captureContext } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';
@@ -56,7 +56,7 @@ describe('the renderer toolchain', () => {
   });
 
   it('fails synth when the composition sets ArgoCD up so that it cannot render a chart', async () => {
-    const composition = (replace: boolean) => `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+    const composition = (replace: boolean) => `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { ArgoCd } from '${PROJECT}constructs/gitops/argocd.ts';
 import { CertManager } from '${PROJECT}constructs/certificates/cert-manager.ts';
 export default defineCluster({

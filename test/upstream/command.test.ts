@@ -29,7 +29,7 @@ const EXTRA = 'kind: ConfigMap\n';
 function project(resources: readonly string[] = [TRAEFIK_CRDS], charts: readonly ChartPin[] = [DEMOCRATIC_CSI]): string {
   return makeProject({
     'inventory/lab.json': '{}',
-    'apps/lab.ts': `import { defineCluster } from '${PROJECT}pipeline/cluster.ts';
+    'apps/lab.ts': `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { HelmChart } from '${PROJECT}constructs/core/helm-chart.ts';
 import { RemoteResource } from '${PROJECT}constructs/core/remote-resource.ts';
 const resources = ${JSON.stringify(resources)};

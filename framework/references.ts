@@ -1,6 +1,5 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from './cluster.js';
-import { type Manifest, objectRef, type Problem } from './model.js';
-import { groupOf } from './schemas.js';
+import { groupOf, type Manifest, objectRef, type Problem } from './model.js';
 
 /** An object another object names (an IngressClass, a ClusterIssuer, a Secret, ...). */
 export interface ObjectReference {

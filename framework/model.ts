@@ -106,3 +106,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The API group of an apiVersion (`apps/v1` → `apps`, `v1` → the core group, ``). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}

@@ -126,3 +126,6 @@ export interface KustomizeContributor extends IConstruct {
 export function isKustomizeContributor(construct: IConstruct): construct is KustomizeContributor {
   return typeof (construct as Partial<KustomizeContributor>)[KUSTOMIZE_CONTRIBUTION] === 'function';
 }
+
+/** The executable the KSOPS generator runs as a KRM exec function (found on the renderer's PATH). */
+export const KSOPS_EXEC = 'ksops';
