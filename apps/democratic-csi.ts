@@ -47,7 +47,7 @@ function driverConfig(storage: ClusterInventory['storage'], entry: StorageDriver
  * Storage from the TrueNAS box: one democratic-csi driver per inventory entry (its StorageClasses
  * and VolumeSnapshotClasses included), and CSI snapshots (external-snapshotter CRDs and
  * snapshot-controller). Each driver's config, credentials included, is one SOPS file written by
- * `constructs/storage/cli-driver-config.ts` (docs/storage.md).
+ * `cli/driver-config.ts` (docs/storage.md).
  */
 export const democraticCsiApp: AppDefinition<ClusterInventory> = {
   name: NAME,

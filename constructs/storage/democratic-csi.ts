@@ -110,7 +110,7 @@ export interface DemocraticCsiDriverProps {
   /**
    * The SOPS file holding the whole driver config as a Secret, relative to the project root
    * (by convention `secrets/<cluster>/<app>/<release>-driver-config.sops.yaml`), written by
-   * `constructs/storage/cli-driver-config.ts`.
+   * `cli/driver-config.ts`.
    */
   readonly configFile: string;
   /** @default none */

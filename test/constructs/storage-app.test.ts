@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main as driverConfigCli, PLACEHOLDER_CREDENTIALS } from '../../constructs/storage/cli-driver-config.js';
+import { main as driverConfigCli, PLACEHOLDER_CREDENTIALS } from '../../cli/driver-config.js';
 import { DRIVER_CONFIG_KEY } from '../../constructs/storage/driver-config.js';
 import { runSynth, runValidate } from '../../pipeline/commands.js';
 import { captureContext, projectRoot } from '../helpers/io.js';

@@ -17,7 +17,7 @@ function synthCli(composition: string, args: string[] = []) {
   const tsx = pathToFileURL(join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
   return spawnSync(
     process.execPath,
-    ['--import', tsx, join(projectRoot, 'pipeline/cli/synth.ts'), '--root', root, '--out', join(root, 'dist'), ...args],
+    ['--import', tsx, join(projectRoot, 'cli/synth.ts'), '--root', root, '--out', join(root, 'dist'), ...args],
     {
       encoding: 'utf8',
     },

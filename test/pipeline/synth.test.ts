@@ -34,7 +34,7 @@ function cli(args: string[], options: { cwd?: string; env?: Record<string, strin
   const preload = options.preload ? ['--import', options.preload] : [];
   // tsx by absolute URL, so the CLI can run from any working directory.
   const tsx = pathToFileURL(join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-  return spawnSync(process.execPath, [...preload, '--import', tsx, join(projectRoot, 'pipeline/cli/synth.ts'), ...args], {
+  return spawnSync(process.execPath, [...preload, '--import', tsx, join(projectRoot, 'cli/synth.ts'), ...args], {
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../../pipeline/sops/cli-encrypt.js';
+import { main } from '../../cli/encrypt.js';
 import { type ExampleKey, loadExampleKeys, REPO_ROOT, referenceDecrypt } from './helpers.js';
 
 const PLAIN = `apiVersion: v1
@@ -102,15 +102,7 @@ describe('cli-encrypt', () => {
   it('runs as a script with node --import tsx', () => {
     const result = spawnSync(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'pipeline/sops/cli-encrypt.ts',
-        '--config',
-        join(dir, '.sops.yaml'),
-        join(dir, 'plain.yaml'),
-        join(dir, 'secrets/s.sops.yaml'),
-      ],
+      ['--import', 'tsx', 'cli/encrypt.ts', '--config', join(dir, '.sops.yaml'), join(dir, 'plain.yaml'), join(dir, 'secrets/s.sops.yaml')],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     expect(result.stderr).toMatch(/encrypted .* for 2 age recipient/);

@@ -3,7 +3,7 @@
  * for the recipients of the `.sops.yaml` creation rule that matches the OUTPUT path, as
  * `sops --encrypt` would. Operators normally use sops itself (docs/secrets.md).
  *
- *   node --import tsx pipeline/sops/cli-encrypt.ts [--force] [--config .sops.yaml] <plain.yaml> <out.sops.yaml>
+ *   npm run encrypt -- [--force] [--config .sops.yaml] <plain.yaml> <out.sops.yaml>
  *
  * `.sops.yaml` is looked up from the current directory upwards, like sops does, unless --config
  * names it; the rule is matched against the output path relative to that file's directory.
@@ -14,11 +14,11 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isEntryPoint } from '../entry-point.js';
-import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from './config.js';
-import { type EncryptOptions, encryptYaml } from './encrypt.js';
+import { isEntryPoint } from '../pipeline/entry-point.js';
+import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from '../pipeline/sops/config.js';
+import { type EncryptOptions, encryptYaml } from '../pipeline/sops/encrypt.js';
 
-const USAGE = 'usage: node --import tsx pipeline/sops/cli-encrypt.ts [--force] [--config <.sops.yaml>] <plain.yaml> <out.sops.yaml>';
+const USAGE = 'usage: npm run encrypt -- [--force] [--config <.sops.yaml>] <plain.yaml> <out.sops.yaml>';
 
 export interface CliEnvironment {
   readonly cwd: string;

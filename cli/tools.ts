@@ -1,4 +1,4 @@
-import { installTools, TOOLS_DIR } from '../deep/tools.js';
+import { installTools, TOOLS_DIR } from '../pipeline/deep/tools.js';
 import { projectContext } from './project.js';
 
 // Installs the helm and kubectl the deep build runs (npm run synth -- --deep) into .tools/.

@@ -1,4 +1,4 @@
-import { runSynth } from '../commands.js';
+import { runSynth } from '../pipeline/commands.js';
 import { exitWith, projectContext } from './project.js';
 
 exitWith(runSynth(process.argv.slice(2), projectContext));

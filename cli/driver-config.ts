@@ -2,8 +2,8 @@
  * Writes the SOPS file of a democratic-csi driver from its typed config (a tool, not a construct:
  * it reads the project and the credentials).
  *
- *   node --import tsx constructs/storage/cli-driver-config.ts --cluster <cluster> --list
- *   node --import tsx constructs/storage/cli-driver-config.ts --cluster <cluster> --driver <name>
+ *   node --import tsx cli/driver-config.ts --cluster <cluster> --list
+ *   node --import tsx cli/driver-config.ts --cluster <cluster> --driver <name>
  *       (--api-key-file <file|-> [--ssh-key-file <file|->] | --keep-credentials | --placeholder) [--force] [--root <dir>]
  *
  * `--driver` is the driver's release name or CSI driver name. The file is the Secret the chart
@@ -21,24 +21,24 @@ import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { decryptSops } from 'sops-age';
 import { parse, stringify } from 'yaml';
-import type { AppSummary } from '../../framework/cluster.js';
-import { formatProblem, isRecord } from '../../framework/model.js';
-import { isEntryPoint } from '../../pipeline/entry-point.js';
-import { loadClusters } from '../../pipeline/load.js';
-import { encryptOptionsForRule } from '../../pipeline/sops/cli-encrypt.js';
-import { matchCreationRule, parseSopsConfig } from '../../pipeline/sops/config.js';
-import { encryptYaml } from '../../pipeline/sops/encrypt.js';
-import { DemocraticCsiDriver } from './democratic-csi.js';
+import { DemocraticCsiDriver } from '../constructs/storage/democratic-csi.js';
 import {
   DRIVER_CONFIG_DIGEST_ANNOTATION,
   DRIVER_CONFIG_KEY,
   type DriverCredentials,
   driverConfigSecret,
   usesSsh,
-} from './driver-config.js';
+} from '../constructs/storage/driver-config.js';
+import type { AppSummary } from '../framework/cluster.js';
+import { formatProblem, isRecord } from '../framework/model.js';
+import { isEntryPoint } from '../pipeline/entry-point.js';
+import { loadClusters } from '../pipeline/load.js';
+import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
+import { encryptYaml } from '../pipeline/sops/encrypt.js';
+import { encryptOptionsForRule } from './encrypt.js';
 
-const USAGE = `usage: node --import tsx constructs/storage/cli-driver-config.ts --cluster <cluster> --list
-       node --import tsx constructs/storage/cli-driver-config.ts --cluster <cluster> --driver <name>
+const USAGE = `usage: node --import tsx cli/driver-config.ts --cluster <cluster> --list
+       node --import tsx cli/driver-config.ts --cluster <cluster> --driver <name>
             (--api-key-file <file|-> [--ssh-key-file <file|->] | --keep-credentials | --placeholder) [--force] [--root <dir>]`;
 
 /** Fake credentials that fail closed: TrueNAS rejects the key, and ssh cannot parse the private key. */

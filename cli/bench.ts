@@ -3,9 +3,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeGeneratedCluster } from '../bench/generated-cluster.js';
-import { listFiles } from '../output.js';
-import { stringifyData } from '../yaml.js';
+import { writeGeneratedCluster } from '../pipeline/bench/generated-cluster.js';
+import { listFiles } from '../pipeline/output.js';
+import { stringifyData } from '../pipeline/yaml.js';
 import { projectContext } from './project.js';
 
 /** One finished run of a whole command, as the OS accounts it. */
@@ -94,7 +94,7 @@ function main(): number {
   }
   const root = projectContext.root;
   const work = mkdtempSync(join(tmpdir(), 'synth-bench-'));
-  const node = [process.execPath, '--import', 'tsx', join(root, 'pipeline/cli/synth.ts')];
+  const node = [process.execPath, '--import', 'tsx', join(root, 'cli/synth.ts')];
   const log = (text: string) => process.stdout.write(`${text}\n`);
   try {
     log(

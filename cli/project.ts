@@ -1,11 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registeredKinds } from '../../constructs/kinds.js';
-import { type CommandContext, consoleIo } from '../commands.js';
+import { registeredKinds } from '../constructs/kinds.js';
+import { type CommandContext, consoleIo } from '../pipeline/commands.js';
 
 /** The project this CLI belongs to: resolved from this file, never from the working directory. */
 export const projectContext: CommandContext = {
-  root: resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'),
+  root: resolve(dirname(fileURLToPath(import.meta.url)), '..'),
   kinds: registeredKinds,
   io: consoleIo,
   // npm runs scripts from the package folder; INIT_CWD is where the user typed the command.
