@@ -43,6 +43,8 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
       allowedEmails: inventory.sso.allowedEmails,
       credentials,
       clusterDomain: inventory.kubernetes.clusterDomain,
+      // Traefik's pods forward every request: only their addresses may set X-Forwarded-*.
+      trustedProxyCidrs: inventory.kubernetes.podCidrs,
     });
 
     new SecureIngress(chart, 'oauth2-proxy-ingress', {

@@ -326,6 +326,9 @@ export class ArgoCd extends Construct {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
+        // Every Application lives in this namespace, each with the cascade finalizer: deleting the
+        // namespace (with the app that syncs it) would delete every app of the cluster.
+        annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false' },
         labels: {
           // Every workload of the v3.5.1 HA install (and the KSOPS init container) meets
           // restricted, as the deep build checks.

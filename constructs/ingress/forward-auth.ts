@@ -4,13 +4,15 @@ import { Construct } from 'constructs';
 import { modelObject } from '../core/model-object.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
-/** Identity headers an oauth2-proxy-style auth server answers with, copied onto the request to the app. */
-export const DEFAULT_AUTH_RESPONSE_HEADERS: readonly string[] = [
-  'X-Auth-Request-User',
-  'X-Auth-Request-Email',
-  'X-Auth-Request-Access-Token',
-  'Authorization',
-];
+/**
+ * Identity headers an oauth2-proxy-style auth server answers with, copied onto the request to the
+ * app: who signed in, never their tokens (an app that needs one opts in, see OAuth2Proxy's
+ * `passTokens`), and never `Authorization`, which would overwrite the app's own.
+ */
+export const DEFAULT_AUTH_RESPONSE_HEADERS: readonly string[] = ['X-Auth-Request-User', 'X-Auth-Request-Email'];
+
+/** The token headers oauth2-proxy answers with when it passes the user's tokens on. */
+export const TOKEN_AUTH_RESPONSE_HEADERS: readonly string[] = ['X-Auth-Request-Access-Token', 'Authorization'];
 
 export interface ForwardAuthMiddlewareProps {
   /** Namespace of the Middleware; Ingresses refer to it as `<namespace>-<name>@kubernetescrd`. */

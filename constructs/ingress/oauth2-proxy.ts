@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -8,7 +9,7 @@ import { floatingImageError } from '../core/pinning.js';
 import { isReservedAddress } from '../core/reserved-names.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
-import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware } from './forward-auth.js';
+import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware, TOKEN_AUTH_RESPONSE_HEADERS } from './forward-auth.js';
 
 /** The oauth2-proxy release this library is tested with. */
 export const OAUTH2_PROXY_VERSION = 'v7.15.3';
@@ -73,7 +74,22 @@ export interface OAuth2ProxyProps {
   readonly pkce?: boolean;
   /** Name of the forward-auth Middleware, created in `namespace`. @default 'forward-auth' */
   readonly middlewareName?: string;
-  /** Headers of oauth2-proxy's answer that Traefik copies onto the request to the app. @default DEFAULT_AUTH_RESPONSE_HEADERS */
+  /**
+   * Where the reverse proxy's requests come from (the pod CIDRs Traefik runs in): only these may
+   * set the X-Forwarded-* headers oauth2-proxy builds its redirects from (`--trusted-proxy-ip`).
+   * oauth2-proxy v7.15 trusts every address when none is given.
+   */
+  readonly trustedProxyCidrs: readonly string[];
+  /**
+   * Pass the user's tokens to the apps behind SSO: the access token (`X-Auth-Request-Access-Token`)
+   * and the ID token as `Authorization: Bearer`, which replaces any Authorization header of the
+   * request. Every protected app then holds the user's provider token. @default false
+   */
+  readonly passTokens?: boolean;
+  /**
+   * Headers of oauth2-proxy's answer that Traefik copies onto the request to the app.
+   * @default DEFAULT_AUTH_RESPONSE_HEADERS, plus TOKEN_AUTH_RESPONSE_HEADERS with `passTokens`
+   */
   readonly authResponseHeaders?: readonly string[];
   /** DNS domain of the cluster, for the Middleware's in-cluster address. @default 'cluster.local' */
   readonly clusterDomain?: string;
@@ -173,6 +189,7 @@ export class OAuth2Proxy extends Construct {
     const cookieExpire = props.cookieExpire ?? '168h';
     const clusterDomain = props.clusterDomain ?? 'cluster.local';
     const extraArgs = props.extraArgs ?? [];
+    const passTokens = props.passTokens ?? false;
     const selector = { 'app.kubernetes.io/name': 'oauth2-proxy', 'app.kubernetes.io/instance': name };
     const labels = { ...selector, 'app.kubernetes.io/component': 'authentication-proxy' };
     const secretName = props.credentials.secretName;
@@ -198,9 +215,9 @@ export class OAuth2Proxy extends Construct {
       `--authenticated-emails-file=${EMAILS_DIR}/${EMAILS_KEY}`,
       '--reverse-proxy=true',
       '--upstream=static://202',
+      ...props.trustedProxyCidrs.map((cidr) => `--trusted-proxy-ip=${cidr}`),
       '--set-xauthrequest=true',
-      '--pass-access-token=true',
-      '--set-authorization-header=true',
+      ...(passTokens ? ['--pass-access-token=true', '--set-authorization-header=true'] : []),
       '--skip-provider-button=true',
       `--cookie-name=${COOKIE_NAME}`,
       '--cookie-secure=true',
@@ -306,7 +323,10 @@ export class OAuth2Proxy extends Construct {
       name: props.middlewareName ?? 'forward-auth',
       address: `http://${name}.${namespace}.svc.${clusterDomain}/`,
       trustForwardHeader: true,
-      authResponseHeaders: props.authResponseHeaders ?? DEFAULT_AUTH_RESPONSE_HEADERS,
+      authResponseHeaders: props.authResponseHeaders ?? [
+        ...DEFAULT_AUTH_RESPONSE_HEADERS,
+        ...(passTokens ? TOKEN_AUTH_RESPONSE_HEADERS : []),
+      ],
       // A refreshed session comes back on the 202; without these Traefik drops it and every later
       // request refreshes again (with a refresh token the provider may already have rotated).
       addAuthCookiesToResponse: [COOKIE_NAME, ...Array.from({ length: SPLIT_COOKIE_PARTS }, (_, i) => `${COOKIE_NAME}_${i}`)],
@@ -319,6 +339,18 @@ export class OAuth2Proxy extends Construct {
         if (imageError) errors.push(imageError);
         if (!Number.isInteger(replicas) || replicas < 1) errors.push(`replicas must be a positive integer (got ${replicas})`);
         if (!DNS_LABEL.test(name)) errors.push(`name "${name}" is not a valid DNS label`);
+        if (props.trustedProxyCidrs.length === 0) {
+          errors.push(
+            'trustedProxyCidrs is empty: name the pod CIDRs the reverse proxy runs in, or oauth2-proxy trusts X-Forwarded-* headers from anyone',
+          );
+        }
+        for (const cidr of props.trustedProxyCidrs) {
+          const [address = '', prefix = '', ...rest] = cidr.split('/');
+          const bits = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
+          if (bits === 0 || rest.length > 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > bits) {
+            errors.push(`trustedProxyCidrs: "${cidr}" is not a CIDR (<address>/<prefix>)`);
+          }
+        }
 
         let issuer: URL | undefined;
         try {

@@ -89,6 +89,8 @@ describe('ArgoCd', () => {
     // install.yaml names no namespace: the kustomization must place it, or kubectl would not.
     expect(namespaces).toEqual(['argocd']);
     expect(find('Namespace', 'argocd')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // Deleting the app that syncs Argo CD must never delete the namespace of every Application.
+    expect(find('Namespace', 'argocd')?.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('Delete=false');
     expect(argocd.host).toBe('gitops.example.org');
   });
 

@@ -38,6 +38,7 @@ function build(props: Partial<OAuth2ProxyProps> = {}, secretNamespace = 'traefik
     host: 'auth.example.org',
     cookieDomains: ['.example.org'],
     allowedEmails: ['alice@example.org', 'bob@example.net'],
+    trustedProxyCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'],
     credentials,
     ...props,
   });
@@ -90,14 +91,38 @@ describe('OAuth2Proxy', () => {
         '--redirect-url=https://auth.example.org/oauth2/callback',
         '--reverse-proxy=true',
         '--upstream=static://202',
+        '--trusted-proxy-ip=10.244.0.0/16',
+        '--trusted-proxy-ip=fd00:10:244::/56',
         '--set-xauthrequest=true',
-        '--pass-access-token=true',
-        '--set-authorization-header=true',
         '--skip-provider-button=true',
         '--http-address=0.0.0.0:4180',
         '--metrics-address=0.0.0.0:44180',
       ]),
     );
+    // The user's tokens stay with oauth2-proxy unless an app needs them.
+    expect(args).not.toContain('--pass-access-token=true');
+    expect(args).not.toContain('--set-authorization-header=true');
+  });
+
+  it('passes the tokens on only when asked, and then copies their headers too', () => {
+    const { find } = render({ passTokens: true });
+    expect(container(find).args).toEqual(expect.arrayContaining(['--pass-access-token=true', '--set-authorization-header=true']));
+    expect(find('Middleware', 'forward-auth').spec.forwardAuth.authResponseHeaders).toEqual([
+      'X-Auth-Request-User',
+      'X-Auth-Request-Email',
+      'X-Auth-Request-Access-Token',
+      'Authorization',
+    ]);
+  });
+
+  it('refuses a missing or malformed list of trusted proxy CIDRs', () => {
+    expect(build({ trustedProxyCidrs: [] }).proxy.node.validate()).toEqual([
+      expect.stringContaining('trustedProxyCidrs is empty: name the pod CIDRs the reverse proxy runs in'),
+    ]);
+    expect(build({ trustedProxyCidrs: ['10.244.0.0/33', 'traefik'] }).proxy.node.validate()).toEqual([
+      expect.stringContaining('trustedProxyCidrs: "10.244.0.0/33" is not a CIDR'),
+      expect.stringContaining('trustedProxyCidrs: "traefik" is not a CIDR'),
+    ]);
   });
 
   it('keeps the session in a secure cookie for the cluster domains, refreshed hourly and valid for a week', () => {
@@ -162,7 +187,7 @@ describe('OAuth2Proxy', () => {
     expect(middleware.spec.forwardAuth).toMatchObject({
       address: 'http://oauth2-proxy.traefik.svc.cluster.local/',
       trustForwardHeader: true,
-      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Access-Token', 'Authorization'],
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
     });
     // The refreshed session cookie (whole or split) reaches the browser through the 202.
     expect(middleware.spec.forwardAuth.addAuthCookiesToResponse).toEqual(expect.arrayContaining(['_oauth2_proxy', '_oauth2_proxy_0']));
