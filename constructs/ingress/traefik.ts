@@ -49,8 +49,10 @@ export interface TraefikEntryPointPorts {
   readonly web?: number;
   /** TLS entry point `websecure`, published on 443 (TCP, and UDP for HTTP/3). @default 8443 */
   readonly websecure?: number;
-  /** Internal entry point `traefik`: ping, Prometheus metrics and the dashboard API. Never published. @default 9000 */
+  /** Internal entry point `traefik`: ping and the dashboard API. Never published. @default 9000 */
   readonly traefik?: number;
+  /** Internal entry point `metrics`: Prometheus metrics only, for the scrapers. Never published. @default 8082 */
+  readonly metrics?: number;
 }
 
 /** Where to route the dashboard: a ClusterIP Service in front of the `traefik` entry point. */
@@ -102,7 +104,7 @@ export interface TraefikControllerProps {
   readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /** Extra static-configuration flags, appended after the ones this construct sets. @default none */
   readonly extraArgs?: readonly string[];
-  /** Namespaces whose pods may reach the traefik entry point (metrics, dashboard API). @default ['monitoring'] */
+  /** Namespaces whose pods may reach the metrics entry point (the dashboard API stays Traefik's own). @default ['monitoring'] */
   readonly metricsNamespaces?: readonly string[];
   /** How long a client may take to send a request, uploads included (Traefik's default is 60s). @default '600s' */
   readonly readTimeout?: string;
@@ -179,7 +181,7 @@ export class TraefikController extends Construct {
     const replicas = props.replicas ?? 2;
     const ipFamilies = props.ipFamilies ?? ['IPv4', 'IPv6'];
     const http3 = props.http3 ?? true;
-    const ports = { web: 8000, websecure: 8443, traefik: 9000, ...props.ports };
+    const ports = { web: 8000, websecure: 8443, traefik: 9000, metrics: 8082, ...props.ports };
     const trustedIPs = props.forwardedHeadersTrustedIPs ?? [];
     const entryPointMiddlewares = props.entryPointMiddlewares ?? [];
     const selector = { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': name };
@@ -246,8 +248,9 @@ export class TraefikController extends Construct {
       '--api.dashboard=true',
       '--ping=true',
       '--ping.entryPoint=traefik',
+      `--entryPoints.metrics.address=:${ports.metrics}/tcp`,
       '--metrics.prometheus=true',
-      '--metrics.prometheus.entryPoint=traefik',
+      '--metrics.prometheus.entryPoint=metrics',
       '--providers.kubernetesCRD=true',
       '--providers.kubernetesCRD.allowCrossNamespace=false',
       '--providers.kubernetesIngress=true',
@@ -281,6 +284,7 @@ export class TraefikController extends Construct {
                   { name: 'websecure', containerPort: ports.websecure, protocol: 'TCP' },
                   ...(http3 ? [{ name: 'websecure-http3', containerPort: ports.websecure, protocol: 'UDP' }] : []),
                   { name: 'traefik', containerPort: ports.traefik, protocol: 'TCP' },
+                  { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
                 ],
                 readinessProbe: httpProbe('/ping', 'traefik', 1),
                 livenessProbe: httpProbe('/ping', 'traefik', 3),
@@ -299,8 +303,9 @@ export class TraefikController extends Construct {
       },
     });
 
-    // Port 9000 serves the dashboard API and metrics: only Traefik itself (routing the dashboard
-    // Ingress) and the metrics scrapers may reach it. web and websecure stay open to everyone.
+    // The traefik entry point serves the dashboard API, unauthenticated: only Traefik itself (routing
+    // the dashboard Ingress behind SSO) may reach it. The metrics entry point serves metrics only,
+    // to the scrapers' namespaces. web and websecure stay open to everyone.
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name, namespace, labels },
       spec: {
@@ -315,13 +320,14 @@ export class TraefikController extends Construct {
             ],
           },
           {
-            from: [
-              { podSelector: { matchLabels: selector } },
-              ...(props.metricsNamespaces ?? ['monitoring']).map((ns) => ({
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-              })),
-            ],
+            from: [{ podSelector: { matchLabels: selector } }],
             ports: [{ port: k8s.IntOrString.fromNumber(ports.traefik), protocol: 'TCP' }],
+          },
+          {
+            from: (props.metricsNamespaces ?? ['monitoring']).map((ns) => ({
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+            })),
+            ports: [{ port: k8s.IntOrString.fromNumber(ports.metrics), protocol: 'TCP' }],
           },
         ],
       },
@@ -380,7 +386,7 @@ export class TraefikController extends Construct {
       spec: {
         type: 'ClusterIP',
         selector,
-        ports: [{ name: 'metrics', port: ports.traefik, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('traefik') }],
+        ports: [{ name: 'metrics', port: ports.metrics, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('metrics') }],
       },
     });
     modelObject(
@@ -441,7 +447,9 @@ export class TraefikController extends Construct {
             errors.push(`ports.${entryPoint} must be an unprivileged port (1024-65535) for a non-root container (got ${port})`);
           }
         }
-        if (new Set(Object.values(ports)).size !== 3) errors.push('ports.web, ports.websecure and ports.traefik must differ');
+        if (new Set(Object.values(ports)).size !== Object.keys(ports).length) {
+          errors.push('ports.web, ports.websecure, ports.traefik and ports.metrics must differ');
+        }
         for (const ip of trustedIPs) {
           const error = cidrError(ip);
           if (error) errors.push(`forwardedHeadersTrustedIPs: ${error}`);

@@ -20,7 +20,7 @@ function render() {
 describe('Traefik hardening', () => {
   const { objects, patches, find } = render();
 
-  it('lets only Traefik and the monitoring namespace reach the traefik entry point', () => {
+  it('lets only Traefik reach the dashboard API, and the monitoring namespace only the metrics', () => {
     const policy = find('NetworkPolicy', 'traefik');
     const rules = policy?.spec.ingress as { from?: unknown[]; ports: { port: number; protocol: string }[] }[];
     expect(rules[0]).toEqual({
@@ -33,8 +33,11 @@ describe('Traefik hardening', () => {
     expect(rules[1]?.ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
     expect(rules[1]?.from).toEqual([
       { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' } } },
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
     ]);
+    // The API under :9000 answers without authentication: the scrapers get :8082, metrics only.
+    expect(rules[2]?.ports).toEqual([{ port: 8082, protocol: 'TCP' }]);
+    expect(rules[2]?.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    expect(rules).toHaveLength(3);
   });
 
   it('allocates no NodePorts for the BGP-announced load balancers', () => {

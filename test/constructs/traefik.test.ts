@@ -48,7 +48,7 @@ describe('TraefikController', () => {
     );
   });
 
-  it('serves TLS and HTTP/3 (advertised on 443) on websecure, and the API, ping and metrics on the internal entry point', () => {
+  it('serves TLS and HTTP/3 (advertised on 443) on websecure, the API and ping on the internal entry point, metrics on their own', () => {
     const { find } = render();
     const list = args(find);
     expect(list).toEqual(
@@ -60,7 +60,8 @@ describe('TraefikController', () => {
         '--entryPoints.traefik.address=:9000/tcp',
         '--api.dashboard=true',
         '--ping.entryPoint=traefik',
-        '--metrics.prometheus.entryPoint=traefik',
+        '--entryPoints.metrics.address=:8082/tcp',
+        '--metrics.prometheus.entryPoint=metrics',
         '--providers.kubernetesCRD.allowCrossNamespace=false',
         '--providers.kubernetesIngress.ingressClass=traefik',
         '--providers.kubernetesIngress.ingressEndpoint.publishedService=traefik/traefik-ipv4',
@@ -195,7 +196,7 @@ describe('TraefikController', () => {
   it('exposes metrics to Prometheus through a ServiceMonitor', () => {
     const { find } = render();
     const metrics = find('Service', 'traefik-metrics');
-    expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 9000, protocol: 'TCP', targetPort: 'traefik' }]);
+    expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 8082, protocol: 'TCP', targetPort: 'metrics' }]);
     const monitor = find('ServiceMonitor', 'traefik');
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
     expect(monitor.spec.selector.matchLabels).toEqual(metrics.metadata.labels);
