@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { TRUENAS_DRIVER_KINDS, type TrueNasDriverKind } from '../constructs/storage/driver-config.js';
 import { InventoryError, type InventoryIssue } from '../framework/cluster.js';
+import { cidrError, isAgeRecipient, isDnsLabel, isDnsName } from '../framework/rules/network.js';
 
 /**
  * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
@@ -206,8 +207,6 @@ export interface StorageClassInventory {
   readonly mountOptions: readonly string[];
 }
 
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Walks untyped JSON, collecting every issue with its path instead of stopping at the first. */
@@ -296,8 +295,8 @@ class Reader {
   }
 }
 
-const dnsName = (value: string) => (DNS_NAME.test(value) ? undefined : 'is not a valid lowercase DNS name');
-const dnsLabel = (value: string) => (DNS_LABEL.test(value) ? undefined : 'is not a valid DNS-1123 label');
+const dnsName = (value: string) => (isDnsName(value) ? undefined : 'is not a valid lowercase DNS name');
+const dnsLabel = (value: string) => (isDnsLabel(value) ? undefined : 'is not a valid DNS-1123 label');
 const email = (value: string) => (EMAIL.test(value) ? undefined : 'is not an e-mail address');
 const httpsUrl = (value: string) => {
   try {
@@ -308,20 +307,12 @@ const httpsUrl = (value: string) => {
 };
 const ageRecipient = (value: string) => {
   if (/^AGE-SECRET-KEY-/i.test(value)) return 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one';
-  return /^age1[02-9ac-hj-np-z]{58}$/.test(value) ? undefined : 'is not an age public key (age1 followed by 58 bech32 characters)';
+  return isAgeRecipient(value) ? undefined : 'is not an age public key (age1 followed by 58 bech32 characters)';
 };
 const ipv4 = (value: string) => (isIP(value) === 4 ? undefined : 'is not an IPv4 address');
 const ipv6 = (value: string) => (isIP(value) === 6 ? undefined : 'is not an IPv6 address');
 const anyIp = (value: string) => (isIP(value) !== 0 ? undefined : 'is not an IP address');
-const cidr = (value: string) => {
-  const [address, prefix, ...rest] = value.split('/');
-  const family = isIP(address ?? '');
-  const bits = Number(prefix);
-  if (rest.length > 0 || family === 0 || !/^\d+$/.test(prefix ?? '') || bits > (family === 4 ? 32 : 128)) {
-    return 'is not a CIDR (address/prefix)';
-  }
-  return undefined;
-};
+const cidr = cidrError;
 /** Network interface name as Linux accepts it in practice: up to 15 characters, no "/", ":" or space. */
 const interfaceName = (value: string) =>
   /^[A-Za-z0-9_.-]{1,15}$/.test(value) ? undefined : 'is not a network interface name (1-15 letters, digits, ".", "-", "_")';

@@ -16,7 +16,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Relative module specifiers of a file: static, type-only, re-exports and dynamic imports. */
-export function relativeImports(text: string): string[] {
+function relativeImports(text: string): string[] {
   const found: string[] = [];
   for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]/g)) found.push(match[1] ?? '');
   for (const match of text.matchAll(/(?:^|\n)\s*import\s*['"](\.[^'"]+)['"]/g)) found.push(match[1] ?? '');
@@ -25,7 +25,7 @@ export function relativeImports(text: string): string[] {
 }
 
 /** Every import of `files` (path → text, paths relative to the root) that runs against the arrows. */
-export function backwardsImports(files: ReadonlyMap<string, string>): string[] {
+function backwardsImports(files: ReadonlyMap<string, string>): string[] {
   const out: string[] = [];
   for (const [file, text] of files) {
     const layer = file.split('/')[0] ?? '';

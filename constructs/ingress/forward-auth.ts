@@ -1,6 +1,7 @@
 import { Middleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Middleware';
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { isDnsLabel } from '../../framework/rules/network.js';
 import { modelObject } from '../core/model-object.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
@@ -41,7 +42,6 @@ export interface ForwardAuthMiddlewareProps {
   readonly addAuthCookiesToResponse?: readonly string[];
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** A Traefik `forwardAuth` Middleware: delegates the decision on every request of a router to an auth server. */
@@ -83,7 +83,7 @@ export class ForwardAuthMiddleware extends Construct {
     this.node.addValidation({
       validate: () => {
         const errors: string[] = [];
-        if (!DNS_LABEL.test(this.ref.namespace) || !DNS_LABEL.test(this.ref.name)) {
+        if (!isDnsLabel(this.ref.namespace) || !isDnsLabel(this.ref.name)) {
           errors.push(`"${this.ref.namespace}/${this.ref.name}" is not a valid namespace/name for a Middleware`);
         }
         let protocol: string | undefined;

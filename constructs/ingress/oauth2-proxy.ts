@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
+import { cidrError, isDnsLabel, isDnsName } from '../../framework/rules/network.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
 import { isReservedAddress } from '../core/reserved-names.js';
@@ -115,8 +115,6 @@ const DEFAULT_RESOURCES: k8s.ResourceRequirements = {
   limits: { memory: k8s.Quantity.fromString('128Mi') },
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@,"#]+@[^\s@,"]+$/;
 const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
 const GO_DURATION_UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
@@ -338,18 +336,14 @@ export class OAuth2Proxy extends Construct {
         const imageError = floatingImageError(image);
         if (imageError) errors.push(imageError);
         if (!Number.isInteger(replicas) || replicas < 1) errors.push(`replicas must be a positive integer (got ${replicas})`);
-        if (!DNS_LABEL.test(name)) errors.push(`name "${name}" is not a valid DNS label`);
+        if (!isDnsLabel(name)) errors.push(`name "${name}" is not a valid DNS label`);
         if (props.trustedProxyCidrs.length === 0) {
           errors.push(
             'trustedProxyCidrs is empty: name the pod CIDRs the reverse proxy runs in, or oauth2-proxy trusts X-Forwarded-* headers from anyone',
           );
         }
         for (const cidr of props.trustedProxyCidrs) {
-          const [address = '', prefix = '', ...rest] = cidr.split('/');
-          const bits = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
-          if (bits === 0 || rest.length > 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > bits) {
-            errors.push(`trustedProxyCidrs: "${cidr}" is not a CIDR (<address>/<prefix>)`);
-          }
+          if (cidrError(cidr)) errors.push(`trustedProxyCidrs: "${cidr}" is not a CIDR (<address>/<prefix>)`);
         }
 
         let issuer: URL | undefined;
@@ -374,13 +368,13 @@ export class OAuth2Proxy extends Construct {
 
         if (props.cookieDomains.length === 0) errors.push('cookieDomains is empty: the session cookie would not be shared between hosts');
         for (const domain of props.cookieDomains) {
-          if (!DNS_NAME.test(domain.replace(/^\./, ''))) errors.push(`cookieDomains: "${domain}" is not a domain (e.g. ".example.org")`);
+          if (!isDnsName(domain.replace(/^\./, ''))) errors.push(`cookieDomains: "${domain}" is not a domain (e.g. ".example.org")`);
         }
         for (const domain of whitelistDomains) {
           const bare = domain.replace(/^(\*\.|\.)/, '').replace(/:(\d+|\*)$/, '');
-          if (!DNS_NAME.test(bare)) errors.push(`whitelistDomains: "${domain}" is not a domain (e.g. ".example.org")`);
+          if (!isDnsName(bare)) errors.push(`whitelistDomains: "${domain}" is not a domain (e.g. ".example.org")`);
         }
-        if (!DNS_NAME.test(props.host)) {
+        if (!isDnsName(props.host)) {
           errors.push(`host "${props.host}" is not a valid DNS name`);
         } else if (props.cookieDomains.length > 0 && !props.cookieDomains.some((domain) => coversHost(domain, props.host))) {
           errors.push(`host "${props.host}" is outside every cookieDomain: the session set at the callback would not reach the apps`);
@@ -397,7 +391,7 @@ export class OAuth2Proxy extends Construct {
         if (refresh !== undefined && expire !== undefined && refresh > 0 && expire > 0 && refresh >= expire) {
           errors.push(`cookieRefresh (${cookieRefresh}) must be shorter than cookieExpire (${cookieExpire})`);
         }
-        if (!DNS_NAME.test(clusterDomain)) errors.push(`clusterDomain "${clusterDomain}" is not a valid DNS name`);
+        if (!isDnsName(clusterDomain)) errors.push(`clusterDomain "${clusterDomain}" is not a valid DNS name`);
         return errors;
       },
     });

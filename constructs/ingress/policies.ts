@@ -1,9 +1,9 @@
 import type { ClusterPolicy, PolicyObject } from '../../framework/cluster.js';
 import { groupOf, isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
+import { isDnsName } from '../../framework/rules/network.js';
 import { middlewareProviderName } from './middleware-ref.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from './secure-ingress.js';
 
-const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
 /** Why an Ingress routes a wildcard host (it takes every subdomain nothing else routes). */
 export const WILDCARD_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/wildcard-reason';
@@ -157,7 +157,7 @@ function checkIngresses(objects: readonly PolicyObject[], tlsEntryPoints: readon
       else ruleHosts.push(rule.host);
     }
     for (const host of [...new Set([...ruleHosts, ...tlsHosts])]) {
-      if (!HOST.test(host)) report('host', `host "${host}" is not a valid DNS name`);
+      if (!isDnsName(host, { wildcard: true, minLabels: 2 })) report('host', `host "${host}" is not a valid DNS name`);
     }
     const wildcardReason = annotations[WILDCARD_REASON_ANNOTATION];
     for (const host of new Set(ruleHosts.filter((candidate) => candidate.startsWith('*.')))) {

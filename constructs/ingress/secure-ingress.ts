@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { isDnsName } from '../../framework/rules/network.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
 /** Annotation recording why an Ingress is reachable without SSO. */
@@ -61,8 +62,6 @@ export interface SecureIngressProps {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
-const HOST = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /**
  * An Ingress that is secure by default: TLS always (a cert-manager certificate for every host,
  * served on the TLS entry point), and SSO through forward-auth unless it is declared public with
@@ -114,7 +113,8 @@ export class SecureIngress extends Construct {
       validate: () => {
         const errors: string[] = [];
         if (props.hosts.length === 0) errors.push('a SecureIngress needs at least one host');
-        for (const host of props.hosts) if (!HOST.test(host)) errors.push(`host "${host}" is not a valid DNS name`);
+        for (const host of props.hosts)
+          if (!isDnsName(host, { wildcard: true, minLabels: 2 })) errors.push(`host "${host}" is not a valid DNS name`);
         if (!auth) {
           errors.push('no SSO middleware: pass auth: { sso } or { public: "<reason>" }, or set the cluster IngressDefaults.sso');
         } else if ('public' in auth && auth.public.trim().length === 0) {

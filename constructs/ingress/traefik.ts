@@ -4,6 +4,7 @@ import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Ing
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { isDnsLabel } from '../../framework/rules/network.js';
 import { crdSyncOptions } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
@@ -139,8 +140,6 @@ const CLUSTER_ROLE_RULES: k8s.PolicyRule[] = [
     verbs: ['get', 'list', 'watch'],
   },
 ];
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function cidrError(value: string): string | undefined {
   const [address, prefix, ...rest] = value.split('/');
@@ -455,7 +454,7 @@ export class TraefikController extends Construct {
           if (error) errors.push(`forwardedHeadersTrustedIPs: ${error}`);
         }
         for (const ref of entryPointMiddlewares) {
-          if (!DNS_LABEL.test(ref.namespace) || !DNS_LABEL.test(ref.name)) {
+          if (!isDnsLabel(ref.namespace) || !isDnsLabel(ref.name)) {
             errors.push(`entryPointMiddlewares: "${ref.namespace}/${ref.name}" is not a valid namespace/name`);
           }
         }

@@ -1,10 +1,10 @@
 import { isRecord, type Manifest } from '../model.js';
+import { isAgeRecipient } from './network.js';
 
 /** A value as sops writes it: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`. */
 const ENCRYPTED_VALUE =
   /^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|bytes|comment)\]$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 const PGP_FINGERPRINT = /^[0-9A-Fa-f]{40}$/;
 
 const decodedLength = (value: string) => Buffer.from(value, 'base64').length;
@@ -84,7 +84,7 @@ export function sopsEncryptionErrors(manifest: Manifest): string[] {
   if (recipients.age.length + recipients.pgp.length + recipients.other.length === 0) {
     errors.push('its sops block names no recipient (age, pgp, kms, ...)');
   }
-  for (const key of recipients.age) if (!AGE_RECIPIENT.test(key)) errors.push(`its age recipient "${key}" is not an age public key`);
+  for (const key of recipients.age) if (!isAgeRecipient(key)) errors.push(`its age recipient "${key}" is not an age public key`);
   for (const fp of recipients.pgp)
     if (!PGP_FINGERPRINT.test(fp)) errors.push(`its pgp recipient "${fp}" is not a 40-digit key fingerprint`);
   const entries = ['age', 'pgp'].flatMap((key) => (Array.isArray(sops[key]) ? (sops[key] as unknown[]) : []));

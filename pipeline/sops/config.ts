@@ -8,6 +8,7 @@
  * secret unencrypted.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAgeRecipient } from '../../framework/rules/network.js';
 import { goRegExp } from './regex.js';
 
 export class SopsConfigError extends Error {
@@ -79,7 +80,6 @@ const OTHER_RULE_FIELDS = ['key_groups', 'plugins', 'shamir_threshold', 'timeout
 
 const RULE_KEYS: ReadonlySet<string> = new Set([...Object.keys(STRING_FIELDS), 'age', 'pgp', ...LIST_KEY_SOURCES, ...OTHER_RULE_FIELDS]);
 
-const AGE_X25519 = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
 /** `age1<plugin name>1<data>`: sops hands these to an age plugin. */
 const AGE_PLUGIN = /^age1[a-z0-9-]+1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]+$/;
 
@@ -121,7 +121,7 @@ function describe(value: unknown): string {
 }
 
 function checkAgeRecipient(recipient: string, where: string): void {
-  if (AGE_X25519.test(recipient) || AGE_PLUGIN.test(recipient) || /^ssh-(ed25519|rsa) \S+/.test(recipient)) return;
+  if (isAgeRecipient(recipient) || AGE_PLUGIN.test(recipient) || /^ssh-(ed25519|rsa) \S+/.test(recipient)) return;
   const hint = recipient.startsWith('AGE-SECRET-KEY-') ? ' — that is a PRIVATE key; put only public keys (age1…) in .sops.yaml' : '';
   throw new SopsConfigError(`${where}: ${JSON.stringify(recipient)} is not an age public key (age1…, 62 characters)${hint}`);
 }

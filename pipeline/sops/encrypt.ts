@@ -22,6 +22,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { armor, Encrypter } from 'age-encryption';
 import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
+import { isAgeRecipient } from '../../framework/rules/network.js';
 import { goRegExp } from './regex.js';
 
 /** The sops release whose output format (metadata fields and their order) this reproduces. */
@@ -31,7 +32,6 @@ export const SOPS_VERSION = '3.9.4';
 export const DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted';
 
 /** An X25519 age recipient (sops 3.9 hands every other `age1…` form to an age plugin). */
-const AGE_X25519_RECIPIENT = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
 
 export interface EncryptOptions {
   /** age public keys (`age1…`); the data key is encrypted for each of them. */
@@ -268,7 +268,7 @@ function checkRecipients(recipients: readonly string[]): string[] {
   const unique: string[] = [];
   for (const raw of recipients) {
     const recipient = raw.trim();
-    if (!AGE_X25519_RECIPIENT.test(recipient)) {
+    if (!isAgeRecipient(recipient)) {
       throw new SopsEncryptError(`not an age X25519 public key (age1… , 62 characters): ${JSON.stringify(raw)}`);
     }
     if (!unique.includes(recipient)) unique.push(recipient);

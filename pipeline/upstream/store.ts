@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Problem } from '../../framework/model.js';
+import { isDnsName } from '../../framework/rules/network.js';
 import { sha256Hex, treeDigest } from './digest.js';
 import { type ChartPin, LOCK_FILE, type LockedChart, type LockedResource } from './lock.js';
 
@@ -28,7 +29,6 @@ export function openStore(root: string, env: NodeJS.ProcessEnv = process.env): U
   return env.UPSTREAM_MIRROR ? { cache, mirror: resolve(root, env.UPSTREAM_MIRROR) } : { cache };
 }
 
-const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CHART_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]*$/;
 
@@ -38,7 +38,7 @@ function resourceUrlError(url: string): string | undefined {
   const rest = url.slice('https://'.length);
   const slash = rest.indexOf('/');
   const host = slash < 0 ? rest : rest.slice(0, slash);
-  if (!HOST.test(host)) return `has an unsupported host "${host}" (a lowercase DNS name without port or user)`;
+  if (!isDnsName(host, { minLabels: 2 })) return `has an unsupported host "${host}" (a lowercase DNS name without port or user)`;
   const path = slash < 0 ? '' : rest.slice(slash + 1);
   if (path === '') return 'names no file';
   if (/[?#%\\\0]/.test(path)) return 'has a query, fragment, escape or backslash, which no stored file can stand for';
