@@ -1,7 +1,7 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
+import { podSecurityNamespace } from '../core/namespace.js';
 import { type ContainerResources, containerResources, containerResourcesError } from '../core/resources.js';
 
 /** The cert-manager release this library is tested with. */
@@ -66,17 +66,8 @@ export class CertManager extends Construct {
     const replicas = props.replicas ?? 2;
     const nameservers = props.dns01RecursiveNameservers ?? ['1.1.1.1:53', '9.9.9.9:53'];
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: this.namespace,
-        labels: {
-          // cert-manager's pods run as non-root with a read-only root filesystem and no capabilities.
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-        },
-      },
-    });
+    // cert-manager's pods run as non-root with a read-only root filesystem and no capabilities.
+    podSecurityNamespace(this, 'Namespace', { name: this.namespace });
 
     const podDisruptionBudget = { enabled: replicas > 1, minAvailable: 1 };
     const resources = { ...CERT_MANAGER_RESOURCES, ...props.resources };

@@ -1,12 +1,12 @@
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute';
 import type { ApiObject } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { KSOPS_EXEC, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type RenderToolchain } from '../../framework/contributions.js';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
+import { podSecurityNamespace } from '../core/namespace.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { type ContainerResources, containerResources, workloadResources } from '../core/resources.js';
@@ -323,20 +323,12 @@ export class ArgoCd extends Construct {
       };
     }
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: namespace,
-        // Every Application lives in this namespace, each with the cascade finalizer: deleting the
-        // namespace (with the app that syncs it) would delete every app of the cluster.
-        annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false' },
-        labels: {
-          // Every workload of the v3.5.1 HA install (and the KSOPS init container) meets
-          // restricted, as the deep build checks.
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-        },
-      },
+    // Every workload of the v3.5.1 HA install (and the KSOPS init container) meets restricted, as
+    // the deep build checks. Every Application lives in this namespace, each with the cascade
+    // finalizer: deleting the namespace (with the app that syncs it) would delete every app.
+    podSecurityNamespace(this, 'Namespace', {
+      name: namespace,
+      annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false' },
     });
 
     // install.yaml leaves its namespaced objects without a namespace: the app's kustomization

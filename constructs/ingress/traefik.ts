@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { isDnsLabel } from '../../framework/rules/network.js';
 import { crdSyncOptions } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
+import { podSecurityNamespace } from '../core/namespace.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
@@ -187,17 +188,8 @@ export class TraefikController extends Construct {
     const labels = { ...selector, 'app.kubernetes.io/component': 'ingress-controller' };
     const serviceName = (family: IpFamily) => `${name}-${family.toLowerCase()}`;
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: namespace,
-        labels: {
-          // Traefik listens on unprivileged ports only, so it runs as non-root without capabilities.
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-        },
-      },
-    });
+    // Traefik listens on unprivileged ports only, so it runs as non-root without capabilities.
+    podSecurityNamespace(this, 'Namespace', { name: namespace });
 
     this.crds = new RemoteResource(this, 'Crds', { url: traefikCrdsUrl(version), crds: TRAEFIK_CRDS });
     // The CRDs are large (server-side apply), must not be pruned with the app (that would delete
