@@ -1,4 +1,3 @@
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute';
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -11,6 +10,7 @@ import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { type ContainerResources, containerResources, workloadResources } from '../core/resources.js';
 import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
+import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
 
 /** The Argo CD release this library is tested with. */
@@ -529,18 +529,12 @@ export class ArgoCd extends Construct {
 
     if (props.serviceMonitors ?? true) {
       for (const { id: monitorId, service } of METRICS_SERVICES) {
-        modelObject(
-          this,
-          monitorId,
-          new ServiceMonitor({
-            metadata: { name: service, namespace, labels: { 'app.kubernetes.io/part-of': 'argocd' } },
-            spec: {
-              selector: { matchLabels: { 'app.kubernetes.io/name': service } },
-              namespaceSelector: { matchNames: [namespace] },
-              endpoints: [{ port: 'metrics', interval: '30s' }],
-            },
-          }),
-        );
+        metricsServiceMonitor(this, monitorId, {
+          name: service,
+          namespace,
+          labels: { 'app.kubernetes.io/part-of': 'argocd' },
+          selector: { 'app.kubernetes.io/name': service },
+        });
       }
     }
 

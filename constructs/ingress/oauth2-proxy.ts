@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 import { cidrError, isDnsLabel, isDnsName } from '../../framework/rules/network.js';
-import { modelObject } from '../core/model-object.js';
 import { floatingImageError } from '../core/pinning.js';
 import { isReservedAddress } from '../core/reserved-names.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
+import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware, TOKEN_AUTH_RESPONSE_HEADERS } from './forward-auth.js';
 
@@ -302,18 +301,7 @@ export class OAuth2Proxy extends Construct {
     this.service = { namespace, name, port: 80, portName: 'http' };
 
     if (props.serviceMonitor ?? true) {
-      modelObject(
-        this,
-        'ServiceMonitor',
-        new ServiceMonitor({
-          metadata: { name, namespace, labels },
-          spec: {
-            selector: { matchLabels: labels },
-            namespaceSelector: { matchNames: [namespace] },
-            endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
-          },
-        }),
-      );
+      metricsServiceMonitor(this, 'ServiceMonitor', { name, namespace, labels, selector: labels, path: '/metrics' });
     }
 
     this.forwardAuth = new ForwardAuthMiddleware(this, 'ForwardAuth', {

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute';
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
@@ -11,6 +10,7 @@ import { podSecurityNamespace } from '../core/namespace.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
+import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 
 /** The Traefik release this library is tested with (image tag and CRD definitions). */
@@ -380,18 +380,7 @@ export class TraefikController extends Construct {
         ports: [{ name: 'metrics', port: ports.metrics, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('metrics') }],
       },
     });
-    modelObject(
-      this,
-      'ServiceMonitor',
-      new ServiceMonitor({
-        metadata: { name, namespace, labels },
-        spec: {
-          selector: { matchLabels: metricsLabels },
-          namespaceSelector: { matchNames: [namespace] },
-          endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
-        },
-      }),
-    );
+    metricsServiceMonitor(this, 'ServiceMonitor', { name, namespace, labels, selector: metricsLabels, path: '/metrics' });
 
     // The dashboard is served by api@internal; this router exposes it on the internal entry point
     // only, so it is reachable through the ClusterIP Service below and never from the LoadBalancers.
