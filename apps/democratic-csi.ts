@@ -1,11 +1,9 @@
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import { DemocraticCsiDriver } from '../constructs/storage/democratic-csi.js';
 import type { TrueNasDriverConfig } from '../constructs/storage/driver-config.js';
-import { policies } from '../constructs/storage/index.js';
 import { CsiNamespace } from '../constructs/storage/namespace.js';
-import type { StoragePolicyOptions } from '../constructs/storage/policies.js';
 import { SnapshotController } from '../constructs/storage/snapshot-controller.js';
-import type { AppDefinition, ClusterPolicy } from '../framework/cluster.js';
+import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory, StorageDriverInventory } from './inventory.js';
 
 const NAME = 'democratic-csi';
@@ -92,11 +90,3 @@ export const democraticCsiApp: AppDefinition<ClusterInventory> = {
     }
   },
 };
-
-/**
- * The cluster policies of the storage this app installs: unique CSI driver names, one default
- * class, claims naming existing classes, driver config files matching the typed config.
- */
-export function storagePolicies(options: StoragePolicyOptions = {}): readonly ClusterPolicy[] {
-  return policies(options);
-}

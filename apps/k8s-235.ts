@@ -1,14 +1,14 @@
 import { workloadReferences } from '../constructs/core/references.js';
 import { workloadPolicy } from '../constructs/core/workload-policy.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
-import { policies as ingressPolicies, ingressReferences } from '../constructs/ingress/index.js';
+import { ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
-import { democraticCsiApp, storagePolicies } from './democratic-csi.js';
+import { democraticCsiApp } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
 import { inventoryExamples, parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
@@ -43,8 +43,9 @@ export default defineCluster({
       value: example.value,
       replace: example.replace,
     })),
+  // The ingress and storage checks come with their constructs (registerPolicies); these are the
+  // cluster's own choices.
   policies: (inventory) => [
-    ...ingressPolicies,
     gitOpsPolicy({
       cluster: NAME,
       apps: apps.map((app) => app.name),
@@ -58,7 +59,6 @@ export default defineCluster({
       ],
     }),
     sopsDecryptionPolicy({ ageRecipient: inventory.gitops.sopsAgeRecipient }),
-    ...storagePolicies(),
     // An app using what another app makes syncs after it (StorageClasses: the storage policy).
     referencePolicy([ingressReferences, workloadReferences]),
     metricsTargetPolicy,

@@ -1,4 +1,5 @@
 import type { Chart } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import type { ExampleValue } from './contributions.js';
 import type { Manifest, Origin, Problem } from './model.js';
 
@@ -103,6 +104,27 @@ export interface PolicyContext {
    * A plain synth sees only the project's own objects. @default false
    */
   readonly built?: boolean;
+}
+
+const REGISTERED_POLICIES: unique symbol = Symbol.for('homelab-cdk8s.cluster-policies');
+
+/**
+ * Registers cluster checks a construct depends on, so that no composition can forget them: they
+ * run over the whole cluster whenever the construct is part of it. Registering is idempotent by
+ * policy name (the first registration of a name wins), and any scope of the cluster finds the
+ * same registry.
+ */
+export function registerPolicies(scope: IConstruct, ...policies: readonly ClusterPolicy[]): void {
+  const root = scope.node.root as unknown as Record<symbol, Map<string, ClusterPolicy> | undefined>;
+  const registry = root[REGISTERED_POLICIES] ?? new Map<string, ClusterPolicy>();
+  root[REGISTERED_POLICIES] = registry;
+  for (const policy of policies) if (!registry.has(policy.name)) registry.set(policy.name, policy);
+}
+
+/** The policies constructs under `scope`'s root registered, in registration order. */
+export function registeredPolicies(scope: IConstruct): readonly ClusterPolicy[] {
+  const root = scope.node.root as unknown as Record<symbol, Map<string, ClusterPolicy> | undefined>;
+  return [...(root[REGISTERED_POLICIES]?.values() ?? [])];
 }
 
 export function defineCluster<I>(definition: ClusterDefinition<I>): ClusterDefinition<I> {

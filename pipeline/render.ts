@@ -1,6 +1,12 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import type { AppDefinition, ClusterApps, ClusterDefinition } from '../framework/cluster.js';
+import {
+  type AppDefinition,
+  type ClusterApps,
+  type ClusterDefinition,
+  type ClusterPolicy,
+  registeredPolicies,
+} from '../framework/cluster.js';
 import {
   type CustomResourceKinds,
   type EncryptedFileEntry,
@@ -42,6 +48,8 @@ export interface RenderedApp {
 export interface RenderResult {
   readonly apps: RenderedApp[];
   readonly problems: Problem[];
+  /** The cluster checks the apps' constructs registered (registerPolicies). */
+  readonly policies: readonly ClusterPolicy[];
 }
 
 function message(error: unknown): string {
@@ -191,12 +199,13 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
     for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
     apps = definition.apps(inventory);
   } catch (error) {
-    return { apps: [], problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }] };
+    return { apps: [], problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }], policies: [] };
   }
   if (!Array.isArray(apps)) {
     return {
       apps: [],
       problems: [{ origin: { constructPath: cluster }, rule: 'app', message: 'apps() must return a list of app definitions' }],
+      policies: [],
     };
   }
   const names = new Set<string>();
@@ -247,5 +256,5 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
   for (const app of built) collectContributions(app, problems);
   pinnedSources = [...new Set(built.flatMap(({ rendered }) => pinnedSourcesOf(rendered)))].sort(compareStrings);
   for (const app of built) collectObjects(app, problems);
-  return { apps: built.map(({ rendered }) => rendered), problems };
+  return { apps: built.map(({ rendered }) => rendered), problems, policies: registeredPolicies(scope) };
 }

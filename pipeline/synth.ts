@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import type { ClusterDefinition, ExternalCustomResources, PolicyContext, PolicyObject } from '../framework/cluster.js';
+import type { ClusterDefinition, ClusterPolicy, ExternalCustomResources, PolicyContext, PolicyObject } from '../framework/cluster.js';
 import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from '../framework/contributions.js';
 import { KSOPS_EXEC } from '../framework/contributions.js';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
@@ -54,6 +54,8 @@ export interface SynthCluster {
   /** The renderer the composition configures (ArgoCD's repo server), when one does. */
   readonly toolchain?: RenderToolchain;
   readonly externalCustomResources: readonly ExternalCustomResources[];
+  /** The composition's policies and those its constructs registered, each name once. */
+  readonly policies: readonly ClusterPolicy[];
 }
 
 export interface SynthResult {
@@ -154,6 +156,28 @@ function includedObjects(root: string, app: RenderedApp, problems: Problem[]): S
     objects.push(...parsed.objects.map((object) => ({ ...object, origin: { ...object.origin, constructPath } })));
   }
   return objects;
+}
+
+/**
+ * The checks a cluster runs: those its composition lists, then those its constructs registered
+ * that the composition does not list by name (a construct's own checks cannot be left out).
+ */
+function clusterPolicies(
+  cluster: { readonly name: string; readonly definition: ClusterDefinition<unknown>; readonly inventory: unknown },
+  registered: readonly ClusterPolicy[],
+  problems: Problem[],
+): readonly ClusterPolicy[] {
+  let listed: readonly ClusterPolicy[] = [];
+  try {
+    listed = cluster.definition.policies?.(cluster.inventory) ?? [];
+    if (!Array.isArray(listed)) throw new Error('policies() must return a list');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    problems.push({ origin: { constructPath: cluster.name }, rule: 'policy', message: `the composition's policies failed: ${reason}` });
+    listed = [];
+  }
+  const names = new Set(listed.map((policy) => policy.name));
+  return [...listed, ...registered.filter((policy) => !names.has(policy.name))];
 }
 
 /** The CRDs a cluster declares as installed outside its composition; a failing declaration is a problem. */
@@ -267,7 +291,8 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     const policyObjects: readonly PolicyObject[] = validation.objects;
     const closure = dependencyClosure(rendered.apps);
     const policyContext: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false };
-    for (const policy of cluster.definition.policies?.(cluster.inventory) ?? []) {
+    const policies = clusterPolicies(cluster, rendered.policies, problems);
+    for (const policy of policies) {
       try {
         problems.push(...policy.check(policyObjects, policyContext));
       } catch (error) {
@@ -305,6 +330,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       inventory: cluster.inventory,
       toolchain,
       externalCustomResources: external,
+      policies,
       apps: perApp.map(({ app, kustomizeNamespace }) => ({
         name: app.name,
         constructPath: `${cluster.name}/${app.name}`,

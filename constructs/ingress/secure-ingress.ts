@@ -1,7 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { registerPolicies } from '../../framework/cluster.js';
 import { isDnsName } from '../../framework/rules/network.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
+import { ingressPolicy } from './policies.js';
 
 /** Annotation recording why an Ingress is reachable without SSO. */
 export const PUBLIC_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/public-reason';
@@ -76,6 +78,8 @@ export class SecureIngress extends Construct {
 
   constructor(scope: Construct, id: string, props: SecureIngressProps) {
     super(scope, id);
+    // TLS, issuer, SSO, hosts and backends are checked across the cluster wherever an Ingress is made.
+    registerPolicies(this, ingressPolicy);
     const defaults = (this.node.tryGetContext(INGRESS_DEFAULTS_CONTEXT) ?? {}) as IngressDefaults;
     const auth: IngressAuth | undefined = props.auth ?? (defaults.sso ? { sso: defaults.sso } : undefined);
     this.hosts = props.hosts;

@@ -3,6 +3,7 @@ import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Ing
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { registerPolicies } from '../../framework/cluster.js';
 import { isDnsLabel } from '../../framework/rules/network.js';
 import { crdSyncOptions } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
@@ -12,6 +13,7 @@ import { RemoteResource } from '../core/remote-resource.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
 import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
+import { ingressPolicy } from './policies.js';
 
 /** The Traefik release this library is tested with (image tag and CRD definitions). */
 export const TRAEFIK_VERSION = 'v3.7.9';
@@ -172,6 +174,8 @@ export class TraefikController extends Construct {
 
   constructor(scope: Construct, id: string, props: TraefikControllerProps = {}) {
     super(scope, id);
+    // Every Ingress Traefik serves, hand-written ones included, meets the ingress policy.
+    registerPolicies(this, ingressPolicy);
     this.namespace = props.namespace ?? 'traefik';
     this.ingressClassName = props.ingressClassName ?? 'traefik';
     const namespace = this.namespace;

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
+import { registerPolicies } from '../../framework/cluster.js';
 import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
 import { floatingImageError } from '../core/pinning.js';
@@ -16,6 +17,7 @@ import {
   isIscsiDriver,
   type TrueNasDriverConfig,
 } from './driver-config.js';
+import { storagePolicy } from './policies.js';
 
 /** The democratic-csi chart release this library is tested with. */
 export const DEMOCRATIC_CSI_CHART_VERSION = '0.15.1';
@@ -171,6 +173,8 @@ export class DemocraticCsiDriver extends Construct {
 
   constructor(scope: Construct, id: string, props: DemocraticCsiDriverProps) {
     super(scope, id);
+    // Classes, claims and driver configs are checked across the cluster wherever a driver runs.
+    registerPolicies(this, storagePolicy);
     Object.defineProperty(this, DRIVER_MARK, { value: true });
     this.namespace = props.namespace;
     this.releaseName = props.releaseName ?? id;

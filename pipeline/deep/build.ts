@@ -615,7 +615,7 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
       const closure = dependencyClosure(cluster.apps);
       const context: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false, built: true };
       const policyObjects: readonly PolicyObject[] = validation.objects;
-      for (const policy of cluster.definition.policies?.(cluster.inventory) ?? []) {
+      for (const policy of cluster.policies) {
         try {
           problems.push(...policy.check(policyObjects, context));
         } catch (error) {

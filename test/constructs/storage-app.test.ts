@@ -19,11 +19,11 @@ const APP_DIR = 'dist/k8s-235/democratic-csi';
 
 const composition = `import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { parseInventory } from '${PROJECT}apps/inventory.ts';
-import { democraticCsiApp, storagePolicies } from '${PROJECT}apps/democratic-csi.ts';
+import { democraticCsiApp } from '${PROJECT}apps/democratic-csi.ts';
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, 'k8s-235'),
   apps: () => [democraticCsiApp],
-  policies: () => [...storagePolicies()],
+  // No policies listed: the storage checks come with the driver construct.
 });
 `;
 
@@ -140,7 +140,7 @@ describe('the democratic-csi app of the default cluster', () => {
     const withClaim = (dependsOn: string) => `import { k8s } from 'cdk8s-plus-28';
 import { defineCluster } from '${PROJECT}framework/cluster.ts';
 import { parseInventory } from '${PROJECT}apps/inventory.ts';
-import { democraticCsiApp, storagePolicies } from '${PROJECT}apps/democratic-csi.ts';
+import { democraticCsiApp } from '${PROJECT}apps/democratic-csi.ts';
 const web = { name: 'web', namespace: 'web', dependsOn: ${dependsOn}, build(chart) {
   new k8s.KubeNamespace(chart, 'ns', { metadata: { name: 'web' } });
   new k8s.KubePersistentVolumeClaim(chart, 'data', { metadata: { name: 'data' }, spec: {
@@ -149,7 +149,6 @@ const web = { name: 'web', namespace: 'web', dependsOn: ${dependsOn}, build(char
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, 'k8s-235'),
   apps: () => [democraticCsiApp, web],
-  policies: () => [...storagePolicies()],
 });
 `;
     const root = project({ shippedSecrets: true });
