@@ -47,8 +47,6 @@ export default defineCluster({
   // cluster's own choices.
   policies: (inventory) => [
     gitOpsPolicy({
-      cluster: NAME,
-      apps: apps.map((app) => app.name),
       namespaceGrants: [
         {
           app: 'democratic-csi',

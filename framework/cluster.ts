@@ -93,6 +93,10 @@ export interface ClusterPolicy {
 
 /** What a policy may ask about the composition beyond its objects (synth always passes it). */
 export interface PolicyContext {
+  /** The cluster being checked. */
+  readonly cluster?: string;
+  /** Every app of the cluster, by name, in the composition's order. */
+  readonly apps?: readonly string[];
   /**
    * Whether app `app` syncs after app `other`: `other` is among its dependencies, directly or
    * through other apps (the same app does not count).

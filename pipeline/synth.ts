@@ -290,7 +290,11 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // Validation keeps each object's app, List items included.
     const policyObjects: readonly PolicyObject[] = validation.objects;
     const closure = dependencyClosure(rendered.apps);
-    const policyContext: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false };
+    const policyContext: PolicyContext = {
+      cluster: cluster.name,
+      apps: rendered.apps.map((app) => app.name),
+      syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false,
+    };
     const policies = clusterPolicies(cluster, rendered.policies, problems);
     for (const policy of policies) {
       try {

@@ -4,9 +4,10 @@ import { sopsRecipients } from '../../framework/rules/sops.js';
 import { defaultAppPath } from './applications.js';
 
 export interface GitOpsPolicyOptions {
-  readonly cluster: string;
-  /** Every app of the cluster, by name. */
-  readonly apps: readonly string[];
+  /** @default the cluster synth checks (PolicyContext.cluster) */
+  readonly cluster?: string;
+  /** Every app of the cluster, by name. @default the apps synth renders (PolicyContext.apps) */
+  readonly apps?: readonly string[];
   /** @default `dist/<cluster>/<app>` */
   readonly pathOf?: (cluster: string, app: string) => string;
   /**
@@ -31,9 +32,11 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
   const pathOf = options.pathOf ?? defaultAppPath;
   return {
     name: 'gitops',
-    check(objects) {
+    check(objects, context) {
       const problems: Problem[] = [];
-      const folders = new Map(options.apps.map((app) => [pathOf(options.cluster, app), app]));
+      const cluster = options.cluster ?? context?.cluster ?? '';
+      const apps = options.apps ?? context?.apps ?? [];
+      const folders = new Map(apps.map((app) => [pathOf(cluster, app), app]));
       const applicationsOf = new Map<string, PolicyObject[]>();
       const createsNamespace = new Map<string, string>();
       for (const object of objects.filter(isApplication)) {
@@ -46,7 +49,7 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
             origin: object.origin,
             object: objectRef(object.manifest),
             rule: 'policy.gitops.path',
-            message: `points at ${path || '<no path>'}, which is not an app folder of cluster ${options.cluster}`,
+            message: `points at ${path || '<no path>'}, which is not an app folder of cluster ${cluster}`,
           });
           continue;
         }
@@ -58,13 +61,13 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
           createsNamespace.set(app, destination.namespace);
         }
       }
-      for (const app of options.apps) {
+      for (const app of apps) {
         const count = applicationsOf.get(app)?.length ?? 0;
         if (count !== 1) {
           problems.push({
-            origin: { constructPath: `${options.cluster}/${app}` },
+            origin: { constructPath: `${cluster}/${app}` },
             rule: 'policy.gitops.application',
-            message: `app folder ${pathOf(options.cluster, app)} has ${count === 0 ? 'no' : count} Applications; it needs exactly one`,
+            message: `app folder ${pathOf(cluster, app)} has ${count === 0 ? 'no' : count} Applications; it needs exactly one`,
           });
         }
       }

@@ -613,7 +613,12 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
         continue;
       }
       const closure = dependencyClosure(cluster.apps);
-      const context: PolicyContext = { syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false, built: true };
+      const context: PolicyContext = {
+        cluster: cluster.name,
+        apps: cluster.apps.map((app) => app.name),
+        syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false,
+        built: true,
+      };
       const policyObjects: readonly PolicyObject[] = validation.objects;
       for (const policy of cluster.policies) {
         try {
