@@ -1,6 +1,8 @@
 import { ArgoCd } from '../constructs/gitops/argocd.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import { certManagerApp } from './cert-manager.js';
 import type { ClusterInventory } from './inventory.js';
+import { traefikApp } from './traefik.js';
 
 /** GitLab group whose members get ArgoCD's operators role. */
 const OPERATORS_GROUP = 'tdude';
@@ -14,7 +16,7 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
   name: 'argocd',
   namespace: 'argocd',
   // Its Ingress needs Traefik and a certificate from cert-manager.
-  dependsOn: ['cert-manager', 'traefik'],
+  dependsOn: [certManagerApp, traefikApp],
   // ArgoCD's CRDs are too large for client-side apply.
   serverSideApply: true,
   build(chart, inventory) {

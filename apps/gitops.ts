@@ -1,5 +1,6 @@
 import { GitOpsApplications } from '../constructs/gitops/applications.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import { argocdApp } from './argocd.js';
 import type { ClusterInventory } from './inventory.js';
 
 /** The root of the app-of-apps: ArgoCD's AppProject and one Application per app of the cluster, itself included. */
@@ -7,7 +8,7 @@ export const gitopsApp: AppDefinition<ClusterInventory> = {
   name: 'gitops',
   namespace: 'argocd',
   // Applications and the AppProject are custom resources: ArgoCD's CRDs come with the argocd app.
-  dependsOn: ['argocd'],
+  dependsOn: [argocdApp],
   build(chart, inventory, cluster) {
     new GitOpsApplications(chart, 'applications', {
       cluster,

@@ -5,6 +5,7 @@ import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
 import { TraefikController } from '../constructs/ingress/traefik.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import { certManagerApp } from './cert-manager.js';
 import type { ClusterInventory } from './inventory.js';
 
 const NAMESPACE = 'traefik';
@@ -21,7 +22,7 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
   name: 'traefik',
   namespace: NAMESPACE,
   // Its Ingresses name cert-manager's ClusterIssuers.
-  dependsOn: ['cert-manager'],
+  dependsOn: [certManagerApp],
   build(chart, inventory) {
     const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
     const traefik = new TraefikController(chart, 'traefik', {

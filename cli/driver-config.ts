@@ -29,7 +29,7 @@ import {
   driverConfigSecret,
   usesSsh,
 } from '../constructs/storage/driver-config.js';
-import type { AppSummary } from '../framework/cluster.js';
+import { type AppSummary, dependencyNames } from '../framework/cluster.js';
 import { formatProblem, isRecord } from '../framework/model.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { loadClusters } from '../pipeline/load.js';
@@ -134,7 +134,7 @@ export async function findDrivers(root: string, cluster: string): Promise<Democr
   const summaries: AppSummary[] = apps.map((app) => ({
     name: app.name,
     namespace: app.namespace,
-    dependsOn: app.dependsOn ?? [],
+    dependsOn: dependencyNames(app),
     wave: 0,
     serverSideApply: app.serverSideApply ?? false,
   }));

@@ -10,11 +10,18 @@ export interface AppDefinition<I> {
   /** Namespace given to namespaced objects that do not name one. */
   readonly namespace?: string;
   /** Apps of the same cluster that must be synced and healthy first (their CRDs, issuers, ...). @default none */
-  readonly dependsOn?: readonly string[];
+  readonly dependsOn?: readonly AppDefinition<I>[];
   /** Apply with server-side apply (for apps carrying CRDs too large for client-side apply). @default false */
   readonly serverSideApply?: boolean;
   /** Adds the app's constructs to its chart. Reads nothing but the typed inventory and the cluster's app list. */
   build(chart: Chart, inventory: I, cluster: ClusterApps): void;
+}
+
+/** The names of the apps `app` depends on (a JavaScript composition may also give names). */
+export function dependencyNames(app: { readonly dependsOn?: readonly unknown[] }): string[] {
+  return (app.dependsOn ?? []).map((dependency) =>
+    typeof dependency === 'string' ? dependency : String((dependency as { name?: unknown } | null)?.name ?? dependency),
+  );
 }
 
 /** What an app may know about its cluster's apps: enough to generate one GitOps Application per app. */

@@ -5,6 +5,7 @@ import {
   type ClusterApps,
   type ClusterDefinition,
   type ClusterPolicy,
+  dependencyNames,
   registeredPolicies,
 } from '../framework/cluster.js';
 import {
@@ -77,7 +78,7 @@ function buildApp<I>(
     name: app.name,
     namespace: app.namespace,
     wave,
-    dependsOn: [...(app.dependsOn ?? [])],
+    dependsOn: dependencyNames(app),
     objects: [],
     resources: [],
     helmCharts: [],
@@ -232,7 +233,7 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
     names.add(app.name);
     valid.push(app);
   }
-  const ordering = orderByDependencies(valid);
+  const ordering = orderByDependencies(valid.map((app) => ({ name: app.name, dependsOn: dependencyNames(app) })));
   for (const message of ordering.errors) problems.push({ origin: { constructPath: cluster }, rule: 'app.dependencies', message });
   let pinnedSources: readonly string[] | undefined;
   const clusterApps: ClusterApps = {
@@ -246,7 +247,7 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
     apps: valid.map((app) => ({
       name: app.name,
       namespace: app.namespace,
-      dependsOn: [...(app.dependsOn ?? [])],
+      dependsOn: dependencyNames(app),
       wave: ordering.waves.get(app.name) ?? 0,
       serverSideApply: app.serverSideApply ?? false,
     })),
