@@ -17,8 +17,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { App, Chart } from 'cdk8s';
-import { Construct } from 'constructs';
 import { decryptSops } from 'sops-age';
 import { parse, stringify } from 'yaml';
 import { DemocraticCsiDriver } from '../constructs/storage/democratic-csi.js';
@@ -29,10 +27,11 @@ import {
   driverConfigSecret,
   usesSsh,
 } from '../constructs/storage/driver-config.js';
-import { type AppSummary, dependencyNames } from '../framework/cluster.js';
 import { formatProblem, isRecord } from '../framework/model.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { loadClusters } from '../pipeline/load.js';
+import { renderCluster } from '../pipeline/render.js';
+import { withoutHost } from '../pipeline/sandbox.js';
 import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
 import { encryptYaml } from '../pipeline/sops/encrypt.js';
 import { encryptOptionsForRule } from './encrypt.js';
@@ -127,28 +126,8 @@ export async function findDrivers(root: string, cluster: string): Promise<Democr
         : `no cluster ${cluster} (clusters: ${names.join(', ') || 'none'})`,
     );
   }
-  const { definition, inventory } = found;
-  const scope = new Construct(new App({ outdir: '.' }), cluster);
-  for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
-  const apps = definition.apps(inventory);
-  const summaries: AppSummary[] = apps.map((app) => ({
-    name: app.name,
-    namespace: app.namespace,
-    dependsOn: dependencyNames(app),
-    wave: 0,
-    serverSideApply: app.serverSideApply ?? false,
-  }));
-  for (const app of apps) {
-    try {
-      app.build(new Chart(scope, app.name, { disableResourceNameHashes: true }), inventory, {
-        name: cluster,
-        apps: summaries,
-        pinnedSources: () => [],
-      });
-    } catch {
-      // Another app's error is for synth to report; the drivers built so far are what counts here.
-    }
-  }
+  // Built exactly as synth builds it; another app's error is for synth to report.
+  const { scope } = withoutHost(root, () => renderCluster(cluster, found.definition, found.inventory));
   return scope.node.findAll().filter((construct) => DemocraticCsiDriver.isDriver(construct));
 }
 

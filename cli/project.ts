@@ -2,12 +2,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registeredKinds } from '../constructs/kinds.js';
 import { type CommandContext, consoleIo } from '../pipeline/commands.js';
+import { describeThrown } from '../pipeline/thrown.js';
 
 /** The project this CLI belongs to: resolved from this file, never from the working directory. */
 export const projectContext: CommandContext = {
   root: resolve(dirname(fileURLToPath(import.meta.url)), '..'),
   kinds: registeredKinds,
   io: consoleIo,
+  watch: true,
   // npm runs scripts from the package folder; INIT_CWD is where the user typed the command.
   cwd: process.env.INIT_CWD ?? process.cwd(),
 };
@@ -26,6 +28,16 @@ function guardProcess(): void {
     if (settled) return realExit(code ?? undefined);
     throw new Error(`process.exit(${code ?? ''}) was called while the command ran: app code may not end the process`);
   }) as typeof process.exit;
+  // A promise or callback of app code that fails after its step returned: one line, and a failure.
+  const late = (error: unknown) => {
+    process.stderr.write(
+      `error: ${describeThrown(error)} was thrown outside any step (a promise or callback app code left behind); the command stopped and its result cannot be trusted\n`,
+    );
+    settled = true;
+    realExit(1);
+  };
+  process.on('uncaughtException', late);
+  process.on('unhandledRejection', late);
   process.on('exit', () => {
     if (settled) return;
     process.stderr.write(

@@ -9,6 +9,7 @@ import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } fr
 import { SchemaRegistry } from './schemas.js';
 import { type FoundExample, synthesize } from './synth.js';
 import { validateObjects } from './validate.js';
+import { NO_WATCHDOG, startWatchdog, stepTimeout } from './watchdog.js';
 import { parseManifests } from './yaml.js';
 
 export interface Io {
@@ -30,7 +31,15 @@ export interface CommandContext {
   readonly cwd?: string;
   /** Environment of the deep build (UPSTREAM_MIRROR, UPSTREAM_CACHE, SOPS_AGE_KEY_FILE, DEEP_KUBECTL, HELM). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Watch every step of the render from another thread, ending the process when one runs longer
+   * than SYNTH_STEP_TIMEOUT seconds (default 300). Only for a command in its own process.
+   */
+  readonly watch?: boolean;
 }
+
+/** The default step limit: about a hundred times what the largest cluster measured takes. */
+const STEP_TIMEOUT_SECONDS = 300;
 
 const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--root DIR] [--out DIR]
 
@@ -124,7 +133,17 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     io.err(`synth: output folder ${shown} ${targetError}`);
     return 2;
   }
-  const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds) });
+  let watchdog = NO_WATCHDOG;
+  if (context.watch) {
+    const limit = stepTimeout((context.env ?? process.env).SYNTH_STEP_TIMEOUT, STEP_TIMEOUT_SECONDS);
+    if (typeof limit !== 'number') {
+      io.err(`synth: ${limit.error}`);
+      return 2;
+    }
+    watchdog = startWatchdog('synth', limit);
+  }
+  const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds), watchdog });
+  watchdog.stop();
   const { stats } = result;
   if (result.problems.length > 0) {
     const count = reportDistinct(result.problems, io.err);

@@ -21,6 +21,8 @@ import {
 import { compareStrings, type Problem, type SourcedObject } from '../framework/model.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
 import { orderByDependencies } from './order.js';
+import { describeThrown } from './thrown.js';
+import type { Watchdog } from './watchdog.js';
 
 export interface RenderedApp {
   readonly cluster: string;
@@ -51,10 +53,16 @@ export interface RenderResult {
   readonly problems: Problem[];
   /** The cluster checks the apps' constructs registered (registerPolicies). */
   readonly policies: readonly ClusterPolicy[];
+  /** The construct tree every app was built into, for tools that look for constructs of one kind. */
+  readonly scope: Construct;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** How a render reports on what it does, and where thrown errors point. */
+export interface RenderOptions {
+  /** Project root: a thrown error names the project file and line it came from. */
+  readonly root?: string;
+  /** Told each step (an app's build), so that a step that never ends is named. */
+  readonly watchdog?: Watchdog;
 }
 
 interface BuiltApp {
@@ -71,7 +79,10 @@ function buildApp<I>(
   wave: number | undefined,
   inventory: I,
   problems: Problem[],
+  options: RenderOptions,
 ): BuiltApp {
+  const message = (error: unknown) => describeThrown(error, options.root);
+  options.watchdog?.step(`building app ${cluster.name}/${app.name}`);
   const chart = new Chart(scope, app.name, { disableResourceNameHashes: true });
   const rendered: RenderedApp = {
     cluster: cluster.name,
@@ -110,7 +121,7 @@ function buildApp<I>(
 }
 
 /** Collects what an app's constructs add to its kustomization (before any object is serialized). */
-function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[]): void {
+function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[], message: (error: unknown) => string): void {
   for (const construct of chart?.node.findAll() ?? []) {
     const constructPath = construct.node.path;
     if (isKustomizeContributor(construct)) {
@@ -134,7 +145,7 @@ function collectContributions({ rendered, chart }: BuiltApp, problems: Problem[]
 }
 
 /** Validates the app's constructs and serializes its objects. */
-function collectObjects({ rendered, chart }: BuiltApp, problems: Problem[]): void {
+function collectObjects({ rendered, chart }: BuiltApp, problems: Problem[], message: (error: unknown) => string): void {
   for (const construct of (chart?.node.findAll() ?? []) as IConstruct[]) {
     const constructPath = construct.node.path;
     for (const error of construct.node.validate()) {
@@ -192,21 +203,34 @@ function appDefinitionError(app: unknown, index: number): string | undefined {
 }
 
 /** Renders every app of one cluster; construct errors are collected with their construct paths. */
-export function renderCluster<I>(cluster: string, definition: ClusterDefinition<I>, inventory: I): RenderResult {
+export function renderCluster<I>(
+  cluster: string,
+  definition: ClusterDefinition<I>,
+  inventory: I,
+  options: RenderOptions = {},
+): RenderResult {
   const problems: Problem[] = [];
+  const message = (error: unknown) => describeThrown(error, options.root);
+  options.watchdog?.step(`listing the apps of cluster ${cluster}`);
   const scope = new Construct(new App({ outdir: '.' }), cluster);
   let apps: readonly AppDefinition<I>[];
   try {
     for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
     apps = definition.apps(inventory);
   } catch (error) {
-    return { apps: [], problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }], policies: [] };
+    return {
+      apps: [],
+      problems: [{ origin: { constructPath: cluster }, rule: 'construct', message: message(error) }],
+      policies: [],
+      scope,
+    };
   }
   if (!Array.isArray(apps)) {
     return {
       apps: [],
       problems: [{ origin: { constructPath: cluster }, rule: 'app', message: 'apps() must return a list of app definitions' }],
       policies: [],
+      scope,
     };
   }
   const names = new Set<string>();
@@ -253,9 +277,15 @@ export function renderCluster<I>(cluster: string, definition: ClusterDefinition<
     })),
   };
   // Every app is built before any object is serialized, so that an app may list what the others pin.
-  const built = valid.map((app) => buildApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems));
-  for (const app of built) collectContributions(app, problems);
+  const built = valid.map((app) => buildApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems, options));
+  for (const app of built) {
+    options.watchdog?.step(`collecting the contributions of app ${cluster}/${app.rendered.name}`);
+    collectContributions(app, problems, message);
+  }
   pinnedSources = [...new Set(built.flatMap(({ rendered }) => pinnedSourcesOf(rendered)))].sort(compareStrings);
-  for (const app of built) collectObjects(app, problems);
-  return { apps: built.map(({ rendered }) => rendered), problems, policies: registeredPolicies(scope) };
+  for (const app of built) {
+    options.watchdog?.step(`validating and serializing the objects of app ${cluster}/${app.rendered.name}`);
+    collectObjects(app, problems, message);
+  }
+  return { apps: built.map(({ rendered }) => rendered), problems, policies: registeredPolicies(scope), scope };
 }

@@ -13,14 +13,18 @@ import { readProjectFile } from './project-files.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import { withoutHost } from './sandbox.js';
 import type { SchemaRegistry } from './schemas.js';
+import { describeThrown } from './thrown.js';
 import { checkToolchain, clusterToolchain } from './toolchain.js';
 import { validateObjects } from './validate.js';
+import type { Watchdog } from './watchdog.js';
 import { parseManifests } from './yaml.js';
 
 export interface SynthOptions {
   /** Project root: holds inventory/, apps/, secrets/ and .sops.yaml. */
   readonly root: string;
   readonly registry: SchemaRegistry;
+  /** Told each step, so that a step that never ends is named (the CLI's watchdog). */
+  readonly watchdog?: Watchdog;
 }
 
 export interface SynthStats {
@@ -166,13 +170,19 @@ function clusterPolicies(
   cluster: { readonly name: string; readonly definition: ClusterDefinition<unknown>; readonly inventory: unknown },
   registered: readonly ClusterPolicy[],
   problems: Problem[],
+  root: string,
 ): readonly ClusterPolicy[] {
   let listed: readonly ClusterPolicy[] = [];
   try {
     listed = cluster.definition.policies?.(cluster.inventory) ?? [];
     if (!Array.isArray(listed)) throw new Error('policies() must return a list');
+    listed.forEach((policy: Partial<ClusterPolicy> | undefined, index) => {
+      if (typeof policy?.name !== 'string' || typeof policy.check !== 'function') {
+        throw new Error(`policies() item ${index + 1} is not a cluster policy ({ name, check(objects, context) })`);
+      }
+    });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = describeThrown(error, root);
     problems.push({ origin: { constructPath: cluster.name }, rule: 'policy', message: `the composition's policies failed: ${reason}` });
     listed = [];
   }
@@ -190,16 +200,15 @@ function externalCustomResources(
     if (!Array.isArray(declared)) throw new Error('externalCustomResources() must return a list');
     return declared;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    problems.push({ origin: { constructPath: cluster.name }, rule: 'crd.external', message: reason });
+    problems.push({ origin: { constructPath: cluster.name }, rule: 'crd.external', message: describeThrown(error) });
     return [];
   }
 }
 
 /** Renders and validates every cluster of the project; returns the dist tree or every problem found. */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
-  const { root, registry } = options;
-  const loaded = await loadClusters(root);
+  const { root, registry, watchdog } = options;
+  const loaded = await loadClusters(root, watchdog);
   const problems: Problem[] = [...loaded.problems];
   const files = new Map<string, string>();
   const sops = { loaded: false, value: {} as ReturnType<typeof loadSopsConfig> };
@@ -209,7 +218,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const examples: FoundExample[] = [];
 
   for (const cluster of loaded.clusters) {
-    const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory));
+    const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory, { root, watchdog }));
     problems.push(...rendered.problems);
     // The renderer must be able to build what every app uses.
     const toolchain = clusterToolchain(
@@ -295,12 +304,14 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       apps: rendered.apps.map((app) => app.name),
       syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false,
     };
-    const policies = clusterPolicies(cluster, rendered.policies, problems);
+    const policies = withoutHost(root, () => clusterPolicies(cluster, rendered.policies, problems, root));
     for (const policy of policies) {
+      watchdog?.step(`running the check ${policy.name} of cluster ${cluster.name}`);
       try {
-        problems.push(...policy.check(policyObjects, policyContext));
+        // A policy is construct code: it runs without the host like a build.
+        problems.push(...withoutHost(root, () => policy.check(policyObjects, policyContext)));
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = describeThrown(error, root);
         problems.push({ origin: { constructPath: cluster.name }, rule: `policy.${policy.name}`, message: `the policy failed: ${reason}` });
       }
     }

@@ -1,6 +1,7 @@
 import { compareStrings, type Problem } from '../../framework/model.js';
 import { loadClusters } from '../load.js';
 import { renderCluster } from '../render.js';
+import { withoutHost } from '../sandbox.js';
 import { type ChartPin, chartKey, compareCharts } from './lock.js';
 
 /** What the project's apps pin, sorted and each once. */
@@ -16,7 +17,7 @@ export async function collectPins(root: string): Promise<{ pins: ProjectPins; pr
   const resources = new Set<string>();
   const charts = new Map<string, ChartPin>();
   for (const cluster of loaded.clusters) {
-    const rendered = renderCluster(cluster.name, cluster.definition, cluster.inventory);
+    const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory));
     problems.push(...rendered.problems);
     for (const app of rendered.apps) {
       for (const resource of app.resources) if (resource.startsWith('https://')) resources.add(resource);

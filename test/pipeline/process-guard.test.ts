@@ -11,16 +11,14 @@ afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
-function synthCli(composition: string, args: string[] = []) {
+function synthCli(composition: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const root = makeProject({ 'inventory/lab.json': '{}', 'apps/lab.ts': composition });
   roots.push(root);
   const tsx = pathToFileURL(join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
   return spawnSync(
     process.execPath,
     ['--import', tsx, join(projectRoot, 'cli/synth.ts'), '--root', root, '--out', join(root, 'dist'), ...args],
-    {
-      encoding: 'utf8',
-    },
+    { encoding: 'utf8', env: { ...process.env, ...env } },
   );
 }
 
@@ -34,7 +32,7 @@ describe('app code cannot end synth', () => {
     const result = synthCli(cluster('process.exit(0);'));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      'lab/web: process.exit(0) was called while the command ran: app code may not end the process [construct]',
+      'lab/web: process.exit(0) was called while the command ran: app code may not end the process (at apps/lab.ts:3) [construct]',
     );
   });
 
@@ -50,5 +48,35 @@ describe('app code cannot end synth', () => {
     expect(result.stdout).not.toContain('synth:');
     expect(result.stderr).toContain('error: the command ended before it finished');
     expect(result.status).toBe(1);
+  });
+
+  it('a process.exit(0) at the top of a composition names the composition line, not the guard', () => {
+    const result = synthCli(cluster('', 'process.exit(0);'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^apps\/lab\.ts: cannot load the composition: process\.exit\(0\) was called .*\(at apps\/lab\.ts:2\)/m);
+  });
+
+  it('a build that never ends is stopped by the watchdog, naming the app, and writes nothing', () => {
+    const started = Date.now();
+    const result = synthCli(cluster('for (;;) {}'), [], { SYNTH_STEP_TIMEOUT: '1' });
+    expect(result.status === 0).toBe(false);
+    expect(result.stderr).toContain(
+      'synth: building app lab/web did not finish within 1 s (an endless loop or a blocking call in app or construct code?); stopped, nothing written',
+    );
+    expect(result.stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('a bad step limit is a usage error', () => {
+    const result = synthCli(cluster(''), [], { SYNTH_STEP_TIMEOUT: 'soon' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('synth: SYNTH_STEP_TIMEOUT must be a positive number of seconds, not "soon"');
+  });
+
+  it('a promise app code leaves to fail later fails synth with one line, not a stack', () => {
+    const result = synthCli(cluster("void Promise.reject(new Error('late failure'));"));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error: late failure \(at \/.*\/apps\/lab\.ts:3\) was thrown outside any step/m);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 });
