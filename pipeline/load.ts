@@ -6,6 +6,10 @@ import { type ClusterDefinition, InventoryError } from '../framework/cluster.js'
 import { compareStrings, type Problem } from '../framework/model.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
 import { readProjectFile } from './project-files.js';
+import { withoutHost, withoutHostWhileLoading } from './sandbox.js';
+import { describeThrown } from './thrown.js';
+import type { Watchdog } from './watchdog.js';
+import { repeatedKey } from './yaml.js';
 
 export interface LoadedCluster {
   readonly name: string;
@@ -23,24 +27,14 @@ function isClusterDefinition(value: unknown): value is ClusterDefinition<unknown
   return typeof candidate?.parseInventory === 'function' && typeof candidate.apps === 'function';
 }
 
-/** An error as one line, with the file it was raised in when that is another project file. */
-function oneLine(error: unknown, root: string): string {
-  if (!(error instanceof Error)) return String(error);
-  const message = error.message.replaceAll(root.endsWith('/') ? root : `${root}/`, '').replace(/\s*\n\s*/g, ' ');
-  const frame = error.stack?.split('\n').find((line) => line.includes(root) && !line.includes('node_modules'));
-  const where = frame ? /\(?(?:file:\/\/)?([^()\s]+:\d+):\d+\)?$/.exec(frame)?.[1]?.replace(`${root}/`, '') : undefined;
-  return where && !message.includes(where) ? `${message} (at ${where})` : message;
-}
-
 /** The first key a JSON text repeats inside one object, with where, or undefined. */
 function duplicateKey(text: string): string | undefined {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const error = document.errors.find((candidate) => candidate.code === 'DUPLICATE_KEY');
-  if (!error) return undefined;
-  const { line, col } = lineCounter.linePos(error.pos[0]);
-  const key = /^\s*"((?:[^"\\]|\\.)*)"/.exec(text.slice(error.pos[0]))?.[1];
-  return `invalid JSON: the key ${key === undefined ? '' : `"${key}" `}appears twice in one object at line ${line}, column ${col}; JSON readers keep only one of them: remove the other`;
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const repeated = repeatedKey(document);
+  if (!repeated) return undefined;
+  const { line, col } = lineCounter.linePos(repeated.offset);
+  return `invalid JSON: the key "${repeated.key}" appears twice in one object at line ${line}, column ${col}; JSON readers keep only one of them: remove the other`;
 }
 
 /** The 1-based line and column of a JSON.parse error position, when the message carries one. */
@@ -74,7 +68,7 @@ export function parseInventoryJson(raw: string): { data: unknown } | { error: st
  * Finds the clusters of a project: each `inventory/<cluster>.json` with its composition
  * `apps/<cluster>.ts`. Reads each inventory once and parses it into typed facts.
  */
-export async function loadClusters(root: string): Promise<LoadResult> {
+export async function loadClusters(root: string, watchdog?: Watchdog): Promise<LoadResult> {
   const problems: Problem[] = [];
   const clusters: LoadedCluster[] = [];
   const inventoryDir = join(root, 'inventory');
@@ -114,12 +108,15 @@ export async function loadClusters(root: string): Promise<LoadResult> {
     const data = parsed.data;
     let module: { default?: unknown };
     try {
-      module = (await import(pathToFileURL(join(root, compositionFile)).href)) as { default?: unknown };
+      // The composition's top level (and that of every app file it imports) runs without the host.
+      const url = pathToFileURL(join(root, compositionFile)).href;
+      watchdog?.step(`loading ${compositionFile}`);
+      module = (await withoutHostWhileLoading(root, () => import(url))) as { default?: unknown };
     } catch (error) {
       problems.push({
         origin: { file: compositionFile },
         rule: 'cluster',
-        message: `cannot load the composition: ${oneLine(error, root)}`,
+        message: `cannot load the composition: ${describeThrown(error, root)}`,
       });
       continue;
     }
@@ -132,15 +129,16 @@ export async function loadClusters(root: string): Promise<LoadResult> {
       continue;
     }
     try {
-      clusters.push({ name, definition: module.default, inventory: module.default.parseInventory(data) });
+      const definition = module.default;
+      watchdog?.step(`reading ${inventoryFile} (parseInventory of ${compositionFile})`);
+      clusters.push({ name, definition, inventory: withoutHost(root, () => definition.parseInventory(data)) });
     } catch (error) {
       if (error instanceof InventoryError) {
         for (const issue of error.issues) {
           problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `${issue.path}: ${issue.message}` });
         }
       } else {
-        const reason = error instanceof Error ? error.message : String(error);
-        problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: reason });
+        problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: describeThrown(error, root) });
       }
     }
   }

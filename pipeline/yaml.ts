@@ -1,4 +1,4 @@
-import { Document, isScalar, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml';
+import { Document, isScalar, LineCounter, parseAllDocuments, Scalar, type Tags, visit } from 'yaml';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
 
 export interface ParsedFile {
@@ -23,8 +23,41 @@ const tooDeep = (where: string) =>
   `the document nests too deeply to read (the YAML reader ran out of stack ${where}): no Kubernetes object nests like this; flatten the lists and mappings`;
 
 /**
+ * The first key a mapping of the document repeats, with the offset of its second use, found in
+ * one pass (the YAML library's own check compares every pair with every other). Keys compare as
+ * the JSON that Kubernetes sees: `1` and `"1"` are one key. Merge keys (`<<`) are not counted.
+ */
+export function repeatedKey(document: Document): { readonly key: string; readonly offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (key === '<<' && pair.key.type === Scalar.PLAIN) continue;
+        if (seen.has(key)) {
+          found = { key, offset: pair.key.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * The YAML 1.1 types as Kubernetes' reader (go-yaml v2, through sigs.k8s.io/yaml) resolves them:
+ * it knows no sexagesimal numbers (`1:30` stays a string) and keeps timestamps as strings.
+ */
+const KUBERNETES_YAML_1_1 = (tags: Tags) =>
+  tags.filter((tag) => typeof tag === 'string' || !(tag.format === 'TIME' || tag.tag === 'tag:yaml.org,2002:timestamp'));
+
+/**
  * Parses a multi-document YAML file as Kubernetes reads it (YAML 1.1: `yes`/`on` are booleans,
- * `0644` is octal). Empty documents are skipped; each document reports its first syntax error.
+ * `0644` is octal, `1:30` and `2024-01-01` are strings). Empty documents are skipped; each document reports its first syntax error.
  */
 export function parseManifests(input: string | Uint8Array, file: string): ParsedFile {
   const objects: SourcedObject[] = [];
@@ -35,7 +68,13 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
     return { objects, problems };
   }
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  const documents = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: false,
+    version: '1.1',
+    customTags: KUBERNETES_YAML_1_1,
+  });
   const list = Array.isArray(documents) ? documents : [documents];
   list.forEach((document, index) => {
     const origin = { file, document: index };
@@ -48,6 +87,16 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
         origin,
         rule: 'yaml',
         message: STACK_EXHAUSTED.test(message) ? tooDeep(where) : `YAML syntax error ${where}: ${message}`,
+      });
+      return;
+    }
+    const repeated = repeatedKey(document);
+    if (repeated) {
+      const pos = lineCounter.linePos(repeated.offset);
+      problems.push({
+        origin,
+        rule: 'yaml',
+        message: `YAML syntax error at line ${pos.line}, column ${pos.col}: the key "${repeated.key}" appears twice in one mapping (readers keep only one of them): remove the other`,
       });
       return;
     }

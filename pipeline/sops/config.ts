@@ -9,6 +9,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { isAgeRecipient } from '../../framework/rules/network.js';
+import { repeatedKey } from '../yaml.js';
 import { goRegExp } from './regex.js';
 
 export class SopsConfigError extends Error {
@@ -193,11 +194,18 @@ function parseRule(raw: unknown, index: number, where: string): SopsCreationRule
  */
 export function parseSopsConfig(text: string, file: string): SopsConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const [error] = doc.errors;
   if (error) {
     const pos = lineCounter.linePos(error.pos[0]);
     throw new SopsConfigError(`${file}: YAML syntax error at line ${pos.line}, column ${pos.col}: ${error.message.split('\n')[0] ?? ''}`);
+  }
+  const repeated = repeatedKey(doc);
+  if (repeated) {
+    const pos = lineCounter.linePos(repeated.offset);
+    throw new SopsConfigError(
+      `${file}: YAML syntax error at line ${pos.line}, column ${pos.col}: the key "${repeated.key}" appears twice in one mapping: remove the other`,
+    );
   }
   if (doc.contents === null) return { file, creationRules: [] };
   if (!isMap(doc.contents)) {
