@@ -43,7 +43,13 @@ export function quantityValue(text: string): number | undefined {
 }
 
 /** What is wrong with a container's resources (the API server refuses each of these), or undefined. */
-export function containerResourcesError(resources: ContainerResources): string | undefined {
+/** Resources as a manifest may state them, any quantity absent. */
+export interface StatedResources {
+  readonly requests: { readonly memory?: string | undefined; readonly cpu?: string | undefined };
+  readonly limits: { readonly memory?: string | undefined; readonly cpu?: string | undefined };
+}
+
+export function containerResourcesError(resources: StatedResources): string | undefined {
   const quantities: [string, string | undefined][] = [
     ['requests.memory', resources.requests.memory],
     ['requests.cpu', resources.requests.cpu],

@@ -10,6 +10,7 @@ import {
   podSpecOf,
 } from '../../framework/rules/pod-security.js';
 import { floatingImageError } from './pinning.js';
+import { containerResourcesError } from './resources.js';
 
 /** Roles that give everything, or write access to everything in a namespace. */
 const POWERFUL_ROLES = new Set(['cluster-admin', 'admin', 'edit']);
@@ -18,6 +19,32 @@ const EVERYONE = new Set(['system:anonymous', 'system:unauthenticated', 'system:
 
 /** Env var names that hold a credential; `_FILE`, `_PATH` and `_DIR` name where one is read from. */
 const CREDENTIAL_NAME = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?!.*_(FILE|PATH|DIR)$)/i;
+
+/**
+ * A command-line flag whose value is a credential: its last word names one (`--client-secret`,
+ * `--api-key`, `--password`); `--token-ttl` or `--secret-name` do not.
+ */
+function isCredentialFlag(name: string): boolean {
+  const words = name.toLowerCase().split(/[-_.]/).filter(Boolean);
+  const last = words.at(-1) ?? '';
+  const before = words.at(-2) ?? '';
+  if (['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'credentials'].includes(last)) return true;
+  return last === 'key' && ['api', 'private', 'secret', 'access'].includes(before);
+}
+
+/** A literal credential an argument list passes (`--password=x` or `--password x`), with its index. */
+function credentialArgument(args: readonly unknown[]): { index: number; flag: string } | undefined {
+  for (const [index, arg] of args.entries()) {
+    if (typeof arg !== 'string') continue;
+    const match = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=(.*))?$/.exec(arg);
+    if (!match || !isCredentialFlag(match[1] as string)) continue;
+    const next = args[index + 1];
+    const value = match[2] ?? (typeof next === 'string' && !next.startsWith('-') ? next : undefined);
+    // $(NAME) is expanded by the kubelet from the container's env (a secretKeyRef): not a literal.
+    if (value !== undefined && value !== '' && !/^\$\([A-Za-z_][A-Za-z0-9_]*\)$/.test(value)) return { index, flag: match[1] as string };
+  }
+  return undefined;
+}
 
 function records(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
@@ -106,7 +133,25 @@ export const workloadPolicy: ClusterPolicy = {
                 );
               }
             });
+            for (const field of ['command', 'args'] as const) {
+              const list = Array.isArray(container[field]) ? (container[field] as unknown[]) : [];
+              const found = credentialArgument(list);
+              if (found) {
+                report(
+                  object,
+                  'secret-args',
+                  `${at}.${field}[${found.index}]: container "${name}" passes --${found.flag} a literal value, which lands in git and in the pod spec anyone with read access sees: pass it as $(VAR) from an env var with valueFrom.secretKeyRef, or as a file from a SopsSecret volume`,
+                );
+              }
+            }
             const resources = isRecord(container.resources) ? container.resources : {};
+            const quantities = (field: 'requests' | 'limits') => {
+              const values = isRecord(resources[field]) ? resources[field] : {};
+              const text = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
+              return { memory: text(values.memory), cpu: text(values.cpu) };
+            };
+            const resourcesError = containerResourcesError({ requests: quantities('requests'), limits: quantities('limits') });
+            if (resourcesError) report(object, 'resources', `${at}: container "${name}" ${resourcesError}`);
             for (const field of ['requests', 'limits'] as const) {
               const values = isRecord(resources[field]) ? resources[field] : {};
               if (values.memory === undefined) {

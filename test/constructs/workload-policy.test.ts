@@ -128,4 +128,34 @@ describe('the workload policy', () => {
     expect(messages([binding({ kind: 'Group', name: 'system:serviceaccounts' })])).toHaveLength(1);
     expect(messages([binding({ kind: 'Group', name: 'operators' })])).toEqual([]);
   });
+
+  it('refuses requests above limits and quantities the API server cannot parse, in any container', () => {
+    const over = deployment({ resources: { requests: { memory: '1Gi', cpu: 2 }, limits: { memory: '512Mi' } } });
+    expect(messages([namespace('restricted'), over])).toEqual([
+      'policy.workloads.resources: spec.template.spec.containers[0]: container "app" requests.memory 1Gi is more than limits.memory 512Mi: the API server refuses it',
+    ]);
+    const garbled = deployment({ resources: { requests: { memory: '64 MB' }, limits: { memory: '128Mi' } } });
+    expect(messages([namespace('restricted'), garbled])).toEqual([
+      'policy.workloads.resources: spec.template.spec.containers[0]: container "app" requests.memory "64 MB" is not a quantity (for example 128Mi or 100m)',
+    ]);
+    expect(
+      messages([namespace('restricted'), deployment({ resources: { requests: { memory: '128Mi' }, limits: { memory: '128Mi' } } })]),
+    ).toEqual([]);
+  });
+
+  it('refuses a credential passed as a literal command-line value, in either flag form', () => {
+    expect(messages([namespace('restricted'), deployment({ args: ['--client-secret=hunter2'] })])).toEqual([
+      'policy.workloads.secret-args: spec.template.spec.containers[0].args[0]: container "app" passes --client-secret a literal value, which lands in git and in the pod spec anyone with read access sees: pass it as $(VAR) from an env var with valueFrom.secretKeyRef, or as a file from a SopsSecret volume',
+    ]);
+    expect(messages([namespace('restricted'), deployment({ command: ['app', '--api-key', 'abc123'] })])).toEqual([
+      expect.stringMatching(
+        /^policy\.workloads\.secret-args: spec\.template\.spec\.containers\[0\]\.command\[1\]: container "app" passes --api-key/,
+      ),
+    ]);
+    // A reference the kubelet expands from a secretKeyRef env var, a file, or flags that only name one.
+    const fine = deployment({
+      args: ['--client-secret=$(CLIENT_SECRET)', '--token-ttl=24h', '--secret-name=tls', '--password-file=/etc/app/pw'],
+    });
+    expect(messages([namespace('restricted'), fine])).toEqual([]);
+  });
 });
