@@ -59,7 +59,8 @@ every object and writes dist/<cluster>/<app>/. Writes nothing when any problem i
 
 const VALIDATE_USAGE = `usage: npm run validate -- PATH...
 
-Validates YAML files, or folders of them (recursively), with the object rules synth applies.
+Validates YAML files (and JSON files holding Kubernetes objects), or folders of them
+(recursively), with the object rules synth applies. A path that holds none is an error.
 Exit 0 when all are valid, 1 when any is not, 2 on usage errors.`;
 
 function seconds(): string {
@@ -205,58 +206,91 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
 }
 
 const YAML_FILE = /\.ya?ml$/;
+const JSON_FILE = /\.json$/;
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const KUSTOMIZATION_NAMES = new Set(KUSTOMIZATION_FILES);
 
-/** YAML files under a path (sorted, dot-files and kustomization files skipped when walking folders). */
+/** Why a path cannot be read, in words. */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'is a broken link';
+  if (code === 'ELOOP') return 'is a link that loops back on itself';
+  if (code === 'EACCES') return 'permission denied';
+  return String(code ?? error);
+}
+
+/**
+ * A JSON file found while walking a folder is validated when it is a Kubernetes object (a
+ * mapping with apiVersion and kind); other JSON (dashboards, configs) is data, not a manifest.
+ */
+function isJsonManifest(path: string): boolean {
+  try {
+    const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return isRecord(data) && typeof data.apiVersion === 'string' && typeof data.kind === 'string';
+  } catch {
+    // Unreadable or invalid JSON under a .json name is not claimed to be a manifest.
+    return false;
+  }
+}
+
+/**
+ * YAML files under a path (sorted, dot-files and kustomization files skipped when walking
+ * folders), and JSON files that hold Kubernetes objects. A link, named or found, must lead
+ * inside the folder it is in (the named folder, when walking); one that leaves it is reported
+ * and never read.
+ */
 function collectYamlFiles(path: string, shown: string, out: string[], problems: Problem[], root?: string): void {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'is a broken link' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
-    problems.push({ origin: { file: shown }, rule: 'file', message: `cannot be read: ${reason}` });
+    problems.push({ origin: { file: shown }, rule: 'file', message: `cannot be read: ${unreadable(error)}` });
     return;
   }
-  // A link found while walking a folder must stay inside the folder that was named.
-  const top = root ?? realpathSync(path);
-  if (root !== undefined && lstatSync(path).isSymbolicLink()) {
+  const boundary = root ?? dirname(path);
+  if (lstatSync(path).isSymbolicLink()) {
     const target = realpathSync(path);
-    const rel = relative(root, target);
-    if (rel.startsWith('..') || resolve(root, rel) !== target) {
+    const inside = realpathSync(boundary);
+    const rel = relative(inside, target);
+    if (rel.startsWith('..') || resolve(inside, rel) !== target) {
       problems.push({
         origin: { file: shown },
         rule: 'file',
-        message: `is a link that leads outside ${root} (to ${target}); it is not read`,
+        message: `is a link that leads outside ${boundary} (to ${target}); it is not read: name the target itself to validate it`,
       });
       return;
     }
   }
+  // A link found while walking a folder must stay inside the folder that was named.
+  const top = root ?? realpathSync(path);
   if (stat.isDirectory()) {
     const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const child = join(path, entry.name);
       const childShown = join(shown, entry.name);
-      if (entry.isDirectory()) collectYamlFiles(child, childShown, out, problems, top);
-      else if ((entry.isSymbolicLink() || YAML_FILE.test(entry.name)) && !KUSTOMIZATION_NAMES.has(entry.name)) {
-        if (entry.isSymbolicLink() && !YAML_FILE.test(entry.name) && !statIsDirectory(child)) continue;
-        collectYamlFiles(child, childShown, out, problems, top);
+      if (KUSTOMIZATION_NAMES.has(entry.name)) continue;
+      if (entry.isDirectory() || YAML_FILE.test(entry.name)) collectYamlFiles(child, childShown, out, problems, top);
+      else if (JSON_FILE.test(entry.name)) {
+        if (!entry.isSymbolicLink() && isJsonManifest(child)) out.push(child);
+        else if (entry.isSymbolicLink()) collectYamlFiles(child, childShown, out, problems, top);
+      } else if (entry.isSymbolicLink()) {
+        // A link to a folder is walked; a broken or looping one is reported; others are not manifests.
+        let targetStat: ReturnType<typeof statSync> | undefined;
+        try {
+          targetStat = statSync(child);
+        } catch (error) {
+          problems.push({ origin: { file: childShown }, rule: 'file', message: `cannot be read: ${unreadable(error)}` });
+        }
+        if (targetStat?.isDirectory()) collectYamlFiles(child, childShown, out, problems, top);
       }
     }
   } else if (stat.isFile()) {
+    // A JSON file reached through a link while walking is held to the same test as any other.
+    if (root !== undefined && JSON_FILE.test(path) && !isJsonManifest(path)) return;
     out.push(path);
   } else {
     problems.push({ origin: { file: shown }, rule: 'file', message: 'is not a regular file' });
-  }
-}
-
-function statIsDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 
@@ -337,7 +371,16 @@ export async function runValidate(argv: readonly string[], context: CommandConte
       io.err(`validate: ${path}: no such file or directory`);
       return 2;
     }
+    const before = found.length;
+    const problemsBefore = problems.length;
     collectYamlFiles(absolute, relative(cwd, absolute) || path, found, problems);
+    if (found.length === before && problems.length === problemsBefore) {
+      problems.push({
+        origin: { file: relative(cwd, absolute) || path },
+        rule: 'file',
+        message: 'holds no YAML file and no JSON Kubernetes object: nothing was validated (is it the right path?)',
+      });
+    }
   }
   // Each file once, even when named twice or reached through a link.
   const seenFiles = new Set<string>();

@@ -101,10 +101,49 @@ describe('files the project names', () => {
     expect(await runValidate(['.'], context)).toBe(1);
     const out = context.out.join('\n');
     expect(out).toContain(
-      `leak.yaml: is a link that leads outside ${realpathSync(dir)} (to ${realpathSync(join(outside, 'secret.yaml'))}); it is not read [file]`,
+      `leak.yaml: is a link that leads outside ${realpathSync(dir)} (to ${realpathSync(join(outside, 'secret.yaml'))}); it is not read: name the target itself to validate it [file]`,
     );
     expect(out).not.toContain('stolen');
     expect(out).toContain('validate: 1 file, 1 object: 1 problem in 1 file');
+  });
+
+  it('validate refuses a named link leaving its folder, reports looping links and paths with nothing to validate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-args-'));
+    roots.push(dir);
+    symlinkSync(join(outside, 'secret.yaml'), join(dir, 'leak.yaml'));
+    const named = captureContext({ cwd: dir });
+    expect(await runValidate(['leak.yaml'], named)).toBe(1);
+    expect(named.out.join('\n')).toContain('leak.yaml: is a link that leads outside');
+    expect(named.out.join('\n')).not.toContain('stolen');
+
+    mkdirSync(join(dir, 'loop'));
+    symlinkSync('self', join(dir, 'loop/self'));
+    writeFileSync(join(dir, 'loop/ok.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n');
+    const loop = captureContext({ cwd: dir });
+    expect(await runValidate(['loop'], loop)).toBe(1);
+    expect(loop.out).toContain('loop/self: cannot be read: is a link that loops back on itself [file]');
+
+    mkdirSync(join(dir, 'empty'));
+    writeFileSync(join(dir, 'empty/notes.txt'), 'no manifests here\n');
+    const empty = captureContext({ cwd: dir });
+    expect(await runValidate(['empty'], empty)).toBe(1);
+    expect(empty.out).toContain(
+      'empty: holds no YAML file and no JSON Kubernetes object: nothing was validated (is it the right path?) [file]',
+    );
+  });
+
+  it('validate reads JSON files that hold Kubernetes objects and leaves other JSON alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-json-'));
+    roots.push(dir);
+    writeFileSync(
+      join(dir, 'pod.json'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name', namespace: 'web' } }),
+    );
+    writeFileSync(join(dir, 'dashboard.json'), JSON.stringify({ title: 'a Grafana dashboard', panels: [] }));
+    const context = captureContext({ cwd: dir });
+    expect(await runValidate(['.'], context)).toBe(1);
+    expect(context.out.join('\n')).toMatch(/^pod\.json \(document 1\): ConfigMap web\/Bad_Name: .*\[metadata\.name\]$/m);
+    expect(context.out.at(-1)).toBe('validate: 1 file, 1 object: 1 problem in 1 file');
   });
 
   it('reports an inventory that is a folder or a dangling link in one line, exit 1', async () => {
