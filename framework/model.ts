@@ -98,6 +98,36 @@ export function collapseRepeats(problems: readonly Problem[]): Problem[] {
   return out;
 }
 
+/**
+ * Folds problems that say the same thing of different files (a message that names its own
+ * file, identical once that name is left out, under the same rule) into the first of them,
+ * which lists the other files: one broken setting that every file trips is one line.
+ */
+export function foldPerFile(problems: readonly Problem[]): Problem[] {
+  const template = (problem: Problem) => {
+    const file = problem.origin.file;
+    return file && problem.message.includes(file) ? `${problem.rule}\u0000${problem.message.replaceAll(file, '\u0000')}` : undefined;
+  };
+  const groups = new Map<string, Problem[]>();
+  for (const problem of problems) {
+    const key = template(problem);
+    if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), problem]);
+  }
+  const out: Problem[] = [];
+  for (const problem of problems) {
+    const key = template(problem);
+    const group = key === undefined ? undefined : groups.get(key);
+    if (!group || group.length === 1) {
+      out.push(problem);
+      continue;
+    }
+    if (group[0] !== problem) continue;
+    const others = group.slice(1).map((other) => other.origin.file);
+    out.push({ ...problem, message: `${problem.message} (and the same for ${others.length} more: ${others.join(', ')})` });
+  }
+  return out;
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

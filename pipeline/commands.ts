@@ -2,7 +2,15 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { collapseRepeats, compareStrings, formatProblem, isRecord, type Problem, type SourcedObject } from '../framework/model.js';
+import {
+  collapseRepeats,
+  compareStrings,
+  foldPerFile,
+  formatProblem,
+  isRecord,
+  type Problem,
+  type SourcedObject,
+} from '../framework/model.js';
 import type { RegisteredKind } from '../framework/schema.js';
 import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
 import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
@@ -77,7 +85,7 @@ export function report(problems: readonly Problem[], line: (text: string) => voi
 
 /** Reports the problems, exact repeats once, and returns how many distinct ones there are. */
 function reportDistinct(problems: readonly Problem[], line: (text: string) => void): number {
-  const distinct = collapseRepeats(problems);
+  const distinct = foldPerFile(collapseRepeats(problems));
   report(distinct, line);
   return distinct.length;
 }

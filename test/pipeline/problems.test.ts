@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collapseRepeats, formatProblem, type Problem } from '../../framework/model.js';
+import { collapseRepeats, foldPerFile, formatProblem, type Problem } from '../../framework/model.js';
 
 describe('repeated problems', () => {
   it('are reported once, saying how often they were found, in the order first seen', () => {
@@ -17,4 +17,20 @@ describe('repeated problems', () => {
     const elsewhere = { ...missing, origin: { constructPath: 'lab/other' } };
     expect(collapseRepeats([missing, elsewhere])).toEqual([missing, elsewhere]);
   });
+
+  it('that say the same of different files are one line listing the other files', () => {
+    const noRule = (file: string): Problem => ({
+      origin: { constructPath: `lab/${file}`, file },
+      rule: 'sops.config',
+      message: `no creation rule in .sops.yaml matches ${file}`,
+    });
+    const other: Problem = { origin: { file: 'b.sops.yaml' }, rule: 'sops.keys', message: 'lacks the key "x"' };
+    expect(foldPerFile([noRule('a.sops.yaml'), other, noRule('b.sops.yaml'), noRule('c.sops.yaml')]).map(formatProblem)).toEqual([
+      'lab/a.sops.yaml (a.sops.yaml): no creation rule in .sops.yaml matches a.sops.yaml (and the same for 2 more: b.sops.yaml, c.sops.yaml) [sops.config]',
+      'b.sops.yaml: lacks the key "x" [sops.keys]',
+    ]);
+    // A message that does not name its file is never folded.
+    expect(foldPerFile([other, { ...other, origin: { file: 'c.sops.yaml' } }])).toHaveLength(2);
+  });
 });
+
