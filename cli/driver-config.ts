@@ -17,7 +17,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decryptSops } from 'sops-age';
 import { parse, stringify } from 'yaml';
 import { DemocraticCsiDriver } from '../constructs/storage/democratic-csi.js';
 import {
@@ -33,6 +32,7 @@ import { loadClusters } from '../pipeline/load.js';
 import { renderCluster } from '../pipeline/render.js';
 import { withoutHost } from '../pipeline/sandbox.js';
 import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
+import { decryptYaml } from '../pipeline/sops/decrypt.js';
 import { encryptYaml } from '../pipeline/sops/encrypt.js';
 import { encryptOptionsForRule } from './encrypt.js';
 
@@ -160,13 +160,26 @@ function checkCredentials(driver: DemocraticCsiDriver, credentials: DriverCreden
   return { apiKey, sshPrivateKey: key.endsWith('\n') ? key : `${key}\n` };
 }
 
+/**
+ * The operator's age identities where sops looks for them: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, else
+ * $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config when unset).
+ */
+function operatorAgeKeys(): string[] {
+  const env = process.env;
+  const texts: string[] = [];
+  if (env.SOPS_AGE_KEY) texts.push(env.SOPS_AGE_KEY);
+  const file = env.SOPS_AGE_KEY_FILE || join(env.XDG_CONFIG_HOME || join(env.HOME ?? '', '.config'), 'sops/age/keys.txt');
+  if (existsSync(file)) texts.push(readFileSync(file, 'utf8'));
+  return texts.flatMap((text) => text.split('\n').map((line) => line.trim())).filter((line) => line.startsWith('AGE-SECRET-KEY-1'));
+}
+
 /** The credentials of the current file, decrypted with the operator's age key as sops finds it. */
 async function currentCredentials(root: string, driver: DemocraticCsiDriver): Promise<DriverCredentials> {
   const path = join(root, driver.configSecret.file);
   if (!existsSync(path)) throw new CliError(`${driver.configSecret.file} does not exist yet: give the credentials with --api-key-file`);
   let decrypted: unknown;
   try {
-    decrypted = await decryptSops(readFileSync(path, 'utf8'), { fileType: 'yaml' });
+    ({ document: decrypted } = await decryptYaml(readFileSync(path, 'utf8'), operatorAgeKeys()));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CliError(

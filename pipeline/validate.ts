@@ -194,6 +194,11 @@ function checkSecret(object: Flattened<SourcedObject>, problems: Problem[]): Man
   return withoutSopsFields(manifest);
 }
 
+function withoutSopsBlock(manifest: Manifest): Manifest {
+  const { sops: _sops, ...rest } = manifest;
+  return rest;
+}
+
 /** Schema messages that name a format by its JSON Schema name, in the words a reader knows. */
 function readableViolation(message: string): string {
   if (message === 'must match format "byte"') return 'must be base64-encoded (format "byte")';
@@ -211,7 +216,11 @@ export interface ValidateOptions<T extends SourcedObject = SourcedObject> {
   readonly registry: SchemaRegistry;
   /** Objects only count as duplicates within the same scope. @default one scope for all */
   readonly duplicateScope?: (object: T) => string;
-  /** Secrets that may hold plaintext values (what KSOPS generates in a deep build). @default none */
+  /**
+   * Secrets that may hold plaintext values (what KSOPS generates in a deep build). Their values
+   * are checked against the schema as the API server would (`data` base64, `stringData` strings).
+   * @default none
+   */
   readonly plaintextSecret?: (object: T) => boolean;
   /**
    * Which objects are SOPS files (synth: those behind the KSOPS generator). When given, any other
@@ -277,8 +286,11 @@ export async function validateObjects<T extends SourcedObject>(
           'carries secret values inline (a Secret with data or stringData, or a sops block): it would be written into dist as it is and applied without KSOPS; put the Secret in a SOPS file under secrets/ and include it with SopsSecret',
       });
     }
-    const schemaInput =
-      options.plaintextSecret?.(object as unknown as T) || inline ? withoutSopsFields(manifest) : checkSecret(object, problems);
+    const schemaInput = options.plaintextSecret?.(object as unknown as T)
+      ? withoutSopsBlock(manifest)
+      : inline
+        ? withoutSopsFields(manifest)
+        : checkSecret(object, problems);
     if (info?.check) {
       for (const violation of info.check(schemaInput)) {
         // The metadata rules below say the same of metadata's own fields, more precisely.

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { identityToRecipient } from 'age-encryption';
 import { parse as parseYaml } from 'yaml';
 import { isRecord, type Manifest } from '../../framework/model.js';
+import { decryptYaml } from '../sops/decrypt.js';
 
 /** The age identities of a keys file (age-keygen format: `AGE-SECRET-KEY-1...` lines). */
 export async function readAgeIdentities(file: string): Promise<{ secretKey: string; recipient: string }[]> {
@@ -20,8 +21,8 @@ export interface StandInSecret {
 }
 
 /**
- * What KSOPS generates from one SOPS file: decrypted with the first identity the file is
- * encrypted for, or, without one, the object with every value replaced by an empty string
+ * What KSOPS generates from one SOPS file: decrypted (MAC verified) with the first identity the
+ * file is encrypted for, or, without one, the object with every value replaced by an empty string
  * (keys and metadata are plaintext in the file, so the build still sees the Secret).
  */
 export async function standInSecret(text: string, identities: readonly { secretKey: string; recipient: string }[]): Promise<StandInSecret> {
@@ -31,10 +32,8 @@ export async function standInSecret(text: string, identities: readonly { secretK
   const recipients = Array.isArray(sops.age) ? sops.age.map((entry) => (isRecord(entry) ? entry.recipient : undefined)) : [];
   const identity = identities.find((candidate) => recipients.includes(candidate.recipient));
   if (identity) {
-    const { decryptSops } = await import('sops-age');
-    const decrypted: unknown = await decryptSops(text, { secretKey: identity.secretKey, fileType: 'yaml' });
-    if (!isRecord(decrypted)) throw new Error('did not decrypt to a mapping');
-    const { sops: _sops, ...manifest } = decrypted;
+    // Like KSOPS (sops --decrypt): a file whose values or MAC do not verify is refused.
+    const { document: manifest } = await decryptYaml(text, [identity.secretKey]);
     return { manifest, decryptedFor: identity.recipient };
   }
   const { sops: _sops, ...manifest } = document;

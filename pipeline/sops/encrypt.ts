@@ -19,7 +19,7 @@
  *   `lastmodified` as the additional data.
  * - The data key is age-encrypted (ASCII armored) separately for each recipient.
  */
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, type Hash, randomBytes } from 'node:crypto';
 import { armor, Encrypter } from 'age-encryption';
 import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
 import { isAgeRecipient } from '../../framework/rules/network.js';
@@ -57,13 +57,14 @@ export class SopsEncryptError extends Error {
 // ---------------------------------------------------------------------------------------------
 // The document as sops sees it: ordered mappings with string keys, lists, and typed scalars.
 
-type Leaf =
+/** A value of the document (what sops encrypts), by its sops type. */
+export type Leaf =
   | { readonly kind: 'str'; readonly value: string }
   | { readonly kind: 'int'; readonly value: bigint }
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'bool'; readonly value: boolean };
 
-type Tree =
+export type Tree =
   | Leaf
   | { readonly kind: 'null' }
   | { readonly kind: 'map'; readonly entries: ReadonlyArray<readonly [string, Tree]> }
@@ -188,8 +189,8 @@ export function formatGoFloat(value: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-/** The plaintext bytes sops hashes into the MAC and encrypts (Python-style `True`/`False`). */
-function leafText(leaf: Leaf): string {
+/** The plaintext bytes sops hashes into the MAC and encrypts (Python-style `True`/`False`): its `ToBytes`. */
+export function leafText(leaf: Leaf): string {
   switch (leaf.kind) {
     case 'str':
       return leaf.value;
@@ -206,7 +207,7 @@ function leafText(leaf: Leaf): string {
 const SOPS_TYPE: Record<Leaf['kind'], string> = { str: 'str', int: 'int', float: 'float', bool: 'bool' };
 
 /** sops' AES-256-GCM value encryption, with a 32-byte nonce and the given additional data. */
-function encryptValue(plaintext: string, type: string, dataKey: Buffer, additionalData: string): string {
+export function encryptValue(plaintext: string, type: string, dataKey: Buffer, additionalData: string): string {
   const iv = randomBytes(32);
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: 16 });
   cipher.setAAD(Buffer.from(additionalData, 'utf8'));
@@ -224,11 +225,14 @@ export function sopsTimestamp(date: Date): string {
 // ---------------------------------------------------------------------------------------------
 // Which values get encrypted.
 
-type CryptRule =
+export type CryptRule =
   | { readonly kind: 'encrypted_regex' | 'unencrypted_regex'; readonly pattern: string; readonly regex: RegExp }
   | { readonly kind: 'encrypted_suffix' | 'unencrypted_suffix'; readonly suffix: string };
 
-function cryptRule(opts: EncryptOptions): CryptRule {
+/** The one rule of which values are encrypted (sops' default when none is given). */
+export function cryptRule(
+  opts: Pick<EncryptOptions, 'encryptedRegex' | 'unencryptedRegex' | 'encryptedSuffix' | 'unencryptedSuffix'>,
+): CryptRule {
   const chosen: CryptRule[] = [];
   if (opts.encryptedRegex !== undefined && opts.encryptedRegex !== '') {
     chosen.push({ kind: 'encrypted_regex', pattern: opts.encryptedRegex, regex: goRegExp(opts.encryptedRegex) });
@@ -251,7 +255,7 @@ function cryptRule(opts: EncryptOptions): CryptRule {
 }
 
 /** sops' rule: does any key on the value's path select it (or exempt it)? */
-function shouldEncrypt(rule: CryptRule, path: readonly string[]): boolean {
+export function shouldEncrypt(rule: CryptRule, path: readonly string[]): boolean {
   switch (rule.kind) {
     case 'encrypted_regex':
       return path.some((key) => rule.regex.test(key));
@@ -278,6 +282,45 @@ function checkRecipients(recipients: readonly string[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// sops' tree walk and MAC, shared with decrypt.ts.
+
+/**
+ * The tree with every value replaced by what `visit` makes of it, visited in document order with
+ * its path of mapping keys, as sops' `walkBranch` does. List items share their list's path
+ * (indices are not part of it); null values are left alone and not visited.
+ */
+export function mapLeaves(node: Tree, visit: (leaf: Leaf, path: readonly string[]) => Tree, path: readonly string[] = []): Tree {
+  switch (node.kind) {
+    case 'null':
+      return node;
+    case 'map':
+      return { kind: 'map', entries: node.entries.map(([key, child]) => [key, mapLeaves(child, visit, [...path, key])] as const) };
+    case 'seq':
+      return { kind: 'seq', items: node.items.map((item) => mapLeaves(item, visit, path)) };
+    default:
+      return visit(node, path);
+  }
+}
+
+/** The hash of sops' MAC; with `mac_only_encrypted`, seeded so it never equals a MAC over all values. */
+export function macHash(macOnlyEncrypted: boolean): Hash {
+  const hash = createHash('sha512');
+  // sops' MACOnlyEncryptedInitialization: the 32 bytes of SHA-256("sops").
+  if (macOnlyEncrypted) hash.update(createHash('sha256').update('sops').digest());
+  return hash;
+}
+
+/** The MAC as sops writes it before encrypting it: upper-case hex. */
+export function macText(hash: Hash): string {
+  return hash.digest('hex').toUpperCase();
+}
+
+/** The additional data of a value's encryption: its path joined with ':', plus a trailing ':'. */
+export function valueAdditionalData(path: readonly string[]): string {
+  return `${path.join(':')}:`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Encryption.
 
 interface Encrypted {
@@ -286,34 +329,18 @@ interface Encrypted {
 }
 
 function encryptTree(tree: TreeMap, rule: CryptRule, macOnlyEncrypted: boolean, dataKey: Buffer): Encrypted {
-  const hash = createHash('sha512');
-  if (macOnlyEncrypted) {
-    // sops seeds this MAC with SHA-256("sops") so it never equals a MAC over all values.
-    hash.update(createHash('sha256').update('sops').digest());
-  }
-  const walk = (node: Tree, path: readonly string[]): Tree => {
-    switch (node.kind) {
-      case 'null':
-        return node;
-      case 'map':
-        return { kind: 'map', entries: node.entries.map(([key, child]) => [key, walk(child, [...path, key])] as const) };
-      case 'seq':
-        // List items share their list's path: indices are not part of it.
-        return { kind: 'seq', items: node.items.map((item) => walk(item, path)) };
-      default: {
-        const encrypted = shouldEncrypt(rule, path);
-        const text = leafText(node);
-        if (!macOnlyEncrypted || encrypted) hash.update(text, 'utf8');
-        if (!encrypted) return node;
-        // sops leaves empty strings empty rather than encrypting them.
-        if (node.kind === 'str' && node.value === '') return node;
-        return { kind: 'str', value: encryptValue(text, SOPS_TYPE[node.kind], dataKey, `${path.join(':')}:`) };
-      }
-    }
-  };
-  const out = walk(tree, []);
+  const hash = macHash(macOnlyEncrypted);
+  const out = mapLeaves(tree, (node, path) => {
+    const encrypted = shouldEncrypt(rule, path);
+    const text = leafText(node);
+    if (!macOnlyEncrypted || encrypted) hash.update(text, 'utf8');
+    if (!encrypted) return node;
+    // sops leaves empty strings empty rather than encrypting them.
+    if (node.kind === 'str' && node.value === '') return node;
+    return { kind: 'str', value: encryptValue(text, SOPS_TYPE[node.kind], dataKey, valueAdditionalData(path)) };
+  });
   if (out.kind !== 'map') throw new SopsEncryptError('internal error: the document stopped being a mapping');
-  return { tree: out, mac: hash.digest('hex').toUpperCase() };
+  return { tree: out, mac: macText(hash) };
 }
 
 async function encryptDataKey(dataKey: Buffer, recipient: string): Promise<string> {
@@ -406,6 +433,14 @@ export async function encryptManifest(
  * encrypting those inside encrypted sections). Multi-document input is refused.
  */
 export async function encryptYaml(text: string, opts: EncryptOptions): Promise<string> {
+  return encryptTreeToYaml(yamlTree(text), opts);
+}
+
+/**
+ * The sops tree of one YAML document, as sops' YAML store reads it: YAML ints and floats keep
+ * their types, aliases are expanded, comments are dropped. Multi-document input is refused.
+ */
+export function yamlTree(text: string): Tree {
   const documents = parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(documents) ? documents : [documents];
   const nonEmpty = list.filter((doc) => doc.contents !== null || doc.errors.length > 0);
@@ -415,5 +450,5 @@ export async function encryptYaml(text: string, opts: EncryptOptions): Promise<s
   const doc = nonEmpty[0] as Document;
   const [error] = doc.errors;
   if (error) throw new SopsEncryptError(`YAML syntax error: ${error.message.split('\n')[0] ?? error.message}`);
-  return encryptTreeToYaml(fromYamlNode(doc.contents as YamlNode | null, doc, []), opts);
+  return fromYamlNode(doc.contents as YamlNode | null, doc, []);
 }
