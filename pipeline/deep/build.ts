@@ -25,8 +25,10 @@ import {
 import { checkCustomResources, dependencyClosure, SKIP_DRY_RUN, SYNC_OPTIONS_ANNOTATION } from '../custom-resources.js';
 import { withNamespace } from '../kustomize-namespace.js';
 import { KSOPS_API_VERSION, KSOPS_KIND, KUSTOMIZATION_FILE, SECRET_GENERATOR_FILE } from '../layout.js';
+import { withoutHost } from '../sandbox.js';
 import type { SchemaRegistry } from '../schemas.js';
 import type { SynthApp, SynthCluster } from '../synth.js';
+import { describeThrown } from '../thrown.js';
 import { compareVersions, KUSTOMIZE_WITH_HELM_V4, parseVersion } from '../toolchain.js';
 import type { LockedChart, LockedResource, UpstreamLock } from '../upstream/lock.js';
 import { resolveChart, resolveResource, type UpstreamStore } from '../upstream/store.js';
@@ -622,12 +624,13 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
       const policyObjects: readonly PolicyObject[] = validation.objects;
       for (const policy of cluster.policies) {
         try {
-          problems.push(...policy.check(policyObjects, context));
+          // Construct code, as in synth: no host while it runs.
+          problems.push(...withoutHost(options.root, () => policy.check(policyObjects, context)));
         } catch (error) {
           problems.push({
             origin: { constructPath: cluster.name },
             rule: `policy.${policy.name}`,
-            message: `the policy failed: ${message(error)}`,
+            message: `the policy failed: ${describeThrown(error, options.root)}`,
           });
         }
       }

@@ -46,6 +46,15 @@ function locate(candidates: readonly (string | undefined)[]): string | undefined
  */
 export function findTools(root: string, env: NodeJS.ProcessEnv = process.env): DeepTools {
   const dir = join(root, TOOLS_DIR);
+  // An override that names nothing is a mistake, not a reason to quietly use another tool.
+  for (const name of ['DEEP_KUBECTL', 'HELM'] as const) {
+    const value = env[name];
+    if (value !== undefined && value !== '' && locate([value]) === undefined) {
+      throw new Error(
+        `${name}=${value} names no executable: point it at ${name === 'HELM' ? 'helm v4' : 'kubectl'}, or unset it to use ${TOOLS_DIR}/ or PATH`,
+      );
+    }
+  }
   const kubectl = locate([env.DEEP_KUBECTL, join(dir, 'kubectl', 'kubectl'), 'kubectl']);
   const helm = locate([env.HELM, join(dir, 'helm', 'helm'), 'helm']);
   if (!kubectl || !helm) {

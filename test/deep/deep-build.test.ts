@@ -11,6 +11,7 @@ import { runSynth } from '../../pipeline/commands.js';
 import { type BuiltObject, type DeepResult, deepBuild } from '../../pipeline/deep/build.js';
 import { type DeepTools, findTools } from '../../pipeline/deep/tools.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
+import { encryptManifest } from '../../pipeline/sops/encrypt.js';
 import { type SynthApp, type SynthCluster, type SynthResult, synthesize } from '../../pipeline/synth.js';
 import { sha256Hex } from '../../pipeline/upstream/digest.js';
 import { readLock, type UpstreamLock } from '../../pipeline/upstream/lock.js';
@@ -228,6 +229,61 @@ describe('the deep build of the default cluster', () => {
     ]);
   });
 
+  it('fails a SOPS file edited without sops, as KSOPS would: values swapped, or a plaintext field changed under the MAC', async () => {
+    const swapped: Change = {
+      name: 'traefik',
+      file: {
+        name: 'secret-oauth2-proxy.sops.yaml',
+        edit: (document) => {
+          const values = document.stringData as Record<string, unknown>;
+          [values['client-id'], values['client-secret']] = [values['client-secret'], values['client-id']];
+        },
+      },
+    };
+    expect(lines(await build(swapped))).toEqual([
+      'k8s-235/traefik: secret-oauth2-proxy.sops.yaml cannot be decrypted for the build: value at stringData.client-id cannot be decrypted: it was changed or moved since encryption [deep.sops]',
+    ]);
+    const relabelled: Change = {
+      name: 'traefik',
+      file: {
+        name: 'secret-oauth2-proxy.sops.yaml',
+        edit: (document) => Object.assign(document.metadata as object, { labels: { a: 'b' } }),
+      },
+    };
+    expect(lines(await build(relabelled))).toEqual([
+      'k8s-235/traefik: secret-oauth2-proxy.sops.yaml cannot be decrypted for the build: the MAC does not match the values: the file was edited without sops; re-encrypt with sops or npm run encrypt [deep.sops]',
+    ]);
+  });
+
+  it("fails a SOPS file whose Secret's data is not base64 once decrypted (the API server refuses it)", async () => {
+    const recipients = readFileSync(AGE_KEYS, 'utf8').match(/age1[a-z0-9]{58}/g) ?? [];
+    const encrypted = await encryptManifest(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'oauth2-proxy', namespace: 'traefik' },
+        type: 'Opaque',
+        data: { 'client-id': 'bm90IGEgc2VjcmV0', 'client-secret': 'not base64!', 'cookie-secret': '' },
+      },
+      { ageRecipients: recipients, encryptedRegex: '^(data|stringData)$' },
+    );
+    const replaced: Change = {
+      name: 'traefik',
+      file: {
+        name: 'secret-oauth2-proxy.sops.yaml',
+        edit: (document) => {
+          for (const key of Object.keys(document)) delete document[key];
+          Object.assign(document, parse(encrypted));
+        },
+      },
+    };
+    expect(lines(await build(replaced))).toEqual([
+      expect.stringMatching(
+        /^k8s-235\/traefik .*\[SOPS file secret-oauth2-proxy\.sops\.yaml\]: Secret traefik\/oauth2-proxy: data\.client-secret: must be base64-encoded \(format "byte"\) \[schema\]$/,
+      ),
+    ]);
+  });
+
   it("checks every pod template against its namespace's Pod Security level", async () => {
     const privileged: Change = {
       name: 'traefik',
@@ -293,5 +349,17 @@ describe('npm run synth -- --deep', () => {
     expect(err).toContain(`${INSTALL} is in neither`);
     expect(err).toContain('npm run upstream -- fetch');
     expect(err).toMatch(/synth --deep: \d+ problems found; dist\/ left unchanged$/);
+  });
+
+  it('refuses an age key file or tool override that names nothing, in one line, before building', async () => {
+    const missingKey = captureContext({ env: { UPSTREAM_MIRROR: MIRROR, SOPS_AGE_KEY_FILE: '/nonexistent/keys.txt' } });
+    expect(await runSynth(['--check', '--deep'], missingKey)).toBe(1);
+    expect(missingKey.err).toContain(
+      '.: SOPS_AGE_KEY_FILE=/nonexistent/keys.txt does not exist: point it at an age keys file (age-keygen output), or unset it to build the SOPS files without their values [deep.sops]',
+    );
+    const noKubectl = captureContext({ env: env({ UPSTREAM_MIRROR: MIRROR, DEEP_KUBECTL: '/nonexistent/kubectl' }) });
+    expect(await runSynth(['--check', '--deep'], noKubectl)).toBe(1);
+    expect(noKubectl.err.join('\n')).toContain('DEEP_KUBECTL=/nonexistent/kubectl names no executable');
+    expect(noKubectl.err.join('\n')).not.toMatch(/^\s+at /m);
   });
 });
