@@ -1,7 +1,6 @@
-import { BlockList, isIP } from 'node:net';
 import { TRUENAS_DRIVER_KINDS, type TrueNasDriverKind } from '../constructs/storage/driver-config.js';
 import { InventoryError, type InventoryIssue } from '../framework/cluster.js';
-import { cidrError, isAgeRecipient, isDnsLabel, isDnsName } from '../framework/rules/network.js';
+import { isAgeRecipient, isDnsLabel, isDnsName } from '../framework/rules/network.js';
 
 /**
  * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
@@ -309,10 +308,103 @@ const ageRecipient = (value: string) => {
   if (/^AGE-SECRET-KEY-/i.test(value)) return 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one';
   return isAgeRecipient(value) ? undefined : 'is not an age public key (age1 followed by 58 bech32 characters)';
 };
-const ipv4 = (value: string) => (isIP(value) === 4 ? undefined : 'is not an IPv4 address');
-const ipv6 = (value: string) => (isIP(value) === 6 ? undefined : 'is not an IPv6 address');
-const anyIp = (value: string) => (isIP(value) !== 0 ? undefined : 'is not an IP address');
-const cidr = cidrError;
+const ROLES: readonly HostRole[] = ['control-plane', 'worker', 'etcd'];
+/** The CNIs the hosts are set up for: their modules turn off flannel and kube-proxy and expect Cilium in their place. */
+const SUPPORTED_CNIS: readonly string[] = ['cilium'];
+const supportedCni = (value: string) =>
+  SUPPORTED_CNIS.includes(value)
+    ? undefined
+    : `is not a supported CNI (supported: ${SUPPORTED_CNIS.join(', ')}): the NixOS hosts turn off flannel and kube-proxy and expect Cilium in their place`;
+
+type Family = 'ipv4' | 'ipv6';
+const FAMILY_BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+
+/**
+ * An IP address as a number. Written out rather than taken from `node:net` so that both readers
+ * accept the same text: dotted IPv4 without leading zeros, IPv6 as hex groups with at most one
+ * "::" (no zone, no embedded IPv4), as `nixos/lib/ip.nix` parses them. (The synth also reads the
+ * inventory in its sandbox, which refuses app code calling `node:net`.)
+ */
+interface Address {
+  readonly family: Family;
+  readonly value: bigint;
+}
+
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+function parseAddress(text: string): Address | undefined {
+  if (IPV4.test(text)) return { family: 'ipv4', value: text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n) };
+  if (!/^[0-9a-fA-F:]+$/.test(text)) return undefined;
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = groups(halves[0] ?? '');
+  const right = halves.length === 2 ? groups(halves[1] ?? '') : [];
+  const given = [...left, ...right];
+  if (!given.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group))) return undefined;
+  if (halves.length === 1 ? given.length !== 8 : given.length > 7) return undefined;
+  const words = [...left, ...Array<string>(8 - given.length).fill('0'), ...right];
+  return { family: 'ipv6', value: words.reduce((acc, group) => (acc << 16n) | BigInt(`0x${group}`), 0n) };
+}
+
+/** The canonical text of an address: IPv6 in lower case with the longest run of zero groups as "::" (RFC 5952). */
+function formatAddress({ family, value }: Address): string {
+  if (family === 'ipv4') return [24n, 16n, 8n, 0n].map((shift) => ((value >> shift) & 0xffn).toString()).join('.');
+  const words = Array.from({ length: 8 }, (_, index) => Number((value >> BigInt(112 - 16 * index)) & 0xffffn));
+  // The longest run of two or more zero groups, the first of equal ones.
+  let best = { start: -1, length: 1 };
+  for (let start = 0; start < 8; start++) {
+    let end = start;
+    while (end < 8 && words[end] === 0) end++;
+    if (end - start > best.length) best = { start, length: end - start };
+  }
+  const hex = (part: number[]) => part.map((word) => word.toString(16)).join(':');
+  if (best.start < 0) return hex(words);
+  return `${hex(words.slice(0, best.start))}::${hex(words.slice(best.start + best.length))}`;
+}
+
+const familyOf = (text: string): Family | undefined => parseAddress(text)?.family;
+const sameAddress = (a: string, b: string): boolean => {
+  const x = parseAddress(a);
+  const y = parseAddress(b);
+  return x !== undefined && y !== undefined && x.family === y.family && x.value === y.value;
+};
+
+const ipv4 = (value: string) => (familyOf(value) === 'ipv4' ? undefined : 'is not an IPv4 address');
+const ipv6 = (value: string) => (familyOf(value) === 'ipv6' ? undefined : 'is not an IPv6 address');
+const anyIp = (value: string) => (familyOf(value) !== undefined ? undefined : 'is not an IP address');
+
+interface Subnet {
+  readonly text: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: Family;
+  /** The network address: the address with its host bits cleared. */
+  readonly network: bigint;
+}
+
+const hostBits = (subnet: { family: Family; prefix: number }) => BigInt(FAMILY_BITS[subnet.family] - subnet.prefix);
+
+function subnetOf(text: string): Subnet | undefined {
+  const match = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(text);
+  const address = parseAddress(match?.[1] ?? '');
+  const prefix = Number(match?.[2]);
+  if (!match || !address || prefix > FAMILY_BITS[address.family]) return undefined;
+  const bits = BigInt(FAMILY_BITS[address.family] - prefix);
+  return { text, address: match[1] ?? '', prefix, family: address.family, network: (address.value >> bits) << bits };
+}
+
+/** A CIDR names a network: an address with host bits set is refused, with the network it likely means. */
+const cidr = (value: string) => {
+  const subnet = subnetOf(value);
+  if (!subnet) return 'is not a CIDR (address/prefix)';
+  if (parseAddress(subnet.address)?.value === subnet.network) return undefined;
+  return `has host bits set: did you mean ${formatAddress({ family: subnet.family, value: subnet.network })}/${subnet.prefix}?`;
+};
+const ipv4Cidr = (value: string) => cidr(value) ?? (subnetOf(value)?.family === 'ipv4' ? undefined : 'is not an IPv4 CIDR');
+
 /** Network interface name as Linux accepts it in practice: up to 15 characters, no "/", ":" or space. */
 const interfaceName = (value: string) =>
   /^[A-Za-z0-9_.-]{1,15}$/.test(value) ? undefined : 'is not a network interface name (1-15 letters, digits, ".", "-", "_")';
@@ -323,97 +415,167 @@ const sshPublicKey = (value: string) =>
     : 'is not an SSH public key ("<type> <base64> [comment]")';
 const vaultPath = (value: string) =>
   /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) ? undefined : 'is not a Vault path (segments separated by "/")';
-const ROLES: readonly HostRole[] = ['control-plane', 'worker', 'etcd'];
 
-type Family = 'ipv4' | 'ipv6';
-const FAMILY_BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
-const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
-const familyOf = (address: string): Family | undefined => {
-  const version = isIP(address);
-  return version === 4 ? 'ipv4' : version === 6 ? 'ipv6' : undefined;
-};
-
-interface Subnet {
-  readonly text: string;
-  readonly address: string;
-  readonly prefix: number;
-  readonly family: Family;
-}
-
-/** The subnets of a list that passed `cidr`, or undefined when any entry did not (it is reported already). */
+/** The subnets of a non-empty list that passed `cidr`, or undefined when it is empty or any entry did not (that is reported already). */
 function subnets(values: readonly string[]): Subnet[] | undefined {
   const parsed: Subnet[] = [];
   for (const text of values) {
-    const [address = '', prefix = ''] = text.split('/');
-    const family = familyOf(address);
-    if (cidr(text) !== undefined || family === undefined) return undefined;
-    parsed.push({ text, address, prefix: Number(prefix), family });
+    const subnet = subnetOf(text);
+    if (cidr(text) !== undefined || !subnet) return undefined;
+    parsed.push(subnet);
   }
-  return parsed;
+  return parsed.length > 0 ? parsed : undefined;
 }
 
 function contains(subnet: Subnet, address: string): boolean {
-  if (familyOf(address) !== subnet.family) return false;
-  const list = new BlockList();
-  list.addSubnet(subnet.address, subnet.prefix, subnet.family);
-  return list.check(address, subnet.family);
+  const parsed = parseAddress(address);
+  if (!parsed || parsed.family !== subnet.family) return false;
+  const bits = hostBits(subnet);
+  return parsed.value >> bits === subnet.network >> bits;
 }
 
-const LINK_LOCAL_V6: Subnet = { text: 'fe80::/10', address: 'fe80::', prefix: 10, family: 'ipv6' };
+const LINK_LOCAL_V6 = subnetOf('fe80::/10') as Subnet;
 /** kube-controller-manager splits a pod CIDR into at most 2^16 node CIDRs. */
 const MAX_NODE_CIDR_BITS = 16;
 
+/** For each entry of a list of addresses or subnets, the index of the first entry of its family when that is an earlier one. */
+function earlierOfFamily(families: readonly (Family | undefined)[]): (number | undefined)[] {
+  return families.map((family, index) => {
+    const first = families.indexOf(family);
+    return family !== undefined && first < index ? first : undefined;
+  });
+}
+
 /** Checks between fields, run once every field has been read; reports only about valid values. */
 function crossCheck(inventory: ClusterInventory, issues: InventoryIssue[]): void {
+  const push = (path: string, message: string) => issues.push({ path, message });
   const hostNames = new Set<string>();
+  const fqdns = new Map<string, string>();
   inventory.hosts.forEach((host, index) => {
-    if (hostNames.has(host.name)) issues.push({ path: `hosts[${index}].name`, message: `"${host.name}" is listed twice` });
+    if (hostNames.has(host.name)) push(`hosts[${index}].name`, `"${host.name}" is listed twice`);
     hostNames.add(host.name);
+    // Two hosts with one FQDN: one of them is unreachable by name, and their certificates collide.
+    if (host.fqdn === '') return;
+    const first = fqdns.get(host.fqdn);
+    if (first) push(`hosts[${index}].fqdn`, `"${host.fqdn}" is also the fqdn of ${first}`);
+    else fqdns.set(host.fqdn, `hosts[${index}] (${host.name})`);
   });
 
+  // Pods and Services have the same families: one range of each (dual-stack) or the same one (single-stack).
   const k8s = inventory.kubernetes;
   const serviceCidrs = subnets(k8s.serviceCidrs);
+  const podCidrs = subnets(k8s.podCidrs);
+  for (const [path, ranges] of [
+    ['kubernetes.podCidrs', podCidrs],
+    ['kubernetes.serviceCidrs', serviceCidrs],
+  ] as const) {
+    if (!ranges) continue;
+    earlierOfFamily(ranges.map((s) => s.family)).forEach((first, index) => {
+      const range = ranges[index];
+      if (first === undefined || !range) return;
+      push(
+        `${path}[${index}]`,
+        `${range.text} is a second ${FAMILY_NAMES[range.family]} range (${path}[${first}] is ${ranges[first]?.text}): Kubernetes takes one per family`,
+      );
+    });
+  }
+  if (podCidrs && serviceCidrs) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const pod = podCidrs.find((s) => s.family === family);
+      const service = serviceCidrs.find((s) => s.family === family);
+      if (pod && !service)
+        push(
+          'kubernetes.serviceCidrs',
+          `has no ${FAMILY_NAMES[family]} range, but kubernetes.podCidrs has ${pod.text}: pods and Services need the same families (dual-stack: both in both lists)`,
+        );
+      if (service && !pod)
+        push(
+          'kubernetes.podCidrs',
+          `has no ${FAMILY_NAMES[family]} range, but kubernetes.serviceCidrs has ${service.text}: pods and Services need the same families (dual-stack: both in both lists)`,
+        );
+    }
+  }
+
+  // One API and one DNS Service IP per service family; an address of a family the services lack is reported below.
+  const extraOfFamily = new Set<string>();
+  for (const key of ['apiServiceIps', 'dnsServiceIps'] as const) {
+    const ips = k8s[key];
+    const families = ips.map(familyOf);
+    earlierOfFamily(families).forEach((first, index) => {
+      const family = families[index];
+      if (first === undefined || family === undefined) return;
+      extraOfFamily.add(`${key}[${index}]`);
+      push(
+        `kubernetes.${key}[${index}]`,
+        `"${ips[index]}" is a second ${FAMILY_NAMES[family]} address (kubernetes.${key}[${first}] is ${ips[first]}): give one per service CIDR family`,
+      );
+    });
+    if (!serviceCidrs || ips.length === 0 || families.includes(undefined)) continue;
+    for (const range of serviceCidrs.filter((s, index) => serviceCidrs.findIndex((o) => o.family === s.family) === index)) {
+      if (!ips.some((ip) => familyOf(ip) === range.family)) {
+        push(
+          `kubernetes.${key}`,
+          `has no ${FAMILY_NAMES[range.family]} address, but kubernetes.serviceCidrs has ${range.text}: give one per service CIDR family`,
+        );
+      }
+    }
+  }
+
   if (serviceCidrs) {
     k8s.dnsServiceIps.forEach((ip, index) => {
       const family = familyOf(ip);
-      if (family === undefined || serviceCidrs.some((s) => contains(s, ip))) return;
-      const candidates = serviceCidrs.filter((s) => s.family === family).map((s) => s.text);
-      issues.push({
-        path: `kubernetes.dnsServiceIps[${index}]`,
-        message: `"${ip}" is not inside a service CIDR of its family (${candidates.length > 0 ? candidates.join(', ') : `there is no ${FAMILY_NAMES[family]} one`})`,
-      });
+      if (family === undefined || extraOfFamily.has(`dnsServiceIps[${index}]`)) return;
+      const api = k8s.apiServiceIps.findIndex((other) => sameAddress(other, ip));
+      if (!serviceCidrs.some((s) => contains(s, ip))) {
+        const candidates = serviceCidrs.filter((s) => s.family === family).map((s) => s.text);
+        push(
+          `kubernetes.dnsServiceIps[${index}]`,
+          `"${ip}" is not inside a service CIDR of its family (${candidates.length > 0 ? candidates.join(', ') : `there is no ${FAMILY_NAMES[family]} one`})`,
+        );
+      } else if (api >= 0) {
+        push(
+          `kubernetes.dnsServiceIps[${index}]`,
+          `"${ip}" is also kubernetes.apiServiceIps[${api}], the address of the kubernetes Service: the cluster DNS needs one of its own`,
+        );
+      }
     });
   }
 
-  const podCidrs = subnets(k8s.podCidrs);
   for (const family of ['ipv4', 'ipv6'] as const) {
     const size = k8s.nodeCidrMaskSizes[family];
     if (!podCidrs || size === 0) continue;
     for (const pod of podCidrs.filter((s) => s.family === family)) {
       const max = Math.min(pod.prefix + MAX_NODE_CIDR_BITS, FAMILY_BITS[family]);
       if (size < pod.prefix || size > max) {
-        issues.push({
-          path: `kubernetes.nodeCidrMaskSizes.${family}`,
-          message: `${size} must be from ${pod.prefix} to ${max} for pod CIDR ${pod.text} (at least its prefix, at most ${MAX_NODE_CIDR_BITS} bits longer)`,
-        });
+        push(
+          `kubernetes.nodeCidrMaskSizes.${family}`,
+          `${size} must be from ${pod.prefix} to ${max} for pod CIDR ${pod.text} (at least its prefix, at most ${MAX_NODE_CIDR_BITS} bits longer)`,
+        );
       }
     }
   }
 
-  // The API server's Service IP is the first address of a service CIDR of its family.
+  // kube-apiserver gives the kubernetes Service the first address of the service range
+  // (ServiceIPRange in kubernetes/pkg/controlplane/apiserver/options/options.go: GetIndexedIP(range, 1)).
   if (serviceCidrs) {
     k8s.apiServiceIps.forEach((ip, index) => {
       const family = familyOf(ip);
-      if (family === undefined || serviceCidrs.some((s) => contains(s, ip))) return;
-      issues.push({
-        path: `kubernetes.apiServiceIps[${index}]`,
-        message: `"${ip}" is not inside a service CIDR of its family (${
-          serviceCidrs
-            .filter((c) => c.family === family)
-            .map((c) => c.text)
-            .join(', ') || `there is no ${FAMILY_NAMES[family]} one`
-        })`,
-      });
+      if (family === undefined || extraOfFamily.has(`apiServiceIps[${index}]`)) return;
+      const range = serviceCidrs.find((s) => s.family === family);
+      if (!range) {
+        push(
+          `kubernetes.apiServiceIps[${index}]`,
+          `"${ip}" is not inside a service CIDR of its family (there is no ${FAMILY_NAMES[family]} one)`,
+        );
+        return;
+      }
+      const first = formatAddress({ family, value: range.network + 1n });
+      if (!sameAddress(ip, first)) {
+        push(
+          `kubernetes.apiServiceIps[${index}]`,
+          `"${ip}" must be ${first}, the first address of service CIDR ${range.text} (kube-apiserver gives the kubernetes Service the first address of its service range)`,
+        );
+      }
     });
   }
 
@@ -421,62 +583,88 @@ function crossCheck(inventory: ClusterInventory, issues: InventoryIssue[]): void
   const hostSubnets: { path: string; subnet: Subnet }[] = [];
   inventory.hosts.forEach((host, index) => {
     for (const family of ['ipv4', 'ipv6'] as const) {
-      const address = host[family];
       const prefix = inventory.network.prefixLengths[family];
-      if (familyOf(address) === family && prefix > 0) {
-        hostSubnets.push({ path: `hosts[${index}].${family}`, subnet: { text: `${address}/${prefix}`, address, prefix, family } });
-      }
+      const subnet = prefix > 0 ? subnetOf(`${host[family]}/${prefix}`) : undefined;
+      if (subnet?.family === family) hostSubnets.push({ path: `hosts[${index}].${family}`, subnet });
     }
   });
   const ranges = [
     ...(podCidrs ?? []).map((subnet, index) => ({ path: `kubernetes.podCidrs[${index}]`, subnet })),
     ...(serviceCidrs ?? []).map((subnet, index) => ({ path: `kubernetes.serviceCidrs[${index}]`, subnet })),
   ];
-  const overlaps = (a: Subnet, b: Subnet) => a.family === b.family && (contains(a, b.address) || contains(b, a.address));
+  const overlaps = (a: Subnet, b: Subnet) => {
+    if (a.family !== b.family) return false;
+    const bits = hostBits({ family: a.family, prefix: Math.min(a.prefix, b.prefix) });
+    return a.network >> bits === b.network >> bits;
+  };
   ranges.forEach((range, index) => {
     for (const other of ranges.slice(index + 1)) {
       if (range.path.split('[')[0] !== other.path.split('[')[0] && overlaps(range.subnet, other.subnet)) {
-        issues.push({
-          path: other.path,
-          message: `${other.subnet.text} overlaps ${range.path} (${range.subnet.text}): pod and service ranges must be disjoint`,
-        });
+        push(other.path, `${other.subnet.text} overlaps ${range.path} (${range.subnet.text}): pod and service ranges must be disjoint`);
       }
     }
     const host = hostSubnets.find(({ subnet }) => overlaps(range.subnet, subnet));
     if (host) {
-      issues.push({
-        path: range.path,
-        message: `${range.subnet.text} overlaps the hosts' subnet ${host.subnet.text} (${host.path}): pick a range the hosts' network does not use`,
-      });
+      push(
+        range.path,
+        `${range.subnet.text} overlaps the hosts' subnet ${host.subnet.text} (${host.path}): pick a range the hosts' network does not use`,
+      );
     }
   });
 
-  // Two hosts with one address would take each other's traffic.
+  // A host address is the host's own: not another host's, not its subnet's network or broadcast
+  // address (except in /31 and /127 point-to-point subnets), not the gateway.
+  const network = inventory.network;
   const addresses = new Map<string, string>();
   inventory.hosts.forEach((host, index) => {
     for (const family of ['ipv4', 'ipv6'] as const) {
+      const path = `hosts[${index}].${family}`;
+      const address = parseAddress(host[family]);
       const first = addresses.get(host[family]);
-      if (first) issues.push({ path: `hosts[${index}].${family}`, message: `"${host[family]}" is also the address of ${first}` });
-      else addresses.set(host[family], `hosts[${index}] (${host.name})`);
+      if (first) {
+        push(path, `"${host[family]}" is also the address of ${first}`);
+        continue;
+      }
+      addresses.set(host[family], `hosts[${index}] (${host.name})`);
+      if (address?.family !== family) continue;
+      const subnet = hostSubnets.find((s) => s.path === path)?.subnet;
+      const pointToPoint = subnet !== undefined && subnet.prefix >= FAMILY_BITS[family] - 1;
+      const inSubnet = subnet ? `its /${subnet.prefix} subnet (${formatAddress({ family, value: subnet.network })}/${subnet.prefix})` : '';
+      if (subnet && !pointToPoint && address.value === subnet.network) {
+        push(path, `"${host[family]}" is the network address of ${inSubnet}: give the host another address`);
+      } else if (subnet && !pointToPoint && family === 'ipv4' && address.value === subnet.network + (1n << hostBits(subnet)) - 1n) {
+        push(path, `"${host[family]}" is the broadcast address of ${inSubnet}: give the host another address`);
+      } else if (sameAddress(host[family], network.gateways[family])) {
+        push(path, `"${host[family]}" is network.gateways.${family}, the hosts' default gateway: give the host another address`);
+      }
     }
   });
 
-  const network = inventory.network;
   for (const family of ['ipv4', 'ipv6'] as const) {
     const gateway = network.gateways[family];
     const prefix = network.prefixLengths[family];
     if (familyOf(gateway) !== family || prefix === 0) continue;
     if (family === 'ipv6' && contains(LINK_LOCAL_V6, gateway)) continue;
     const outside = inventory.hosts.filter((host) => {
-      const address = host[family];
-      return familyOf(address) === family && !contains({ text: '', address, prefix, family }, gateway);
+      const subnet = subnetOf(`${host[family]}/${prefix}`);
+      return subnet?.family === family && !contains(subnet, gateway);
     });
     if (outside.length > 0) {
-      issues.push({
-        path: `network.gateways.${family}`,
-        message: `"${gateway}" is outside the /${prefix} subnet of ${outside.map((h) => `${h.name} (${h[family]})`).join(', ')}`,
-      });
+      push(
+        `network.gateways.${family}`,
+        `"${gateway}" is outside the /${prefix} subnet of ${outside.map((h) => `${h.name} (${h[family]})`).join(', ')}`,
+      );
     }
+  }
+
+  // The cluster needs an API server and an etcd quorum (a majority of an even count tolerates no
+  // more failures than one member fewer).
+  if (inventory.hosts.length > 0) {
+    const count = (role: HostRole) => inventory.hosts.filter((host) => host.roles.includes(role)).length;
+    if (count('control-plane') === 0) push('hosts', 'has no host with the control-plane role: the cluster needs at least one API server');
+    const etcd = count('etcd');
+    if (etcd === 0) push('hosts', 'has no host with the etcd role: etcd needs at least one member');
+    else if (etcd % 2 === 0) push('hosts', `has ${etcd} hosts with the etcd role: etcd needs an odd number of members`);
   }
 }
 
@@ -681,8 +869,8 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
     network: r.object('network', (n) => {
       n.known(['cni', 'ipv4NativeRoutingCidr', 'mtu', 'prefixLengths', 'gateways', 'nameservers']);
       return {
-        cni: n.string('cni'),
-        ipv4NativeRoutingCidr: n.string('ipv4NativeRoutingCidr', cidr),
+        cni: n.string('cni', supportedCni),
+        ipv4NativeRoutingCidr: n.string('ipv4NativeRoutingCidr', ipv4Cidr),
         mtu: n.number('mtu', 1280, 9216),
         prefixLengths: n.object('prefixLengths', (p) => {
           p.known(['ipv4', 'ipv6']);

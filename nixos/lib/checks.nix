@@ -12,10 +12,11 @@ let
     concatStringsSep
     elem
     filter
+    head
     length
     map
     ;
-  inherit (util) optional;
+  inherit (util) optional optionals;
 
   check = name: failures: { inherit name failures; };
   forEach = xs: f: concatMap f xs;
@@ -76,7 +77,6 @@ let
     cluster:
     let
       hosts = cluster.hostList;
-      names = map (h: h.name) hosts;
       etcdCount = length (filter (h: elem "etcd" h.components) hosts);
       k8s = cluster.kubernetes;
       mounts = cluster.vault.mounts;
@@ -114,7 +114,125 @@ let
         map (r: r // { cidr = ip.parseCidr r.text; }) (indexed path xs);
       podRanges = parsedRanges "kubernetes.podCidrs" k8s.podCidrs;
       serviceRanges = parsedRanges "kubernetes.serviceCidrs" k8s.serviceCidrs;
-      validRanges = filter (r: r.cidr != null) (podRanges ++ serviceRanges);
+      # A CIDR with host bits set is refused (with the network it likely means)
+      # and, like one that is no CIDR, left out of the comparisons.
+      validCidr = r: r.cidr != null && !ip.hasHostBits r.cidr;
+      validRanges = filter validCidr (podRanges ++ serviceRanges);
+      # A list is compared with others only when every entry is valid (as the
+      # synth does): a broken entry is reported once, not again as a mismatch.
+      usable = rs: rs != [ ] && builtins.all validCidr rs;
+      podsUsable = usable podRanges;
+      servicesUsable = usable serviceRanges;
+      cidrProblems =
+        rs:
+        map (r: "${r.path} must be a CIDR '<address>/<prefix>' (got ${show r.text})") (filter (r: r.cidr == null) rs)
+        ++ map (r: "${r.path} \"${r.text}\" has host bits set: did you mean ${ip.networkText r.cidr}?") (
+          filter (r: r.cidr != null && ip.hasHostBits r.cidr) rs
+        );
+      # Each entry with the entry of its family that comes first in its list.
+      withFirstOfFamily =
+        familyOf: rs:
+        map (r: r // { first = head (filter (o: familyOf o == familyOf r) rs); }) (
+          filter (r: familyOf r != null) rs
+        );
+      secondRanges =
+        rs:
+        map (
+          r:
+          "${r.path} ${r.text} is a second ${familyName.${r.cidr.family}} range (${r.first.path} is ${r.first.text}): Kubernetes takes one per family"
+        ) (filter (r: r.first.path != r.path) (withFirstOfFamily (r: r.cidr.family) rs));
+      firstOfFamily = family: rs: builtins.head (filter (r: r.cidr.family == family) rs ++ [ null ]);
+      # Pods and Services have the same families: one range of each (dual-stack)
+      # or the same one (single-stack).
+      familyMismatches = concatMap (
+        family:
+        let
+          pod = firstOfFamily family podRanges;
+          service = firstOfFamily family serviceRanges;
+          why = "pods and Services need the same families (dual-stack: both in both lists)";
+        in
+        optional (
+          pod != null && service == null
+        ) "kubernetes.serviceCidrs has no ${familyName.${family}} range, but kubernetes.podCidrs has ${pod.text}: ${why}"
+        ++ optional (
+          service != null && pod == null
+        ) "kubernetes.podCidrs has no ${familyName.${family}} range, but kubernetes.serviceCidrs has ${service.text}: ${why}"
+      ) [ "ipv4" "ipv6" ];
+      # Service IPs by JSON path, each with its parsed address (null if none).
+      serviceIps =
+        key: xs:
+        map (r: r // { address = ip.parseAddress r.text; }) (indexed "kubernetes.${key}" xs);
+      ipFamilyOf = r: if r.address == null then null else r.address.family;
+      # The entries after the first of their family (reported once, as that).
+      extraOfFamily = rs: filter (r: r.first.path != r.path) (withFirstOfFamily ipFamilyOf rs);
+      isExtra = rs: r: builtins.any (e: e.path == r.path) (extraOfFamily rs);
+      # One API and one DNS Service IP per service family.
+      onePerFamily =
+        key: xs:
+        let
+          rs = serviceIps key xs;
+          families = util.unique (map (r: r.cidr.family) serviceRanges);
+        in
+        map (
+          r:
+          "${r.path} \"${r.text}\" is a second ${familyName.${r.address.family}} address (${r.first.path} is ${r.first.text}): give one per service CIDR family"
+        ) (extraOfFamily rs)
+        ++ optionals (servicesUsable && rs != [ ] && builtins.all (r: r.address != null) rs) (
+          concatMap (
+            family:
+            optional (
+              !builtins.any (r: r.address.family == family) rs
+            ) "kubernetes.${key} has no ${familyName.${family}} address, but kubernetes.serviceCidrs has ${(firstOfFamily family serviceRanges).text}: give one per service CIDR family"
+          ) families
+        );
+      # kube-apiserver gives the kubernetes Service the first address of the
+      # service range (ServiceIPRange in kubernetes
+      # pkg/controlplane/apiserver/options/options.go: GetIndexedIP(range, 1)).
+      apiServiceIpFirst =
+        let
+          rs = serviceIps "apiServiceIps" k8s.apiServiceIps;
+        in
+        concatMap (
+          r:
+          let
+            range = firstOfFamily r.address.family serviceRanges;
+            first = ip.format (ip.firstAddress range.cidr);
+          in
+          if range == null then
+            [
+              "${r.path} \"${r.text}\" is not inside a service CIDR of its family (there is no ${familyName.${r.address.family}} one)"
+            ]
+          else
+            optional (
+              !ip.sameAddress r.text first
+            ) "${r.path} \"${r.text}\" must be ${first}, the first address of service CIDR ${range.text} (kube-apiserver gives the kubernetes Service the first address of its service range)"
+        ) (filter (r: r.address != null && !isExtra rs r) rs);
+      # The cluster DNS needs an address of its own, inside a service CIDR.
+      dnsServiceIpChecks =
+        let
+          rs = serviceIps "dnsServiceIps" k8s.dnsServiceIps;
+          apis = indexed "kubernetes.apiServiceIps" k8s.apiServiceIps;
+        in
+        concatMap (
+          r:
+          let
+            ofFamily = filter (s: s.cidr.family == r.address.family) serviceRanges;
+            api = filter (a: ip.sameAddress a.text r.text) apis;
+          in
+          if !builtins.any (s: ip.contains s.cidr r.text) ofFamily then
+            [
+              "${r.path} \"${r.text}\" is not inside a service CIDR of its family (${
+                if ofFamily == [ ] then
+                  "there is no ${familyName.${r.address.family}} one"
+                else
+                  concatStringsSep ", " (map (s: s.text) ofFamily)
+              })"
+            ]
+          else
+            optional (
+              api != [ ]
+            ) "${r.path} \"${r.text}\" is also ${(head api).path}, the address of the kubernetes Service: the cluster DNS needs one of its own"
+        ) (filter (r: r.address != null && !isExtra rs r) rs);
       hostSubnets = concatMap (
         h:
         concatMap (
@@ -127,24 +245,44 @@ let
             inherit cidr;
           }
         ) [ "ipv4" "ipv6" ]
-      ) (util.imap (i: h: h // { index = i; }) hosts);
-      insideServiceCidr =
-        path: xs:
-        concatMap (
-          r:
-          let
-            a = ip.parseAddress r.text;
-            ofFamily = filter (s: s.cidr != null && s.cidr.family == a.family) serviceRanges;
-          in
-          optional (a != null && !builtins.any (s: ip.contains s.cidr r.text) ofFamily)
-            "${r.path} \"${r.text}\" is not inside a service CIDR of its family (${
-              if ofFamily == [ ] then "there is no ${familyName.${a.family}} one" else concatStringsSep ", " (map (s: s.text) ofFamily)
-            })"
-        ) (indexed path xs);
+      ) indexedHosts;
+      indexedHosts = util.imap (i: h: h // { index = i; }) hosts;
       addressOwners = concatMap (
         h: map (family: { inherit family; address = h.${family}; owner = h; }) (filter (f: h.${f} != null) [ "ipv4" "ipv6" ])
-      ) (util.imap (i: h: h // { index = i; }) hosts);
+      ) indexedHosts;
       linkLocal = ip.parseCidr "fe80::/10";
+      # A host address is the host's own: not another host's, not its subnet's
+      # network or broadcast address (except in /31 and /127 point-to-point
+      # subnets), not the gateway. One message per address.
+      addressProblem =
+        a:
+        let
+          path = "hosts[${toString a.owner.index}].${a.family}";
+          first = head (filter (b: b.address == a.address) addressOwners);
+          prefix = net.prefixLengths.${a.family};
+          subnet =
+            if builtins.isInt prefix && prefix > 0 then ip.parseCidr "${toString a.address}/${toString prefix}" else null;
+          sized = subnet != null && subnet.family == a.family;
+          pointToPoint = sized && prefix >= subnet.bits - 1;
+          words = if sized then subnet.words else [ ];
+          inSubnet = if sized then "its /${toString prefix} subnet (${ip.networkText subnet})" else "";
+          gateway = net.gateways.${a.family};
+        in
+        if first.owner.index != a.owner.index then
+          [
+            "${path} \"${a.address}\" is also the address of hosts[${toString first.owner.index}] (${toString first.owner.name})"
+          ]
+        else if sized && !pointToPoint && words == (ip.network subnet).words then
+          [ "${path} \"${a.address}\" is the network address of ${inSubnet}: give the host another address" ]
+        else if sized && !pointToPoint && a.family == "ipv4" && words == (ip.lastAddress subnet).words then
+          [ "${path} \"${a.address}\" is the broadcast address of ${inSubnet}: give the host another address" ]
+        else
+          optional (
+            builtins.isString gateway && builtins.isString a.address && ip.sameAddress a.address gateway
+          ) "${path} \"${a.address}\" is network.gateways.${a.family}, the hosts' default gateway: give the host another address";
+      # The CNIs the hosts are set up for: the modules turn off flannel and
+      # kube-proxy and expect Cilium in their place.
+      supportedCnis = [ "cilium" ];
     in
     [
       (check "inventory-json" cluster.sourceFailures)
@@ -156,7 +294,25 @@ let
         ++ forEach hosts (
           h: optional (!util.isHostLabel h.name) "host name ${show h.name} is not a lower-case DNS label"
         )
-        ++ map (n: "host name '${toString n}' appears more than once") (util.duplicates names)
+        ++ concatMap (
+          h:
+          let
+            first = head (filter (o: o.name == h.name) indexedHosts);
+          in
+          optional (
+            h.name != null && first.index != h.index
+          ) "hosts[${toString h.index}].name ${show h.name} is listed twice"
+        ) indexedHosts
+        # Two hosts with one FQDN: one of them is unreachable by name, and their certificates collide.
+        ++ concatMap (
+          h:
+          let
+            first = head (filter (o: o.fqdn == h.fqdn) indexedHosts);
+          in
+          optional (
+            h.fqdn != null && first.index != h.index
+          ) "hosts[${toString h.index}].fqdn ${show h.fqdn} is also the fqdn of hosts[${toString first.index}] (${toString first.name})"
+        ) indexedHosts
       ))
       (check "host-addresses" (
         forEach hosts (
@@ -168,15 +324,7 @@ let
           ) "host ${label h} has fqdn ${show h.fqdn}, which is not '<name>.<domain>'"
         )
         # Two hosts with one address would take each other's traffic.
-        ++ util.imapConcat (
-          i: a:
-          let
-            first = builtins.head (filter (b: b.address == a.address) addressOwners);
-          in
-          optional (
-            first.owner.index != a.owner.index
-          ) "hosts[${toString a.owner.index}].${a.family} \"${a.address}\" is also the address of hosts[${toString first.owner.index}] (${toString first.owner.name})"
-        ) addressOwners
+        ++ concatMap addressProblem addressOwners
       ))
       (check "host-interfaces" (
         forEach hosts (
@@ -195,15 +343,20 @@ let
           )
         )
       ))
+      # The cluster needs an API server and an etcd quorum (a majority of an
+      # even count tolerates no more failures than one member fewer).
       (check "etcd-members" (
         optional (
-          etcdCount == 0 || etcdCount / 2 * 2 == etcdCount
-        ) "etcd needs an odd number of members, the inventory has ${toString etcdCount}"
+          hosts != [ ] && etcdCount == 0
+        ) "hosts has no host with the etcd role: etcd needs at least one member"
+        ++ optional (
+          etcdCount > 0 && etcdCount / 2 * 2 == etcdCount
+        ) "hosts has ${toString etcdCount} hosts with the etcd role: etcd needs an odd number of members"
       ))
       (check "control-plane-hosts" (
         optional (
-          !builtins.any (h: elem "control-plane" h.components) hosts
-        ) "no host has the control-plane role"
+          hosts != [ ] && !builtins.any (h: elem "control-plane" h.components) hosts
+        ) "hosts has no host with the control-plane role: the cluster needs at least one API server"
       ))
       (check "kubernetes-settings" (
         optional (!util.isNonEmptyString k8s.clusterDomain) "kubernetes.clusterDomain is missing"
@@ -211,12 +364,18 @@ let
         ++ optional (k8s.apiServiceIps == [ ]) "kubernetes.apiServiceIps is empty"
         ++ optional (k8s.serviceCidrs == [ ]) "kubernetes.serviceCidrs is empty"
         ++ optional (k8s.podCidrs == [ ]) "kubernetes.podCidrs is empty"
-        ++ ipList "kubernetes.dnsServiceIps" k8s.dnsServiceIps
-        ++ map (r: "${r.path} must be a CIDR '<address>/<prefix>' (got ${show r.text})") (
-          filter (r: r.cidr == null) (podRanges ++ serviceRanges)
+        ++ map (x: "kubernetes.apiServiceIps has ${show x}, which is not an IP address") (
+          filter (x: !util.isIP x) (listOrEmpty k8s.apiServiceIps)
         )
-        ++ insideServiceCidr "kubernetes.apiServiceIps" k8s.apiServiceIps
-        ++ insideServiceCidr "kubernetes.dnsServiceIps" k8s.dnsServiceIps
+        ++ ipList "kubernetes.dnsServiceIps" k8s.dnsServiceIps
+        ++ cidrProblems (podRanges ++ serviceRanges)
+        ++ optionals podsUsable (secondRanges podRanges)
+        ++ optionals servicesUsable (secondRanges serviceRanges)
+        ++ optionals (podsUsable && servicesUsable) familyMismatches
+        ++ onePerFamily "apiServiceIps" k8s.apiServiceIps
+        ++ onePerFamily "dnsServiceIps" k8s.dnsServiceIps
+        ++ optionals servicesUsable apiServiceIpFirst
+        ++ optionals servicesUsable dnsServiceIpChecks
         ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv4" 1 32 k8s.nodeCidrMaskSizes.ipv4
         ++ intBetween "kubernetes.nodeCidrMaskSizes.ipv6" 1 128 k8s.nodeCidrMaskSizes.ipv6
       ))
@@ -247,6 +406,24 @@ let
         ++ address "network.gateways.ipv4" "IPv4" util.isIPv4 net.gateways.ipv4
         ++ address "network.gateways.ipv6" "IPv6" util.isIPv6 net.gateways.ipv6
         ++ ipList "network.nameservers" net.nameservers
+        # network.cni and network.ipv4NativeRoutingCidr are checked once the
+        # topology (cluster.nix) carries them into `cluster.network`, and only
+        # when given: the plan itself reads neither (the synth requires both).
+        ++ optional (
+          (net.cni or null) != null && !elem net.cni supportedCnis
+        ) "network.cni ${show net.cni} is not a supported CNI (supported: ${concatStringsSep ", " supportedCnis}): the NixOS hosts turn off flannel and kube-proxy and expect Cilium in their place"
+        ++ optionals ((net.ipv4NativeRoutingCidr or null) != null) (
+          let
+            text = net.ipv4NativeRoutingCidr;
+            c = ip.parseCidr text;
+          in
+          if c == null then
+            [ "network.ipv4NativeRoutingCidr must be a CIDR '<address>/<prefix>' (got ${show text})" ]
+          else if ip.hasHostBits c then
+            [ "network.ipv4NativeRoutingCidr \"${text}\" has host bits set: did you mean ${ip.networkText c}?" ]
+          else
+            optional (c.family != "ipv4") "network.ipv4NativeRoutingCidr \"${text}\" is not an IPv4 CIDR"
+        )
         ++ concatMap (
           family:
           let

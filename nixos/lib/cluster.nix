@@ -163,6 +163,8 @@ in
       ipv6 = gateways.ipv6 or null;
     };
     nameservers = network.nameservers or null;
+    cni = network.cni or null;
+    ipv4NativeRoutingCidr = network.ipv4NativeRoutingCidr or null;
   };
 
   # Root's SSH keys on every host; an empty list is allowed (the build warns).

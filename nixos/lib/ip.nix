@@ -1,6 +1,8 @@
 # IP addresses and CIDRs as numbers (builtins only): enough to tell whether an
-# address lies in a range and whether two ranges overlap, the same questions
-# the synth's inventory reader answers for the same file.
+# address lies in a range, whether two ranges overlap, which address is a
+# range's network, first or broadcast address, and to write an address back in
+# its canonical form: the same questions the synth's inventory reader answers
+# for the same file.
 let
   inherit (builtins)
     all
@@ -104,9 +106,119 @@ let
     a.family == b.family
     && all (i: elemAt a.words i == elemAt b.words i) (genList (i: i) full)
     && (rest == 0 || div (elemAt a.words full) scale == div (elemAt b.words full) scale);
+
+  # The words of a parsed CIDR with its host bits all 0 (`fill` 0) or all 1.
+  hostBitsTo =
+    fill: c:
+    let
+      full = div c.prefix c.width;
+      scale = pow2 (c.width - (c.prefix - full * c.width));
+      ones = pow2 c.width - 1;
+    in
+    genList (
+      i:
+      let
+        w = elemAt c.words i;
+      in
+      if i < full then
+        w
+      else if i == full then
+        div w scale * scale + (if fill == 0 then 0 else scale - 1)
+      else if fill == 0 then
+        0
+      else
+        ones
+    ) (length c.words);
+
+  # The address `n` after `a` (words, carrying; wraps past the last address).
+  plus =
+    a: n:
+    let
+      base = pow2 a.width;
+      step =
+        acc: i:
+        let
+          w = elemAt a.words i + acc.carry;
+        in
+        {
+          carry = div w base;
+          words = [ (w - div w base * base) ] ++ acc.words;
+        };
+      added = foldl' step {
+        carry = n;
+        words = [ ];
+      } (genList (i: length a.words - 1 - i) (length a.words));
+    in
+    a // { inherit (added) words; };
+
+  hexDigit = d: substring d 1 "0123456789abcdef";
+  toHex =
+    n: if n < 16 then hexDigit n else toHex (div n 16) + hexDigit (n - div n 16 * 16);
+  joinWords = f: ws: builtins.concatStringsSep ":" (map f ws);
+
+  # The longest run of two or more zero words, the first of equal ones: { start; length; }.
+  zeroRun =
+    ws:
+    let
+      n = length ws;
+      runAt =
+        s: if s < n && elemAt ws s == 0 then 1 + runAt (s + 1) else 0;
+    in
+    foldl' (
+      best: s:
+      let
+        l = runAt s;
+      in
+      if l > best.length then
+        {
+          start = s;
+          length = l;
+        }
+      else
+        best
+    ) {
+      start = -1;
+      length = 1;
+    } (genList (i: i) n);
+
+  # Canonical text: dotted IPv4; IPv6 in lower case, no leading zeros, the
+  # longest run of zero words as "::" (RFC 5952), as the synth writes it.
+  format =
+    a:
+    if a.family == "ipv4" then
+      builtins.concatStringsSep "." (map toString a.words)
+    else
+      let
+        run = zeroRun a.words;
+        take = s: l: genList (i: elemAt a.words (s + i)) l;
+        after = run.start + run.length;
+      in
+      if run.start < 0 then
+        joinWords toHex a.words
+      else
+        joinWords toHex (take 0 run.start) + "::" + joinWords toHex (take after (length a.words - after));
 in
 {
-  inherit parseAddress parseCidr;
+  inherit parseAddress parseCidr format;
+
+  # The range's network address (host bits 0), as a parsed address.
+  network = c: c // { words = hostBitsTo 0 c; };
+  # The IPv4 broadcast address (host bits 1); for IPv6 the range's last address.
+  lastAddress = c: c // { words = hostBitsTo 1 c; };
+  # The first address after the network address (what GetIndexedIP(range, 1) returns).
+  firstAddress = c: plus (c // { words = hostBitsTo 0 c; }) 1;
+  # Does a CIDR have bits set after its prefix (10.42.0.1/16)?
+  hasHostBits = c: hostBitsTo 0 c != c.words;
+  # "10.42.0.0/16" for 10.42.0.1/16.
+  networkText = c: "${format (c // { words = hostBitsTo 0 c; })}/${toString c.prefix}";
+  # Are two address strings the same address (however they are written)?
+  sameAddress =
+    x: y:
+    let
+      a = parseAddress x;
+      b = parseAddress y;
+    in
+    a != null && b != null && a.family == b.family && a.words == b.words;
 
   # Is the address string inside the parsed CIDR?
   contains =

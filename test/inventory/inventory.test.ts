@@ -10,6 +10,8 @@ import { projectRoot } from '../helpers/io.js';
 const read = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(projectRoot, path), 'utf8'));
 // biome-ignore lint/suspicious/noExplicitAny: tests edit the raw JSON freely
 const shipped = (): any => read('inventory/k8s-235.json');
+// biome-ignore lint/suspicious/noExplicitAny: tests edit the raw JSON freely
+const tiny = (): any => read('test/fixtures/tiny-cluster/inventory/tiny.json');
 
 function issuesOf(data: unknown, expectedName = 'k8s-235'): readonly InventoryIssue[] {
   try {
@@ -137,6 +139,11 @@ describe('parseInventory', () => {
       { path: 'network.prefixLengths.ipv6', message: 'must be an integer from 1 to 128' },
       { path: 'network.nameservers[1]', message: '"resolver.example.org" is not an IP address' },
       { path: 'ssh.authorizedKeys[1]', message: '"not a key" is not an SSH public key ("<type> <base64> [comment]")' },
+      {
+        path: 'kubernetes.serviceCidrs',
+        message:
+          'has no IPv6 range, but kubernetes.podCidrs has 2a10:4741:36:32:2::/104: pods and Services need the same families (dual-stack: both in both lists)',
+      },
       { path: 'kubernetes.dnsServiceIps[0]', message: '"10.234.128.10" is not inside a service CIDR of its family (10.234.64.0/18)' },
       {
         path: 'kubernetes.dnsServiceIps[1]',
@@ -161,7 +168,7 @@ describe('parseInventory', () => {
     ]);
   });
 
-  it('refuses ranges that overlap, an API service IP outside its CIDR and two hosts with one address', () => {
+  it('refuses ranges that overlap, an API service IP that is not the first of its CIDR and two hosts with one address', () => {
     const data = shipped();
     data.kubernetes.serviceCidrs = ['10.234.128.0/20', '2a10:4741:36:32:1::/112'];
     data.kubernetes.podCidrs = ['192.0.2.0/25', '2a10:4741:36:32:2::/104'];
@@ -169,7 +176,11 @@ describe('parseInventory', () => {
     data.kubernetes.dnsServiceIps = ['10.234.128.10', '2a10:4741:36:32:1::a'];
     data.hosts[1].ipv4 = data.hosts[0].ipv4;
     expect(issuesOf(data)).toEqual([
-      { path: 'kubernetes.apiServiceIps[0]', message: '"10.234.64.1" is not inside a service CIDR of its family (10.234.128.0/20)' },
+      {
+        path: 'kubernetes.apiServiceIps[0]',
+        message:
+          '"10.234.64.1" must be 10.234.128.1, the first address of service CIDR 10.234.128.0/20 (kube-apiserver gives the kubernetes Service the first address of its service range)',
+      },
       {
         path: 'kubernetes.podCidrs[0]',
         message: "192.0.2.0/25 overlaps the hosts' subnet 192.0.2.11/24 (hosts[0].ipv4): pick a range the hosts' network does not use",
@@ -194,6 +205,146 @@ describe('parseInventory', () => {
     data.hosts[2].ipv6 = '2001:db8:236::13';
     expect(issuesOf(data)).toEqual([
       { path: 'network.gateways.ipv6', message: '"2001:db8:235::1" is outside the /64 subnet of stormfeather (2001:db8:236::13)' },
+    ]);
+  });
+
+  it('refuses a CIDR with host bits set in every CIDR field, naming the network it likely means', () => {
+    const data = shipped();
+    data.kubernetes.podCidrs = ['10.234.128.1/18', '2a10:4741:36:32:2::1/104'];
+    data.kubernetes.serviceCidrs[0] = '10.234.64.10/18';
+    data.network.ipv4NativeRoutingCidr = '10.234.1.0/16';
+    expect(issuesOf(data)).toEqual([
+      { path: 'kubernetes.podCidrs[0]', message: '"10.234.128.1/18" has host bits set: did you mean 10.234.128.0/18?' },
+      { path: 'kubernetes.podCidrs[1]', message: '"2a10:4741:36:32:2::1/104" has host bits set: did you mean 2a10:4741:36:32:2::/104?' },
+      { path: 'kubernetes.serviceCidrs[0]', message: '"10.234.64.10/18" has host bits set: did you mean 10.234.64.0/18?' },
+      { path: 'network.ipv4NativeRoutingCidr', message: '"10.234.1.0/16" has host bits set: did you mean 10.234.0.0/16?' },
+    ]);
+    const ipv6 = shipped();
+    ipv6.network.ipv4NativeRoutingCidr = '2a10:4741:36:32::/64';
+    expect(issuesOf(ipv6)).toEqual([{ path: 'network.ipv4NativeRoutingCidr', message: '"2a10:4741:36:32::/64" is not an IPv4 CIDR' }]);
+  });
+
+  it('refuses API and DNS service IPs kube-apiserver would not give them', () => {
+    const data = shipped();
+    data.kubernetes.apiServiceIps = ['10.234.64.2', '2a10:4741:36:32:1::1'];
+    data.kubernetes.dnsServiceIps = ['10.234.64.10', '2a10:4741:36:32:1:0:0:1', '2a10:4741:36:32:1::b'];
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'kubernetes.dnsServiceIps[2]',
+        message:
+          '"2a10:4741:36:32:1::b" is a second IPv6 address (kubernetes.dnsServiceIps[1] is 2a10:4741:36:32:1:0:0:1): give one per service CIDR family',
+      },
+      {
+        path: 'kubernetes.dnsServiceIps[1]',
+        message:
+          '"2a10:4741:36:32:1:0:0:1" is also kubernetes.apiServiceIps[1], the address of the kubernetes Service: the cluster DNS needs one of its own',
+      },
+      {
+        path: 'kubernetes.apiServiceIps[0]',
+        message:
+          '"10.234.64.2" must be 10.234.64.1, the first address of service CIDR 10.234.64.0/18 (kube-apiserver gives the kubernetes Service the first address of its service range)',
+      },
+    ]);
+    // The first address, however it is written, passes.
+    const longhand = shipped();
+    longhand.kubernetes.apiServiceIps[1] = '2a10:4741:36:32:1:0:0:1';
+    expect(parseInventory(longhand, 'k8s-235').kubernetes.apiServiceIps).toEqual(['10.234.64.1', '2a10:4741:36:32:1:0:0:1']);
+  });
+
+  it('refuses pod and service ranges of different families, and service IPs missing a family', () => {
+    const data = shipped();
+    data.kubernetes.podCidrs = ['10.234.128.0/18', '10.235.0.0/16'];
+    data.kubernetes.apiServiceIps = ['10.234.64.1'];
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'kubernetes.podCidrs[1]',
+        message: '10.235.0.0/16 is a second IPv4 range (kubernetes.podCidrs[0] is 10.234.128.0/18): Kubernetes takes one per family',
+      },
+      {
+        path: 'kubernetes.podCidrs',
+        message:
+          'has no IPv6 range, but kubernetes.serviceCidrs has 2a10:4741:36:32:1::/112: pods and Services need the same families (dual-stack: both in both lists)',
+      },
+      {
+        path: 'kubernetes.apiServiceIps',
+        message: 'has no IPv6 address, but kubernetes.serviceCidrs has 2a10:4741:36:32:1::/112: give one per service CIDR family',
+      },
+    ]);
+    const singleStack = shipped();
+    singleStack.kubernetes.podCidrs = ['10.234.128.0/18'];
+    singleStack.kubernetes.serviceCidrs = ['10.234.64.0/18'];
+    singleStack.kubernetes.apiServiceIps = ['10.234.64.1'];
+    singleStack.kubernetes.dnsServiceIps = ['10.234.64.10'];
+    expect(parseInventory(singleStack, 'k8s-235').kubernetes.serviceCidrs).toEqual(['10.234.64.0/18']);
+  });
+
+  it('refuses host addresses that are not the host’s own, and two hosts with one FQDN', () => {
+    const data = shipped();
+    data.hosts[0].ipv4 = '192.0.2.0';
+    data.hosts[0].ipv6 = '2001:db8:235::1';
+    data.hosts[1].ipv4 = '192.0.2.255';
+    data.hosts[1].ipv6 = '2001:db8:235::';
+    data.hosts[2].fqdn = 'soarin.235.tdude.co';
+    expect(issuesOf(data)).toEqual([
+      { path: 'hosts[2].fqdn', message: '"soarin.235.tdude.co" is also the fqdn of hosts[0] (soarin)' },
+      {
+        path: 'hosts[0].ipv4',
+        message: '"192.0.2.0" is the network address of its /24 subnet (192.0.2.0/24): give the host another address',
+      },
+      {
+        path: 'hosts[0].ipv6',
+        message: `"2001:db8:235::1" is network.gateways.ipv6, the hosts' default gateway: give the host another address`,
+      },
+      {
+        path: 'hosts[1].ipv4',
+        message: '"192.0.2.255" is the broadcast address of its /24 subnet (192.0.2.0/24): give the host another address',
+      },
+      {
+        path: 'hosts[1].ipv6',
+        message: '"2001:db8:235::" is the network address of its /64 subnet (2001:db8:235::/64): give the host another address',
+      },
+    ]);
+    // A /31 (RFC 3021) has no network or broadcast address to avoid; IPv6 has no broadcast address.
+    const pointToPoint = tiny();
+    pointToPoint.hosts[0].ipv4 = '192.0.2.0';
+    pointToPoint.hosts[0].ipv6 = '2001:db8:21::ffff:ffff:ffff:ffff';
+    pointToPoint.network.prefixLengths.ipv4 = 31;
+    pointToPoint.network.gateways.ipv4 = '192.0.2.1';
+    expect(parseInventory(pointToPoint, 'tiny').hosts[0]?.ipv4).toBe('192.0.2.0');
+  });
+
+  it('refuses a cluster without a control-plane host or with no or an even number of etcd members', () => {
+    const data = shipped();
+    for (const host of data.hosts) host.roles = ['worker'];
+    expect(issuesOf(data)).toEqual([
+      { path: 'hosts', message: 'has no host with the control-plane role: the cluster needs at least one API server' },
+      { path: 'hosts', message: 'has no host with the etcd role: etcd needs at least one member' },
+    ]);
+    data.hosts[0].roles = ['control-plane', 'etcd'];
+    data.hosts[1].roles = ['etcd'];
+    expect(issuesOf(data)).toEqual([{ path: 'hosts', message: 'has 2 hosts with the etcd role: etcd needs an odd number of members' }]);
+  });
+
+  it('refuses a CNI the hosts are not set up for, naming the supported ones', () => {
+    const data = shipped();
+    data.network.cni = 'flannel';
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'network.cni',
+        message:
+          '"flannel" is not a supported CNI (supported: cilium): the NixOS hosts turn off flannel and kube-proxy and expect Cilium in their place',
+      },
+    ]);
+  });
+
+  it('reads addresses as the NixOS plan does: no zone index, no embedded IPv4, no leading zeros in IPv4', () => {
+    const data = shipped();
+    data.network.gateways.ipv6 = 'fe80::1%eno1';
+    data.network.nameservers = ['::ffff:192.0.2.1', '192.0.2.01'];
+    expect(issuesOf(data)).toEqual([
+      { path: 'network.gateways.ipv6', message: '"fe80::1%eno1" is not an IPv6 address' },
+      { path: 'network.nameservers[0]', message: '"::ffff:192.0.2.1" is not an IP address' },
+      { path: 'network.nameservers[1]', message: '"192.0.2.01" is not an IP address' },
     ]);
   });
 

@@ -62,8 +62,8 @@ describe.skipIf(skipNixSuites)(suiteName('certificate plan (nixos/lib/cert-plan.
   it('takes the cluster DNS IPs, node CIDR sizes, site network and SSH keys from the inventory', () => {
     const { dnsServiceIps, nodeCidrMaskSizes } = inventory.kubernetes;
     expect(plan.cluster.kubernetes).toMatchObject({ dnsServiceIps, nodeCidrMaskSizes });
-    const { prefixLengths, gateways, nameservers } = inventory.network;
-    expect(plan.cluster.network).toEqual({ prefixLengths, gateways, nameservers });
+    const { prefixLengths, gateways, nameservers, cni, ipv4NativeRoutingCidr } = inventory.network;
+    expect(plan.cluster.network).toEqual({ prefixLengths, gateways, nameservers, cni, ipv4NativeRoutingCidr });
     expect(plan.cluster.ssh).toEqual({ authorizedKeys: inventory.ssh.authorizedKeys });
   });
 

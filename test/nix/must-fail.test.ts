@@ -85,6 +85,7 @@ describe.skipIf(skipNixSuites)(suiteName('the plan rejects broken inventories an
     expect(failuresOf(inventoryArg('inventory-bad-host-facts.json'))).toEqual([
       `host-interfaces: host 'node-d' has no valid network interface name (got "eth/0")`,
       'kubernetes-settings: kubernetes.dnsServiceIps has "dns.example.test", which is not an IP address',
+      'kubernetes-settings: kubernetes.serviceCidrs has no IPv6 range, but kubernetes.podCidrs has fd00:100:2::/104: pods and Services need the same families (dual-stack: both in both lists)',
       'kubernetes-settings: kubernetes.apiServiceIps[1] "fd00:100:1::1" is not inside a service CIDR of its family (there is no IPv6 one)',
       'kubernetes-settings: kubernetes.dnsServiceIps[1] "fd00:100:1::a" is not inside a service CIDR of its family (there is no IPv6 one)',
       'kubernetes-settings: kubernetes.nodeCidrMaskSizes.ipv6 must be an integer from 1 to 128 (got 129)',

@@ -33,4 +33,3 @@ describe('repeated problems', () => {
     expect(foldPerFile([other, { ...other, origin: { file: 'c.sops.yaml' } }])).toHaveLength(2);
   });
 });
-
