@@ -306,7 +306,9 @@ const httpsUrl = (value: string) => {
 };
 const ageRecipient = (value: string) => {
   if (/^AGE-SECRET-KEY-/i.test(value)) return 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one';
-  return isAgeRecipient(value) ? undefined : 'is not an age public key (age1 followed by 58 bech32 characters)';
+  return isAgeRecipient(value)
+    ? undefined
+    : 'is not an age public key (age1 followed by 58 bech32 characters whose checksum holds): copy it again from age-keygen -y';
 };
 const ROLES: readonly HostRole[] = ['control-plane', 'worker', 'etcd'];
 /** The CNIs the hosts are set up for: their modules turn off flannel and kube-proxy and expect Cilium in their place. */

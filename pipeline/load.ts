@@ -9,7 +9,7 @@ import { readProjectFile } from './project-files.js';
 import { withoutHost, withoutHostWhileLoading } from './sandbox.js';
 import { describeThrown } from './thrown.js';
 import type { Watchdog } from './watchdog.js';
-import { repeatedKey } from './yaml.js';
+import { notUtf8, repeatedKey } from './yaml.js';
 
 export interface LoadedCluster {
   readonly name: string;
@@ -37,11 +37,91 @@ function duplicateKey(text: string): string | undefined {
   return `invalid JSON: the key "${repeated.key}" appears twice in one object at line ${line}, column ${col}; JSON readers keep only one of them: remove the other`;
 }
 
-/** The 1-based line and column of a JSON.parse error position, when the message carries one. */
-function jsonErrorLocation(text: string, error: Error): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return '';
-  const offset = Number(match[1]);
+/**
+ * The offset of the first character a strict JSON reader stops at (V8's messages do not always
+ * say where: "Unexpected token 'N'"), or undefined when the text is JSON.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let at = 0;
+  const space = () => {
+    while (at < text.length && ' \t\n\r'.includes(text[at] as string)) at += 1;
+  };
+  const fail = (): never => {
+    throw at;
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, at)) at += word.length;
+    else fail();
+  };
+  const string = () => {
+    at += 1;
+    while (at < text.length && text[at] !== '"') {
+      const char = text.charCodeAt(at);
+      if (char < 0x20) fail();
+      if (text[at] === '\\') {
+        at += 1;
+        if (text[at] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(at + 1, at + 5))) fail();
+          at += 4;
+        } else if (!'"\\/bfnrt'.includes(text[at] ?? 'x')) fail();
+      }
+      at += 1;
+    }
+    if (at >= text.length) fail();
+    at += 1;
+  };
+  const value = (depth: number): void => {
+    if (depth > 10_000) fail();
+    space();
+    const char = text[at];
+    if (char === '{' || char === '[') {
+      const close = char === '{' ? '}' : ']';
+      at += 1;
+      space();
+      if (text[at] === close) {
+        at += 1;
+        return;
+      }
+      for (;;) {
+        if (char === '{') {
+          space();
+          if (text[at] !== '"') fail();
+          string();
+          space();
+          if (text[at] !== ':') fail();
+          at += 1;
+        }
+        value(depth + 1);
+        space();
+        if (text[at] === ',') at += 1;
+        else if (text[at] === close) {
+          at += 1;
+          return;
+        } else fail();
+      }
+    }
+    if (char === '"') return string();
+    if (char === 't') return literal('true');
+    if (char === 'f') return literal('false');
+    if (char === 'n') return literal('null');
+    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
+    if (!number) fail();
+    at += (number as RegExpExecArray)[0].length;
+  };
+  try {
+    value(0);
+    space();
+    return at < text.length ? at : undefined;
+  } catch (offset) {
+    if (typeof offset === 'number') return offset;
+    throw offset;
+  }
+}
+
+/** Where a JSON.parse error is, as 1-based line and column. */
+function jsonErrorLocation(text: string): string {
+  const offset = jsonErrorOffset(text);
+  if (offset === undefined) return '';
   const before = text.slice(0, offset).split('\n');
   return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
@@ -57,11 +137,36 @@ export function parseInventoryJson(raw: string): { data: unknown } | { error: st
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? `${error.message}${jsonErrorLocation(text, error)}` : String(error);
+    // V8's message already quotes the text near the error; the location is ours (not every V8 gives one).
+    const reason =
+      error instanceof Error
+        ? `${error.message.replace(/,? (?:in JSON )?at position \d+.*$/s, '').replace(/\s*\n\s*/g, ' ')}${jsonErrorLocation(text)}`
+        : String(error);
     return { error: `invalid JSON: ${reason}` };
   }
   const duplicate = duplicateKey(text);
   return duplicate ? { error: duplicate } : { data };
+}
+
+/**
+ * Compositions (`apps/<name>.ts` calling defineCluster) without an inventory: synth renders
+ * clusters from inventories, so such a cluster would be left out without a word.
+ */
+function orphanCompositions(root: string, clusters: ReadonlySet<string>): Problem[] {
+  const appsDir = join(root, 'apps');
+  if (!existsSync(appsDir)) return [];
+  return readdirSync(appsDir)
+    .filter((file) => file.endsWith('.ts') && !clusters.has(file.slice(0, -'.ts'.length)))
+    .sort(compareStrings)
+    .filter((file) => {
+      const read = readProjectFile(root, `apps/${file}`);
+      return 'content' in read && /\bdefineCluster\s*\(/.test(read.content.toString('utf8'));
+    })
+    .map((file) => ({
+      origin: { file: `apps/${file}` },
+      rule: 'cluster',
+      message: `defines a cluster, but inventory/${file.slice(0, -'.ts'.length)}.json does not exist, so synth would leave it out: add the inventory, or remove the composition`,
+    }));
 }
 
 /**
@@ -78,6 +183,7 @@ export async function loadClusters(root: string, watchdog?: Watchdog): Promise<L
   const files = readdirSync(inventoryDir)
     .filter((file) => file.endsWith('.json'))
     .sort(compareStrings);
+  problems.push(...orphanCompositions(root, new Set(files.map((file) => file.slice(0, -'.json'.length)))));
   for (const file of files) {
     const name = file.slice(0, -'.json'.length);
     const inventoryFile = `inventory/${file}`;
@@ -98,6 +204,11 @@ export async function loadClusters(root: string, watchdog?: Watchdog): Promise<L
     const read = readProjectFile(root, inventoryFile);
     if ('error' in read) {
       problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `the inventory ${read.error}` });
+      continue;
+    }
+    const encodingError = notUtf8(read.content);
+    if (encodingError) {
+      problems.push({ origin: { file: inventoryFile }, rule: 'inventory', message: `the inventory ${encodingError}` });
       continue;
     }
     const parsed = parseInventoryJson(read.content.toString('utf8'));

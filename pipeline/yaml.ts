@@ -17,6 +17,39 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * Why file bytes are not UTF-8 text, in words an editor's menu answers (UTF-16 is what some
+ * Windows editors save), or undefined when they are.
+ */
+export function notUtf8(bytes: Uint8Array): string | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return 'is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8';
+  }
+  if (decodeUtf8(bytes) === undefined) return 'is not valid UTF-8 text: save it as UTF-8';
+  if (bytes.includes(0)) return 'holds NUL bytes (UTF-16 text without a byte-order mark?): save it as UTF-8';
+  return undefined;
+}
+
+/** The path at which a value holds one of its own ancestors (an alias to an enclosing node), if any. */
+function cyclePath(value: unknown): string | undefined {
+  const ancestors = new Set<object>();
+  const walk = (node: unknown, path: string): string | undefined => {
+    if (typeof node !== 'object' || node === null) return undefined;
+    if (ancestors.has(node)) return path;
+    ancestors.add(node);
+    const entries = Array.isArray(node)
+      ? node.map((item, index) => [`[${index}]`, item] as const)
+      : Object.entries(node).map(([key, item]) => [`.${key}`, item] as const);
+    for (const [step, item] of entries) {
+      const found = walk(item, `${path}${step}`);
+      if (found !== undefined) return found;
+    }
+    ancestors.delete(node);
+    return undefined;
+  };
+  return walk(value, '')?.replace(/^\./, '');
+}
+
 /** What V8 says when a recursive reader runs out of stack: not a syntax error of the file. */
 const STACK_EXHAUSTED = /Maximum call stack size exceeded/;
 const tooDeep = (where: string) =>
@@ -62,9 +95,10 @@ const KUBERNETES_YAML_1_1 = (tags: Tags) =>
 export function parseManifests(input: string | Uint8Array, file: string): ParsedFile {
   const objects: SourcedObject[] = [];
   const problems: Problem[] = [];
+  const encodingError = typeof input === 'string' ? undefined : notUtf8(input);
   const text = typeof input === 'string' ? input : decodeUtf8(input);
-  if (text === undefined) {
-    problems.push({ origin: { file }, rule: 'yaml', message: 'is not valid UTF-8 text' });
+  if (text === undefined || encodingError) {
+    problems.push({ origin: { file }, rule: 'yaml', message: encodingError ?? 'is not valid UTF-8 text' });
     return { objects, problems };
   }
   const lineCounter = new LineCounter();
@@ -113,6 +147,15 @@ export function parseManifests(input: string | Uint8Array, file: string): Parsed
       return;
     }
     if (value === null || value === undefined) return;
+    const cycle = cyclePath(value);
+    if (cycle !== undefined) {
+      problems.push({
+        origin,
+        rule: 'yaml',
+        message: `the document holds itself: ${cycle} is an alias of a node that encloses it, so the object has no end; a Kubernetes object is a tree: write the values out instead of the alias`,
+      });
+      return;
+    }
     if (!isRecord(value)) {
       problems.push({ origin, rule: 'yaml', message: 'document is not a mapping (a Kubernetes object is a YAML mapping)' });
       return;

@@ -35,7 +35,27 @@ export function cidrError(value: string): string | undefined {
   return undefined;
 }
 
-/** An age X25519 public key: `age1` and 58 bech32 characters. */
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+const BECH32_GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+
+/** Whether a lower-case bech32 string's checksum holds (BIP 173): a mistyped key fails it. */
+function bech32ChecksumHolds(value: string): boolean {
+  const separator = value.lastIndexOf('1');
+  const prefix = value.slice(0, separator);
+  let check = 1;
+  const step = (digit: number) => {
+    const top = check >>> 25;
+    check = ((check & 0x1ffffff) << 5) ^ digit;
+    for (let bit = 0; bit < 5; bit += 1) if ((top >>> bit) & 1) check ^= BECH32_GENERATOR[bit] as number;
+  };
+  for (const char of prefix) step(char.charCodeAt(0) >>> 5);
+  step(0);
+  for (const char of prefix) step(char.charCodeAt(0) & 31);
+  for (const char of value.slice(separator + 1)) step(BECH32.indexOf(char));
+  return check === 1;
+}
+
+/** An age X25519 public key: `age1` and 58 bech32 characters whose checksum holds. */
 export function isAgeRecipient(value: string): boolean {
-  return /^age1[02-9ac-hj-np-z]{58}$/.test(value);
+  return /^age1[02-9ac-hj-np-z]{58}$/.test(value) && bech32ChecksumHolds(value);
 }

@@ -55,8 +55,16 @@ describe('parseInventory', () => {
     const data = shipped();
     data.gitops.sopsAgeRecipient = 'age1tooshort';
     expect(issuesOf(data)).toEqual([
-      { path: 'gitops.sopsAgeRecipient', message: '"age1tooshort" is not an age public key (age1 followed by 58 bech32 characters)' },
+      {
+        path: 'gitops.sopsAgeRecipient',
+        message:
+          '"age1tooshort" is not an age public key (age1 followed by 58 bech32 characters whose checksum holds): copy it again from age-keygen -y',
+      },
     ]);
+    // One character mistyped: the right length and alphabet, but the checksum fails.
+    const recipient = shipped().gitops.sopsAgeRecipient as string;
+    data.gitops.sopsAgeRecipient = `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`;
+    expect(issuesOf(data).map((issue) => issue.path)).toEqual(['gitops.sopsAgeRecipient']);
     // A private key pasted by mistake is named as such and never echoed.
     data.gitops.sopsAgeRecipient = 'AGE-SECRET-KEY-1EXAMPLEEXAMPLE';
     expect(issuesOf(data)).toEqual([

@@ -149,9 +149,34 @@ export default defineCluster({
     expect(twice.err[0]).toBe(
       'inventory/lab.json: invalid JSON: the key "email" appears twice in one object at line 4, column 5; JSON readers keep only one of them: remove the other [inventory]',
     );
+    // Where the reader stopped, although V8 does not say for every error (NaN, a bad literal).
+    const nan = project({ 'inventory/lab.json': '{\n  "mtu": NaN\n}\n', 'apps/lab.ts': configMapComposition({}) });
+    const notANumber = captureContext();
+    expect(await runSynth(['--root', nan, '--out', tempDir()], notANumber)).toBe(1);
+    expect(notANumber.err[0]).toMatch(/^inventory\/lab\.json: invalid JSON: .* at line 2, column 10 \[inventory\]$/);
+    // UTF-16, as some editors save: named as such, not as a syntax error.
+    const utf16 = project({ 'inventory/lab.json': '', 'apps/lab.ts': configMapComposition({}) });
+    writeFileSync(join(utf16, 'inventory/lab.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{}', 'utf16le')]));
+    const wide = captureContext();
+    expect(await runSynth(['--root', utf16, '--out', tempDir()], wide)).toBe(1);
+    expect(wide.err[0]).toBe(
+      'inventory/lab.json: the inventory is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8 [inventory]',
+    );
     // The same key in two objects is fine.
     const apart = project({ 'inventory/lab.json': '{ "a": { "email": 1 }, "email": 2 }\n', 'apps/lab.ts': configMapComposition({}) });
     expect(await runSynth(['--root', apart, '--out', tempDir()], captureContext())).toBe(0);
+
+    // A composition whose inventory is missing would be left out silently.
+    const orphan = project({
+      'inventory/lab.json': '{}',
+      'apps/lab.ts': configMapComposition({}),
+      'apps/edge.ts': configMapComposition({}),
+    });
+    const alone = captureContext();
+    expect(await runSynth(['--root', orphan, '--out', tempDir()], alone)).toBe(1);
+    expect(alone.err[0]).toBe(
+      'apps/edge.ts: defines a cluster, but inventory/edge.json does not exist, so synth would leave it out: add the inventory, or remove the composition [cluster]',
+    );
 
     const missingComposition = project({ 'inventory/lab.json': '{}' });
     const second = captureContext();
