@@ -100,13 +100,14 @@ export function jsonErrorOffset(text: string): number | undefined {
         } else fail();
       }
     }
-    if (char === '"') return string();
-    if (char === 't') return literal('true');
-    if (char === 'f') return literal('false');
-    if (char === 'n') return literal('null');
-    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
-    if (!number) fail();
-    at += (number as RegExpExecArray)[0].length;
+    const word = { t: 'true', f: 'false', n: 'null' }[char ?? ''];
+    if (char === '"') string();
+    else if (word !== undefined) literal(word);
+    else {
+      const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
+      if (!number) fail();
+      at += (number as RegExpExecArray)[0].length;
+    }
   };
   try {
     value(0);

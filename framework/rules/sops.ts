@@ -84,7 +84,8 @@ export function sopsEncryptionErrors(manifest: Manifest): string[] {
   if (recipients.age.length + recipients.pgp.length + recipients.other.length === 0) {
     errors.push('its sops block names no recipient (age, pgp, kms, ...)');
   }
-  for (const key of recipients.age) if (!isAgeRecipient(key)) errors.push(`its age recipient "${key}" is not an age public key (a mistyped character breaks its checksum)`);
+  for (const key of recipients.age)
+    if (!isAgeRecipient(key)) errors.push(`its age recipient "${key}" is not an age public key (a mistyped character breaks its checksum)`);
   for (const fp of recipients.pgp)
     if (!PGP_FINGERPRINT.test(fp)) errors.push(`its pgp recipient "${fp}" is not a 40-digit key fingerprint`);
   const entries = ['age', 'pgp'].flatMap((key) => (Array.isArray(sops[key]) ? (sops[key] as unknown[]) : []));
