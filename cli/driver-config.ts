@@ -33,8 +33,7 @@ import { renderCluster } from '../pipeline/render.js';
 import { withoutHost } from '../pipeline/sandbox.js';
 import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
 import { decryptYaml } from '../pipeline/sops/decrypt.js';
-import { encryptYaml } from '../pipeline/sops/encrypt.js';
-import { encryptOptionsForRule } from './encrypt.js';
+import { chooseSopsWriter, type SopsWriter } from '../pipeline/sops/writer.js';
 
 const USAGE = `usage: node --import tsx cli/driver-config.ts --cluster <cluster> --list
        node --import tsx cli/driver-config.ts --cluster <cluster> --driver <name>
@@ -53,6 +52,8 @@ export interface CliEnvironment {
   /** Reads all of standard input (for `-` as a credential file). */
   readonly readStdin?: () => Promise<string>;
   readonly now?: Date;
+  /** Who encrypts. @default chooseSopsWriter(process.env) */
+  readonly writer?: SopsWriter;
 }
 
 class CliError extends Error {}
@@ -254,10 +255,8 @@ async function run(args: Args, env: CliEnvironment): Promise<void> {
   const sopsConfig = parseSopsConfig(readFileSync(configFile, 'utf8'), '.sops.yaml');
   const rule = matchCreationRule(sopsConfig, file);
   if (!rule) throw new CliError(`no creation rule in .sops.yaml matches ${file}`);
-  const encrypted = await encryptYaml(plaintext, {
-    ...encryptOptionsForRule(rule, `creation rule #${rule.index} of .sops.yaml`),
-    now: env.now,
-  });
+  const writer = env.writer ?? chooseSopsWriter();
+  const encrypted = await writer.encrypt(plaintext, { path: output, configFile, rule, now: env.now });
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, encrypted, { encoding: 'utf8', mode: 0o644 });
   env.log(

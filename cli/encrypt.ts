@@ -1,7 +1,8 @@
 /**
- * Fallback for machines without the sops binary: encrypts a plaintext manifest into a sops file,
- * for the recipients of the `.sops.yaml` creation rule that matches the OUTPUT path, as
- * `sops --encrypt` would. Operators normally use sops itself (docs/secrets.md).
+ * Encrypts a plaintext manifest into a sops file, for the recipients of the `.sops.yaml`
+ * creation rule that matches the OUTPUT path: with sops itself when it is on PATH (3.9 or
+ * newer, or SOPS_BINARY), else with the project's in-process writer, which does what
+ * `sops encrypt` does for age recipients (docs/secrets.md).
  *
  *   npm run encrypt -- [--force] [--config .sops.yaml] <plain.yaml> <out.sops.yaml>
  *
@@ -9,14 +10,15 @@
  * names it; the rule is matched against the output path relative to that file's directory.
  * An existing output file is never overwritten without --force (re-encrypting makes a new data
  * key and new ciphertexts, so it shows as a full change in git; edit with `sops <file>` instead).
- * Only age recipients are supported: a rule that also names PGP, KMS or other keys is refused.
+ * The in-process writer supports age recipients only: a rule that also names PGP, KMS or other
+ * keys is refused unless sops is installed.
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from '../pipeline/sops/config.js';
-import { type EncryptOptions, encryptYaml } from '../pipeline/sops/encrypt.js';
+import { chooseSopsWriter, type SopsWriter } from '../pipeline/sops/writer.js';
 
 const USAGE = 'usage: npm run encrypt -- [--force] [--config <.sops.yaml>] <plain.yaml> <out.sops.yaml>';
 
@@ -24,6 +26,8 @@ export interface CliEnvironment {
   readonly cwd: string;
   readonly log: (line: string) => void;
   readonly now?: Date;
+  /** Who encrypts. @default chooseSopsWriter(process.env) */
+  readonly writer?: SopsWriter;
 }
 
 class CliError extends Error {}
@@ -38,26 +42,6 @@ export function findSopsConfig(start: string): string | undefined {
     if (parent === dir) return undefined;
     dir = parent;
   }
-}
-
-/** The encryption settings a creation rule asks for, or why this helper cannot honour it. */
-export function encryptOptionsForRule(rule: SopsCreationRule, where: string): Omit<EncryptOptions, 'now'> {
-  const others = [...(rule.pgp.length > 0 ? ['pgp'] : []), ...rule.otherKeySources];
-  if (others.length > 0) {
-    throw new CliError(`${where} also encrypts for ${others.join(', ')} keys; this helper handles age only, use the sops CLI`);
-  }
-  if (rule.encryptedCommentRegex !== undefined || rule.unencryptedCommentRegex !== undefined) {
-    throw new CliError(`${where} selects values by comments, which this helper does not support; use the sops CLI`);
-  }
-  if (rule.age.length === 0) throw new CliError(`${where} names no age recipient`);
-  return {
-    ageRecipients: rule.age,
-    encryptedRegex: rule.encryptedRegex,
-    unencryptedRegex: rule.unencryptedRegex,
-    encryptedSuffix: rule.encryptedSuffix,
-    unencryptedSuffix: rule.unencryptedSuffix,
-    macOnlyEncrypted: rule.macOnlyEncrypted,
-  };
 }
 
 /** Runs the CLI; returns the process exit code. */
@@ -121,18 +105,16 @@ async function run(
   const rule = matchCreationRule(config, matchPath);
   if (!rule) throw new CliError(`no creation rule in ${configPath} matches ${matchPath}`);
   const where = `creation rule #${rule.index} of ${configPath}`;
-  const options = encryptOptionsForRule(rule, where);
 
   if (!existsSync(input)) throw new CliError(`${args.input} does not exist`);
   if (existsSync(output) && !args.force) {
     throw new CliError(`${args.output} exists; refusing to overwrite it (pass --force, or edit it with "sops ${args.output}")`);
   }
-  const encrypted = await encryptYaml(readFileSync(input, 'utf8'), { ...options, now: env.now });
+  const writer = env.writer ?? chooseSopsWriter();
+  const encrypted = await writer.encrypt(readFileSync(input, 'utf8'), { path: output, configFile: configPath, rule, now: env.now });
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, encrypted, { encoding: 'utf8', mode: 0o644, flag: args.force ? 'w' : 'wx' });
-  env.log(
-    `encrypted ${args.input} -> ${args.output} for ${options.ageRecipients.length} age recipient(s) (${where}, matched ${matchPath})`,
-  );
+  env.log(`encrypted ${args.input} -> ${args.output} with ${writer.description} (${where}, matched ${matchPath})`);
   if (input !== output) env.log(`remember to delete the plaintext ${args.input}; it must never be committed`);
 }
 

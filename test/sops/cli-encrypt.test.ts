@@ -6,6 +6,7 @@ import { decryptSops } from 'sops-age';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../cli/encrypt.js';
+import { chooseSopsWriter, IN_PROCESS_WRITER } from '../../pipeline/sops/writer.js';
 import { type ExampleKey, loadExampleKeys, REPO_ROOT, referenceDecrypt } from './helpers.js';
 
 const PLAIN = `apiVersion: v1
@@ -47,7 +48,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = (...args: string[]) => main(args, { cwd: dir, log: (line) => logs.push(line), now: new Date('2025-05-05T05:05:05Z') });
+const run = (...args: string[]) =>
+  main(args, { cwd: dir, log: (line) => logs.push(line), now: new Date('2025-05-05T05:05:05Z'), writer: IN_PROCESS_WRITER });
 
 describe('cli-encrypt', () => {
   it('encrypts for the recipients of the rule matching the output path', async () => {
@@ -81,7 +83,7 @@ describe('cli-encrypt', () => {
 
   it('refuses rules that also need keys it cannot use (PGP)', async () => {
     expect(await run('plain.yaml', 'secrets/pgp/x.yaml')).toBe(1);
-    expect(logs.join('\n')).toMatch(/pgp keys; this helper handles age only/);
+    expect(logs.join('\n')).toMatch(/pgp keys; the in-process writer handles age only: install sops/);
   });
 
   it('refuses a plaintext that is already encrypted, and a missing input', async () => {
@@ -103,11 +105,63 @@ describe('cli-encrypt', () => {
     const result = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'cli/encrypt.ts', '--config', join(dir, '.sops.yaml'), join(dir, 'plain.yaml'), join(dir, 'secrets/s.sops.yaml')],
-      { cwd: REPO_ROOT, encoding: 'utf8' },
+      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, SOPS_BINARY: '' } },
     );
-    expect(result.stderr).toMatch(/encrypted .* for 2 age recipient/);
+    expect(result.stderr).toMatch(/encrypted .* with the in-process writer/);
     expect(result.status).toBe(0);
     expect(readFileSync(join(dir, 'secrets/s.sops.yaml'), 'utf8')).toContain('encrypted_regex: ^(data|stringData)$');
+  });
+});
+
+describe('the sops binary behind the writer seam', () => {
+  // A stand-in for sops on PATH: answers --version like sops 3.11 and records how it is called.
+  const fakeSops = (version: string) => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'sops'),
+      `#!/bin/sh
+if [ "$1" = "--version" ]; then echo "sops ${version}"; exit 0; fi
+printf '%s\\n' "$@" > "${dir}/sops-args"
+cat > "${dir}/sops-stdin"
+echo "sops: encrypted output"
+`,
+      { mode: 0o755 },
+    );
+    return bin;
+  };
+
+  it('encrypts with sops when it is on PATH, the plaintext on stdin and the rule file named', () => {
+    const bin = fakeSops('3.11.0');
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'cli/encrypt.ts', '--config', join(dir, '.sops.yaml'), join(dir, 'plain.yaml'), join(dir, 'secrets/s.sops.yaml')],
+      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } },
+    );
+    expect(result.stderr).toMatch(/encrypted .* with sops 3\.11\.0 \(sops\)/);
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'sops-args'), 'utf8').split('\n').filter(Boolean)).toEqual([
+      'encrypt',
+      '--config',
+      join(dir, '.sops.yaml'),
+      '--filename-override',
+      join(dir, 'secrets/s.sops.yaml'),
+      '--input-type',
+      'yaml',
+      '--output-type',
+      'yaml',
+    ]);
+    expect(readFileSync(join(dir, 'sops-stdin'), 'utf8')).toBe(PLAIN);
+    expect(readFileSync(join(dir, 'secrets/s.sops.yaml'), 'utf8')).toBe('sops: encrypted output\n');
+  });
+
+  it('keeps the in-process writer for a sops too old to read stdin, and refuses a SOPS_BINARY that is no usable sops', () => {
+    expect(chooseSopsWriter({ PATH: fakeSops('3.9.0') }).description).toBe('sops 3.9.0 (sops)');
+    const bin = fakeSops('3.8.1');
+    expect(chooseSopsWriter({ PATH: bin }).description).toMatch(/^the in-process writer/);
+    expect(() => chooseSopsWriter({ SOPS_BINARY: join(bin, 'sops') })).toThrow(/is sops 3\.8\.1; 3\.9\.0 or newer is needed/);
+    expect(() => chooseSopsWriter({ SOPS_BINARY: '/bin/true' })).toThrow('SOPS_BINARY=/bin/true is not a sops binary');
+    expect(chooseSopsWriter({ SOPS_BINARY: '' })).toBe(IN_PROCESS_WRITER);
   });
 });
 
