@@ -33,7 +33,8 @@ import { renderCluster } from '../pipeline/render.js';
 import { withoutHost } from '../pipeline/sandbox.js';
 import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
 import { decryptYaml } from '../pipeline/sops/decrypt.js';
-import { chooseSopsWriter, type SopsWriter } from '../pipeline/sops/writer.js';
+import { chooseSopsWriter } from '../pipeline/sops/writer.js';
+import { exitWith, projectContext, readStdin, type ToolContext } from './project.js';
 
 const USAGE = `usage: node --import tsx cli/driver-config.ts --cluster <cluster> --list
        node --import tsx cli/driver-config.ts --cluster <cluster> --driver <name>
@@ -45,16 +46,6 @@ export const PLACEHOLDER_CREDENTIALS: Required<DriverCredentials> = {
   sshPrivateKey:
     '-----BEGIN OPENSSH PRIVATE KEY-----\nPLACEHOLDER-not-a-private-key-see-docs-storage-md\n-----END OPENSSH PRIVATE KEY-----\n',
 };
-
-export interface CliEnvironment {
-  readonly cwd: string;
-  readonly log: (line: string) => void;
-  /** Reads all of standard input (for `-` as a credential file). */
-  readonly readStdin?: () => Promise<string>;
-  readonly now?: Date;
-  /** Who encrypts. @default chooseSopsWriter(process.env) */
-  readonly writer?: SopsWriter;
-}
 
 class CliError extends Error {}
 
@@ -132,12 +123,12 @@ export async function findDrivers(root: string, cluster: string): Promise<Democr
   return scope.node.findAll().filter((construct) => DemocraticCsiDriver.isDriver(construct));
 }
 
-async function readCredentialFile(path: string, env: CliEnvironment): Promise<string> {
+async function readCredentialFile(path: string, env: ToolContext): Promise<string> {
   if (path === '-') {
     if (!env.readStdin) throw new CliError('standard input is not available');
     return env.readStdin();
   }
-  const full = resolve(env.cwd, path);
+  const full = resolve(env.cwd ?? process.cwd(), path);
   if (!existsSync(full)) throw new CliError(`${path} does not exist`);
   return readFileSync(full, 'utf8');
 }
@@ -196,7 +187,7 @@ async function currentCredentials(root: string, driver: DemocraticCsiDriver): Pr
   return { apiKey: http.apiKey, ...(typeof ssh.privateKey === 'string' ? { sshPrivateKey: ssh.privateKey } : {}) };
 }
 
-async function credentialsFor(driver: DemocraticCsiDriver, args: Args, env: CliEnvironment): Promise<DriverCredentials> {
+async function credentialsFor(driver: DemocraticCsiDriver, args: Args, env: ToolContext): Promise<DriverCredentials> {
   if (args.placeholder) {
     return usesSsh(driver.config.driver) ? PLACEHOLDER_CREDENTIALS : { apiKey: PLACEHOLDER_CREDENTIALS.apiKey };
   }
@@ -219,14 +210,14 @@ function stampOf(root: string, file: string): string {
   }
 }
 
-async function run(args: Args, env: CliEnvironment): Promise<void> {
+async function run(args: Args, env: ToolContext): Promise<void> {
   const drivers = await findDrivers(args.root, args.cluster);
   if (args.list) {
-    if (drivers.length === 0) env.log(`cluster ${args.cluster} has no democratic-csi driver`);
+    if (drivers.length === 0) env.io.err(`cluster ${args.cluster} has no democratic-csi driver`);
     for (const driver of drivers) {
       const stamp = stampOf(args.root, driver.configSecret.file);
       const state = stamp === driver.configDigest ? 'up to date' : stamp.length === 64 ? 'STALE: regenerate' : stamp.toUpperCase();
-      env.log(`${driver.releaseName} (${driver.csiDriverName}, ${driver.config.driver}): ${driver.configSecret.file}: ${state}`);
+      env.io.err(`${driver.releaseName} (${driver.csiDriverName}, ${driver.config.driver}): ${driver.configSecret.file}: ${state}`);
     }
     return;
   }
@@ -259,42 +250,33 @@ async function run(args: Args, env: CliEnvironment): Promise<void> {
   const encrypted = await writer.encrypt(plaintext, { path: output, configFile, rule, now: env.now });
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, encrypted, { encoding: 'utf8', mode: 0o644 });
-  env.log(
+  env.io.err(
     `wrote ${file} for driver ${driver.releaseName} (${driver.csiDriverName}), driver config sha256 ${driver.configDigest}${args.placeholder ? ', with PLACEHOLDER credentials' : ''}`,
   );
 }
 
 /** Runs the CLI; returns the exit code (0 done, 1 failed, 2 usage). */
-export async function main(argv: readonly string[], env: CliEnvironment): Promise<number> {
+export async function main(argv: readonly string[], env: ToolContext): Promise<number> {
   let args: Args | 'help';
   try {
-    args = parseCli(argv, env.cwd);
+    args = parseCli(argv, env.cwd ?? process.cwd());
   } catch (error) {
-    env.log(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    env.io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
   if (args === 'help') {
-    env.log(USAGE);
+    env.io.err(USAGE);
     return 0;
   }
   try {
     await run(args, env);
     return 0;
   } catch (error) {
-    env.log(`error: ${error instanceof Error ? error.message : String(error)}`);
+    env.io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
 }
 
 if (isEntryPoint(import.meta.url)) {
-  const readStdin = async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  };
-  process.exitCode = await main(process.argv.slice(2), {
-    cwd: process.cwd(),
-    log: (line) => process.stderr.write(`${line}\n`),
-    readStdin,
-  });
+  exitWith(main(process.argv.slice(2), { ...projectContext, readStdin }));
 }

@@ -18,17 +18,10 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { parseArgs } from 'node:util';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from '../pipeline/sops/config.js';
-import { chooseSopsWriter, type SopsWriter } from '../pipeline/sops/writer.js';
+import { chooseSopsWriter } from '../pipeline/sops/writer.js';
+import { exitWith, projectContext, type ToolContext } from './project.js';
 
 const USAGE = 'usage: npm run encrypt -- [--force] [--config <.sops.yaml>] <plain.yaml> <out.sops.yaml>';
-
-export interface CliEnvironment {
-  readonly cwd: string;
-  readonly log: (line: string) => void;
-  readonly now?: Date;
-  /** Who encrypts. @default chooseSopsWriter(process.env) */
-  readonly writer?: SopsWriter;
-}
 
 class CliError extends Error {}
 
@@ -45,23 +38,23 @@ export function findSopsConfig(start: string): string | undefined {
 }
 
 /** Runs the CLI; returns the process exit code. */
-export async function main(argv: readonly string[], env: CliEnvironment): Promise<number> {
+export async function main(argv: readonly string[], env: ToolContext): Promise<number> {
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);
   } catch (error) {
-    env.log(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    env.io.err(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
   if (parsed.help) {
-    env.log(USAGE);
+    env.io.err(USAGE);
     return 0;
   }
   try {
     await run(parsed, env);
     return 0;
   } catch (error) {
-    env.log(`error: ${error instanceof Error ? error.message : String(error)}`);
+    env.io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
 }
@@ -84,15 +77,12 @@ function parseCli(argv: readonly string[]) {
   return { help: false as const, input, output, force: values.force === true, config: values.config };
 }
 
-async function run(
-  args: { input: string; output: string; force: boolean; config?: string | undefined },
-  env: CliEnvironment,
-): Promise<void> {
-  const input = resolve(env.cwd, args.input);
-  const output = resolve(env.cwd, args.output);
-  const configPath = args.config !== undefined ? resolve(env.cwd, args.config) : findSopsConfig(env.cwd);
+async function run(args: { input: string; output: string; force: boolean; config?: string | undefined }, env: ToolContext): Promise<void> {
+  const input = resolve(env.cwd ?? process.cwd(), args.input);
+  const output = resolve(env.cwd ?? process.cwd(), args.output);
+  const configPath = args.config !== undefined ? resolve(env.cwd ?? process.cwd(), args.config) : findSopsConfig(env.cwd ?? process.cwd());
   if (configPath === undefined || !existsSync(configPath)) {
-    throw new CliError(`no .sops.yaml found (looked in ${env.cwd} and its parents); pass --config`);
+    throw new CliError(`no .sops.yaml found (looked in ${env.cwd ?? process.cwd()} and its parents); pass --config`);
   }
   const config = parseSopsConfig(readFileSync(configPath, 'utf8'), configPath);
 
@@ -114,11 +104,10 @@ async function run(
   const encrypted = await writer.encrypt(readFileSync(input, 'utf8'), { path: output, configFile: configPath, rule, now: env.now });
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, encrypted, { encoding: 'utf8', mode: 0o644, flag: args.force ? 'w' : 'wx' });
-  env.log(`encrypted ${args.input} -> ${args.output} with ${writer.description} (${where}, matched ${matchPath})`);
-  if (input !== output) env.log(`remember to delete the plaintext ${args.input}; it must never be committed`);
+  env.io.err(`encrypted ${args.input} -> ${args.output} with ${writer.description} (${where}, matched ${matchPath})`);
+  if (input !== output) env.io.err(`remember to delete the plaintext ${args.input}; it must never be committed`);
 }
 
 if (isEntryPoint(import.meta.url)) {
-  const code = await main(process.argv.slice(2), { cwd: process.cwd(), log: (line) => process.stderr.write(`${line}\n`) });
-  process.exitCode = code;
+  exitWith(main(process.argv.slice(2), projectContext));
 }

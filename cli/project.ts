@@ -2,7 +2,21 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registeredKinds } from '../constructs/kinds.js';
 import { type CommandContext, consoleIo } from '../pipeline/commands.js';
+import type { SopsWriter } from '../pipeline/sops/writer.js';
 import { describeThrown } from '../pipeline/thrown.js';
+
+/** What the project's tools (encrypt, driver-config) get: the commands' I/O, plus who encrypts. */
+export interface ToolContext extends Pick<CommandContext, 'io' | 'cwd' | 'env' | 'now' | 'readStdin'> {
+  /** Who encrypts SOPS files. @default chooseSopsWriter(process.env) */
+  readonly writer?: SopsWriter;
+}
+
+/** All of standard input, for `-` as a file argument. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** The project this CLI belongs to: resolved from this file, never from the working directory. */
 export const projectContext: CommandContext = {

@@ -44,6 +44,10 @@ export interface CommandContext {
    * than SYNTH_STEP_TIMEOUT seconds (default 300). Only for a command in its own process.
    */
   readonly watch?: boolean;
+  /** The clock of commands that stamp what they write (SOPS lastmodified). @default the real one */
+  readonly now?: Date;
+  /** Reads all of standard input (for `-` as a file argument). */
+  readonly readStdin?: () => Promise<string>;
 }
 
 /** The default step limit: about a hundred times what the largest cluster measured takes. */

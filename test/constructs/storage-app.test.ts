@@ -61,7 +61,10 @@ async function synth(root: string) {
 
 async function cli(root: string, ...argv: string[]) {
   const lines: string[] = [];
-  const code = await driverConfigCli(['--root', root, '--cluster', 'k8s-235', ...argv], { cwd: root, log: (line) => lines.push(line) });
+  const code = await driverConfigCli(['--root', root, '--cluster', 'k8s-235', ...argv], {
+    cwd: root,
+    io: { out: (line) => lines.push(line), err: (line) => lines.push(line) },
+  });
   return { code, lines };
 }
 

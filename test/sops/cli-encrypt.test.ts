@@ -49,7 +49,12 @@ afterEach(() => {
 });
 
 const run = (...args: string[]) =>
-  main(args, { cwd: dir, log: (line) => logs.push(line), now: new Date('2025-05-05T05:05:05Z'), writer: IN_PROCESS_WRITER });
+  main(args, {
+    cwd: dir,
+    io: { out: (line) => logs.push(line), err: (line) => logs.push(line) },
+    now: new Date('2025-05-05T05:05:05Z'),
+    writer: IN_PROCESS_WRITER,
+  });
 
 describe('cli-encrypt', () => {
   it('encrypts for the recipients of the rule matching the output path', async () => {
