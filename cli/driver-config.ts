@@ -24,6 +24,7 @@ import {
   DRIVER_CONFIG_KEY,
   type DriverCredentials,
   driverConfigSecret,
+  placeholderCredentials,
   usesSsh,
 } from '../constructs/storage/driver-config.js';
 import { formatProblem, isRecord } from '../framework/model.js';
@@ -39,13 +40,6 @@ import { exitWith, projectContext, readStdin, type ToolContext } from './project
 const USAGE = `usage: node --import tsx cli/driver-config.ts --cluster <cluster> --list
        node --import tsx cli/driver-config.ts --cluster <cluster> --driver <name>
             (--api-key-file <file|-> [--ssh-key-file <file|->] | --keep-credentials | --placeholder) [--force] [--root <dir>]`;
-
-/** Fake credentials that fail closed: TrueNAS rejects the key, and ssh cannot parse the private key. */
-export const PLACEHOLDER_CREDENTIALS: Required<DriverCredentials> = {
-  apiKey: 'PLACEHOLDER-not-a-TrueNAS-API-key-see-docs-storage-md',
-  sshPrivateKey:
-    '-----BEGIN OPENSSH PRIVATE KEY-----\nPLACEHOLDER-not-a-private-key-see-docs-storage-md\n-----END OPENSSH PRIVATE KEY-----\n',
-};
 
 class CliError extends Error {}
 
@@ -189,7 +183,7 @@ async function currentCredentials(root: string, driver: DemocraticCsiDriver): Pr
 
 async function credentialsFor(driver: DemocraticCsiDriver, args: Args, env: ToolContext): Promise<DriverCredentials> {
   if (args.placeholder) {
-    return usesSsh(driver.config.driver) ? PLACEHOLDER_CREDENTIALS : { apiKey: PLACEHOLDER_CREDENTIALS.apiKey };
+    return placeholderCredentials(driver.config.driver);
   }
   if (args.keepCredentials) return checkCredentials(driver, await currentCredentials(args.root, driver));
   const apiKey = await readCredentialFile(args.apiKeyFile ?? '', env);

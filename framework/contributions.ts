@@ -46,6 +46,11 @@ export interface EncryptedFileEntry {
   readonly behavior?: 'create' | 'merge' | 'replace';
   /** Keys the Secret must hold under `data` or `stringData` (SOPS leaves keys readable). @default none */
   readonly keys?: readonly string[];
+  /**
+   * The plaintext object of an example file (placeholder values), which `npm run new` encrypts
+   * for a new cluster. @default a Secret with an obviously fake value for each key
+   */
+  readonly example?: () => Record<string, unknown>;
 }
 
 /** A hand-written YAML file of plain objects, included in the app and checked like rendered ones. */

@@ -20,6 +20,11 @@ export interface SopsSecretProps {
   readonly behavior?: 'create' | 'merge' | 'replace';
   /** Keys the Secret must hold; synth checks them (SOPS encrypts values, not keys). @default none */
   readonly keys?: readonly string[];
+  /**
+   * The plaintext Secret of an example file, with placeholder values, for `npm run new`.
+   * @default the Secret with an obviously fake value for each key
+   */
+  readonly example?: () => Record<string, unknown>;
 }
 
 /**
@@ -33,6 +38,7 @@ export class SopsSecret extends Construct {
   readonly file: string;
   readonly behavior: 'create' | 'merge' | 'replace';
   private readonly required: string[];
+  private readonly example: (() => Record<string, unknown>) | undefined;
 
   constructor(scope: Construct, id: string, props: SopsSecretProps) {
     super(scope, id);
@@ -41,6 +47,7 @@ export class SopsSecret extends Construct {
     this.file = props.file;
     this.behavior = props.behavior ?? 'create';
     this.required = [...(props.keys ?? [])];
+    this.example = props.example;
     this.node.addValidation({
       validate: () =>
         props.file.startsWith('/') || props.file.split('/').includes('..')
@@ -65,7 +72,15 @@ export class SopsSecret extends Construct {
   [KUSTOMIZE_CONTRIBUTION](): KustomizeEntries {
     return {
       encryptedFiles: [
-        { source: this.file, kind: 'Secret', name: this.secretName, namespace: this.namespace, behavior: this.behavior, keys: this.keys },
+        {
+          source: this.file,
+          kind: 'Secret',
+          name: this.secretName,
+          namespace: this.namespace,
+          behavior: this.behavior,
+          keys: this.keys,
+          ...(this.example ? { example: this.example } : {}),
+        },
       ],
     };
   }

@@ -14,7 +14,9 @@ import {
   datasetsOverlap,
   driverConfigDigest,
   driverConfigProblems,
+  driverConfigSecret,
   isIscsiDriver,
+  placeholderCredentials,
   type TrueNasDriverConfig,
 } from './driver-config.js';
 import { storagePolicy } from './policies.js';
@@ -190,6 +192,14 @@ export class DemocraticCsiDriver extends Construct {
       name: `${this.releaseName}-driver-config`,
       namespace: props.namespace,
       keys: [DRIVER_CONFIG_KEY],
+      // What npm run driver-config -- --placeholder writes: the typed config, credentials that fail closed.
+      example: () =>
+        driverConfigSecret({
+          name: `${this.releaseName}-driver-config`,
+          namespace: props.namespace,
+          config: props.config,
+          credentials: placeholderCredentials(props.config.driver),
+        }),
     });
 
     const image = { registry: DEMOCRATIC_CSI_IMAGE, tag: imageTag };

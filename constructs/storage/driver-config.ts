@@ -290,6 +290,18 @@ export function driverConfigDigest(config: TrueNasDriverConfig): string {
     .digest('hex');
 }
 
+/** Fake credentials that fail closed: TrueNAS rejects the key, and ssh cannot parse the private key. */
+export const PLACEHOLDER_CREDENTIALS: Required<DriverCredentials> = {
+  apiKey: 'PLACEHOLDER-not-a-TrueNAS-API-key-see-docs-storage-md',
+  sshPrivateKey:
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nPLACEHOLDER-not-a-private-key-see-docs-storage-md\n-----END OPENSSH PRIVATE KEY-----\n',
+};
+
+/** The placeholder credentials a driver of this kind takes (an SSH key only where it logs in over SSH). */
+export function placeholderCredentials(driver: TrueNasDriverConfig['driver']): DriverCredentials {
+  return usesSsh(driver) ? PLACEHOLDER_CREDENTIALS : { apiKey: PLACEHOLDER_CREDENTIALS.apiKey };
+}
+
 export interface DriverConfigSecretOptions {
   readonly name: string;
   readonly namespace: string;
