@@ -4,6 +4,7 @@ import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policie
 import { ingressReferences } from '../constructs/ingress/index.js';
 import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
+import { metricsAddon } from '../constructs/monitoring/service-monitor.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
 import { argocdApp } from './argocd.js';
@@ -28,6 +29,8 @@ export default defineCluster({
   parseInventory: (data) => parseInventory(data, NAME),
   context: () => ({ [INGRESS_DEFAULTS_CONTEXT]: ingressDefaults }),
   apps: () => apps,
+  // Prometheus (kube-prometheus) scrapes every metrics endpoint the constructs declare.
+  addons: () => [metricsAddon],
   externalCustomResources: () => [
     {
       group: 'monitoring.coreos.com',

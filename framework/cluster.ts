@@ -1,5 +1,6 @@
 import type { Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import type { Addon } from './addons.js';
 import type { ExampleValue } from './contributions.js';
 import type { Manifest, Origin, Problem } from './model.js';
 
@@ -64,6 +65,12 @@ export interface ClusterDefinition<I> {
    * app or an app it depends on. @default none
    */
   externalCustomResources?(inventory: I): readonly ExternalCustomResources[];
+  /**
+   * Cross-cutting behaviour the cluster opts into (metrics scraping, say), applied in order over
+   * every app's construct tree once all apps are built, before anything is collected or
+   * validated. @default none
+   */
+  addons?(inventory: I): readonly Addon[];
   /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
   policies?(inventory: I): readonly ClusterPolicy[];
   /**

@@ -1,5 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
+import { type Addon, addonError, applyAddons } from '../framework/addons.js';
 import {
   type AppDefinition,
   type ClusterApps,
@@ -164,6 +165,55 @@ function collectObjects({ rendered, chart }: BuiltApp, problems: Problem[], mess
   }
 }
 
+/** The addons the composition opts into; a failing or malformed list is a problem and applies none of it. */
+function clusterAddons<I>(
+  cluster: string,
+  definition: ClusterDefinition<I>,
+  inventory: I,
+  problems: Problem[],
+  message: (error: unknown) => string,
+): readonly Addon[] {
+  let listed: unknown;
+  try {
+    listed = definition.addons?.(inventory) ?? [];
+  } catch (error) {
+    problems.push({ origin: { constructPath: cluster }, rule: 'addon', message: `the composition's addons failed: ${message(error)}` });
+    return [];
+  }
+  if (!Array.isArray(listed)) {
+    problems.push({ origin: { constructPath: cluster }, rule: 'addon', message: 'addons() must return a list of addons' });
+    return [];
+  }
+  const errors = listed.flatMap((addon: unknown, index) => {
+    const error = addonError(addon);
+    return error === undefined ? [] : [`addons() item ${index + 1} ${error}`];
+  });
+  for (const error of errors) problems.push({ origin: { constructPath: cluster }, rule: 'addon', message: error });
+  return errors.length === 0 ? (listed as Addon[]) : [];
+}
+
+/** Applies the addons to every app that built; a visit that throws is a problem at the construct visited. */
+function applyClusterAddons(
+  cluster: string,
+  built: readonly BuiltApp[],
+  addons: readonly Addon[],
+  problems: Problem[],
+  options: RenderOptions,
+): void {
+  if (addons.length === 0) return;
+  for (const { rendered, chart } of built) {
+    if (!chart) continue;
+    options.watchdog?.step(`applying the addons to app ${cluster}/${rendered.name}`);
+    for (const failure of applyAddons(chart, addons)) {
+      problems.push({
+        origin: { constructPath: failure.constructPath },
+        rule: 'construct',
+        message: `addon "${failure.addon}": ${describeThrown(failure.error, options.root)}`,
+      });
+    }
+  }
+}
+
 /** The upstream sources an app pins: Helm chart repositories and remote manifest URLs. */
 function pinnedSourcesOf(app: RenderedApp): string[] {
   return [...app.helmCharts.map((chart) => chart.repo), ...app.resources.filter((resource) => /^[a-z][a-z0-9+.-]*:\/\//.test(resource))];
@@ -278,6 +328,8 @@ export function renderCluster<I>(
   };
   // Every app is built before any object is serialized, so that an app may list what the others pin.
   const built = valid.map((app) => buildApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems, options));
+  // Addons see every app complete, and what they add is collected and validated like the rest.
+  applyClusterAddons(cluster, built, clusterAddons(cluster, definition, inventory, problems, message), problems, options);
   for (const app of built) {
     options.watchdog?.step(`collecting the contributions of app ${cluster}/${app.rendered.name}`);
     collectContributions(app, problems, message);

@@ -10,7 +10,7 @@ import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { type ContainerResources, containerResources, workloadResources } from '../core/resources.js';
 import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
-import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
+import { declareMetrics } from '../monitoring/metrics.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
 
 /** The Argo CD release this library is tested with. */
@@ -144,7 +144,10 @@ export interface ArgoCdProps {
   /** Single sign-on through Dex. @default no Dex connector (and no `dex.config`) */
   readonly dex?: ArgoCdDexProps;
   readonly rbac: ArgoCdRbacProps;
-  /** ServiceMonitors for the application controller, API server and repo-server metrics. @default true */
+  /**
+   * Declare the application controller, API server and repo-server metrics endpoints
+   * (ServiceMonitors where the cluster applies the metrics addon). @default true
+   */
   readonly serviceMonitors?: boolean;
   /**
    * SOPS-encrypted Secret `argocd-secret` (its file carries `kustomize.config.k8s.io/behavior:
@@ -261,7 +264,8 @@ function hostOf(url: string): string | undefined {
  * Dex and GitLab with the local admin disabled, RBAC with a read-only default and an operators
  * role, annotation-based resource tracking, KSOPS in the repo-server decrypting SOPS files with
  * an age key, health and diff customizations, a public Ingress (Argo CD authenticates itself)
- * terminating TLS at Traefik, and ServiceMonitors for its metrics.
+ * terminating TLS at Traefik, and its metrics endpoints (scraped where the cluster applies the
+ * metrics addon).
  *
  * The upstream objects carry no namespace (upstream applies them with `-n argocd`): the install
  * asks for the app's kustomization namespace, which kustomize sets after the patches below and
@@ -529,11 +533,12 @@ export class ArgoCd extends Construct {
 
     if (props.serviceMonitors ?? true) {
       for (const { id: monitorId, service } of METRICS_SERVICES) {
-        metricsServiceMonitor(this, monitorId, {
+        // The metrics Services come with the upstream install: the deep build checks their ports.
+        declareMetrics(this, {
+          id: monitorId,
           name: service,
-          namespace,
           labels: { 'app.kubernetes.io/part-of': 'argocd' },
-          selector: { 'app.kubernetes.io/name': service },
+          service: { namespace, labels: { 'app.kubernetes.io/name': service } },
         });
       }
     }

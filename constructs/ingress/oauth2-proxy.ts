@@ -6,7 +6,7 @@ import { cidrError, isDnsLabel, isDnsName } from '../../framework/rules/network.
 import { floatingImageError } from '../core/pinning.js';
 import { isReservedAddress } from '../core/reserved-names.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
-import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
+import { declareMetrics } from '../monitoring/metrics.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
 import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware, TOKEN_AUTH_RESPONSE_HEADERS } from './forward-auth.js';
 
@@ -94,7 +94,7 @@ export interface OAuth2ProxyProps {
   readonly clusterDomain?: string;
   /** @default requests 10m CPU / 32Mi memory, limit 128Mi memory */
   readonly resources?: k8s.ResourceRequirements;
-  /** Scrape oauth2-proxy's metrics with a prometheus-operator ServiceMonitor. @default true */
+  /** Declare oauth2-proxy's metrics endpoint (a ServiceMonitor where the cluster applies the metrics addon). @default true */
   readonly serviceMonitor?: boolean;
   /** Extra oauth2-proxy flags, appended after the ones this construct sets (e.g. `--gitlab-group=...`). @default none */
   readonly extraArgs?: readonly string[];
@@ -287,7 +287,7 @@ export class OAuth2Proxy extends Construct {
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
     });
 
-    new k8s.KubeService(this, 'Service', {
+    const service = new k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels },
       spec: {
         type: 'ClusterIP',
@@ -301,7 +301,7 @@ export class OAuth2Proxy extends Construct {
     this.service = { namespace, name, port: 80, portName: 'http' };
 
     if (props.serviceMonitor ?? true) {
-      metricsServiceMonitor(this, 'ServiceMonitor', { name, namespace, labels, selector: labels, path: '/metrics' });
+      declareMetrics(this, { name, labels, service, port: 'metrics', path: '/metrics' });
     }
 
     this.forwardAuth = new ForwardAuthMiddleware(this, 'ForwardAuth', {

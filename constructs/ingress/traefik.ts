@@ -11,7 +11,7 @@ import { podSecurityNamespace } from '../core/namespace.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { httpProbe, RESTRICTED_POD_SECURITY_CONTEXT, SURGE_ONE_ROLLOUT, spreadAcrossNodes } from '../core/workload.js';
-import { metricsServiceMonitor } from '../monitoring/service-monitor.js';
+import { declareMetrics } from '../monitoring/metrics.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 import { ingressPolicy } from './policies.js';
 
@@ -376,7 +376,7 @@ export class TraefikController extends Construct {
     );
 
     const metricsLabels = { ...selector, 'app.kubernetes.io/component': 'metrics' };
-    new k8s.KubeService(this, 'MetricsService', {
+    const metricsService = new k8s.KubeService(this, 'MetricsService', {
       metadata: { name: `${name}-metrics`, namespace, labels: metricsLabels },
       spec: {
         type: 'ClusterIP',
@@ -384,7 +384,7 @@ export class TraefikController extends Construct {
         ports: [{ name: 'metrics', port: ports.metrics, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('metrics') }],
       },
     });
-    metricsServiceMonitor(this, 'ServiceMonitor', { name, namespace, labels, selector: metricsLabels, path: '/metrics' });
+    declareMetrics(this, { name, labels, service: metricsService, port: 'metrics', path: '/metrics' });
 
     // The dashboard is served by api@internal; this router exposes it on the internal entry point
     // only, so it is reachable through the ClusterIP Service below and never from the LoadBalancers.

@@ -1,41 +1,44 @@
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { ApiObject } from 'cdk8s';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
+import type { Addon } from '../../framework/addons.js';
 import { modelObject } from '../core/model-object.js';
-
-export interface MetricsServiceMonitorProps {
-  readonly name: string;
-  readonly namespace: string;
-  /** Labels of the ServiceMonitor itself. @default none */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** Labels of the Service(s) to scrape, in `namespace`. */
-  readonly selector: Readonly<Record<string, string>>;
-  /** Name of the Service port serving metrics. @default 'metrics' */
-  readonly port?: string;
-  /** HTTP path of the metrics. @default Prometheus's own default, /metrics (not written) */
-  readonly path?: string;
-  /** @default '30s' */
-  readonly interval?: string;
-}
+import { type MetricsEndpoint, metricsEndpoints } from './metrics.js';
 
 /** A prometheus-operator ServiceMonitor scraping one named port of the selected Services of its own namespace. */
-export function metricsServiceMonitor(scope: Construct, id: string, props: MetricsServiceMonitorProps): ApiObject {
+export function metricsServiceMonitor(scope: Construct, endpoint: MetricsEndpoint): ApiObject {
+  const { name, namespace, labels } = endpoint;
   return modelObject(
     scope,
-    id,
+    endpoint.id,
     new ServiceMonitor({
-      metadata: { name: props.name, namespace: props.namespace, ...(props.labels ? { labels: { ...props.labels } } : {}) },
+      metadata: { name, namespace, ...(labels ? { labels: { ...labels } } : {}) },
       spec: {
-        selector: { matchLabels: { ...props.selector } },
-        namespaceSelector: { matchNames: [props.namespace] },
+        selector: { matchLabels: { ...endpoint.selector } },
+        namespaceSelector: { matchNames: [namespace] },
         endpoints: [
           {
-            port: props.port ?? 'metrics',
-            ...(props.path === undefined ? {} : { path: props.path }),
-            interval: props.interval ?? '30s',
+            port: endpoint.port,
+            ...(endpoint.path === undefined ? {} : { path: endpoint.path }),
+            interval: endpoint.interval,
           },
         ],
       },
     }),
   );
 }
+
+/**
+ * Metrics scraping: one ServiceMonitor for each metrics endpoint a construct declares
+ * (`declareMetrics`), under that construct. A cluster opts in with `addons: () => [metricsAddon]`;
+ * without it no ServiceMonitor is rendered for a declared endpoint.
+ */
+export const metricsAddon: Addon = {
+  name: 'metrics',
+  visit(construct: IConstruct) {
+    for (const endpoint of metricsEndpoints(construct)) {
+      // A Service without a namespace is the declaration's error; a monitor in no namespace would only add noise.
+      if (endpoint.namespace !== '') metricsServiceMonitor(construct as Construct, endpoint);
+    }
+  },
+};

@@ -6,6 +6,8 @@ import { parse } from 'yaml';
 import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
+import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
+import { applyAddons } from '../../framework/addons.js';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
@@ -33,9 +35,10 @@ function build(overrides: Partial<ArgoCdProps> = {}) {
   return new ArgoCd(chart, 'argocd', { ...BASE, ...overrides });
 }
 
-function render(overrides: Partial<ArgoCdProps> = {}) {
+function render(overrides: Partial<ArgoCdProps> = {}, addons = [metricsAddon]) {
   const argocd = build(overrides);
   const chart = argocd.node.scope as Chart;
+  applyAddons(chart, addons);
   const objects = chart.toJson() as Manifest[];
   const entries = chart.node
     .findAll()
@@ -322,7 +325,7 @@ describe('ArgoCd', () => {
     expect(problems.map((p) => p.rule)).toEqual(['policy.ingress.issuer']);
   });
 
-  it('renders ServiceMonitors for the metrics Services, and none when disabled', () => {
+  it('renders ServiceMonitors for the metrics Services with the metrics addon, and none when disabled or without it', () => {
     const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['argocd-metrics', 'argocd-repo-server', 'argocd-server-metrics']);
     for (const monitor of monitors) {
@@ -332,6 +335,7 @@ describe('ArgoCd', () => {
       expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics' })]);
     }
     expect(render({ serviceMonitors: false }).objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
+    expect(render({}, []).objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
   });
 
   it('renders only objects that pass schema and metadata validation', async () => {

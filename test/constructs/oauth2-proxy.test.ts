@@ -10,7 +10,9 @@ import {
   OAuth2Proxy,
   type OAuth2ProxyProps,
 } from '../../constructs/ingress/oauth2-proxy.js';
+import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
 import { SopsSecret } from '../../constructs/secrets/sops-secret.js';
+import { applyAddons } from '../../framework/addons.js';
 import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
@@ -46,8 +48,9 @@ function build(props: Partial<OAuth2ProxyProps> = {}, secretNamespace = 'traefik
 }
 
 /** Builds and synthesizes (which runs every construct's validation and throws on an error). */
-function render(props: Partial<OAuth2ProxyProps> = {}) {
+function render(props: Partial<OAuth2ProxyProps> = {}, addons = [metricsAddon]) {
   const { chart, proxy } = build(props);
+  applyAddons(chart, addons);
   const objects = chart.toJson() as Manifest[];
   const find = (kind: string, name: string): Manifest => {
     const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -249,6 +252,7 @@ describe('OAuth2Proxy', () => {
     expect(monitor.spec.selector.matchLabels).toEqual(service.metadata.labels);
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
     expect(render({ serviceMonitor: false }).objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+    expect(render({}, []).objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
     for (const object of objects) {
       expect(object.metadata.name, `${object.kind}`).toBeTruthy();
       expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('traefik');

@@ -2,6 +2,8 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { AEAD_CIPHER_SUITES, TlsPolicy } from '../../constructs/ingress/tls-policy.js';
 import { TRAEFIK_CRDS, TRAEFIK_VERSION, TraefikController, type TraefikControllerProps } from '../../constructs/ingress/traefik.js';
+import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
+import { applyAddons } from '../../framework/addons.js';
 import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
@@ -18,10 +20,11 @@ type Manifest = {
   subjects?: any[];
 };
 
-function render(props: TraefikControllerProps = {}) {
+function render(props: TraefikControllerProps = {}, addons = [metricsAddon]) {
   const chart = Testing.chart();
   const traefik = new TraefikController(chart, 'traefik', props);
   const policy = new TlsPolicy(chart, 'tls', { namespace: traefik.namespace });
+  applyAddons(chart, addons);
   const objects = chart.toJson() as Manifest[];
   const find = (kind: string, name: string): Manifest => {
     const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -193,13 +196,14 @@ describe('TraefikController', () => {
     });
   });
 
-  it('exposes metrics to Prometheus through a ServiceMonitor', () => {
+  it('exposes metrics to Prometheus through a ServiceMonitor where the metrics addon applies', () => {
     const { find } = render();
     const metrics = find('Service', 'traefik-metrics');
     expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 8082, protocol: 'TCP', targetPort: 'metrics' }]);
     const monitor = find('ServiceMonitor', 'traefik');
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
     expect(monitor.spec.selector.matchLabels).toEqual(metrics.metadata.labels);
+    expect(render({}, []).objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
   });
 
   it('routes the dashboard from a ClusterIP Service to api@internal on the internal entry point only', () => {
