@@ -147,8 +147,15 @@ describe('DemocraticCsiDriver', () => {
         namespace: 'storage',
         behavior: 'create',
         keys: ['driver-config-file.yaml'],
+        example: expect.any(Function),
       },
     ]);
+    // Its example for npm run new: the typed config with placeholder credentials, digest stamped.
+    const [entry] = one().contributions.flatMap((c) => c.encryptedFiles ?? []);
+    const example = entry?.example?.() as { metadata: { annotations: Record<string, string> }; stringData: Record<string, string> };
+    expect(Object.keys(example.stringData)).toEqual(['driver-config-file.yaml']);
+    expect(example.stringData['driver-config-file.yaml']).toContain('PLACEHOLDER-not-a-TrueNAS-API-key');
+    expect(Object.values(example.metadata.annotations)).toHaveLength(1);
   });
 
   it('renders the CSIDriver and the classes, default annotation only when asked', () => {
