@@ -26,8 +26,47 @@ export interface RegisteredKind {
 
 interface AjvLikeError {
   instancePath?: string;
+  keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
+}
+
+/** A branch's message as an alternative: `must be number` → `a number`, a quantity format → what one looks like. */
+function alternative(error: AjvLikeError): string {
+  if (error.keyword === 'format' && error.params?.format === 'quantity') return 'a quantity string (for example 128Mi or 100m)';
+  if (error.keyword === 'type' && typeof error.params?.type === 'string') return `a ${error.params.type}`;
+  return (error.message ?? 'valid').replace(/^must (be )?/, '');
+}
+
+/**
+ * One error for each oneOf/anyOf that failed, naming its alternatives, in place of one error per
+ * branch plus "must match exactly one schema in oneOf" (int-or-string and quantity fields).
+ */
+function foldAlternatives(errors: readonly AjvLikeError[]): AjvLikeError[] {
+  const isUnion = (e: AjvLikeError) => e.keyword === 'oneOf' || e.keyword === 'anyOf';
+  const unions = errors.filter(isUnion);
+  if (unions.length === 0) return [...errors];
+  // Ajv lists a union's failing branches before the union, at the same instance path (their
+  // schema paths are relative to the referenced schema, so they cannot be matched by prefix).
+  const branchesOf = new Map<AjvLikeError, AjvLikeError[]>();
+  const claimed = new Set<AjvLikeError>();
+  errors.forEach((e, index) => {
+    if (!isUnion(e)) return;
+    const branches: AjvLikeError[] = [];
+    for (let before = index - 1; before >= 0; before -= 1) {
+      const candidate = errors[before] as AjvLikeError;
+      if (candidate.instancePath !== e.instancePath || isUnion(candidate) || claimed.has(candidate)) break;
+      branches.unshift(candidate);
+    }
+    for (const branch of branches) claimed.add(branch);
+    branchesOf.set(e, branches);
+  });
+  return errors.flatMap((e) => {
+    if (claimed.has(e)) return [];
+    const branches = branchesOf.get(e);
+    if (!branches || branches.length === 0) return [e];
+    return [{ ...e, message: `must be ${[...new Set(branches.map(alternative))].join(' or ')}`, params: {} }];
+  });
 }
 
 /**
@@ -41,7 +80,7 @@ export function schemaViolations(error: unknown): SchemaViolation[] {
   }
   const seen = new Set<string>();
   const out: SchemaViolation[] = [];
-  for (const e of errors) {
+  for (const e of foldAlternatives(errors)) {
     const path = (e.instancePath ?? '').split('/').filter(Boolean).join('.');
     let message = e.message ?? 'is invalid';
     if (e.params && typeof e.params.additionalProperty === 'string') {

@@ -336,7 +336,7 @@ function kustomizationNamespace(
   if (file !== undefined) {
     const shown = relative(cwd, file) || file;
     try {
-      const document: unknown = parseYaml(readFileSync(file, 'utf8'));
+      const document: unknown = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: false });
       const value = isRecord(document) ? document.namespace : undefined;
       // kustomize ignores an empty namespace.
       if (typeof value === 'string' && value !== '') found = { namespace: value, file: shown };

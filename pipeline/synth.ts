@@ -83,7 +83,7 @@ export interface FoundExample extends ExampleValue {
 /** The age recipients a SOPS file is encrypted for (its plaintext `sops.age` list). */
 function sopsRecipients(content: string): string[] {
   try {
-    const document: unknown = parseYaml(content);
+    const document: unknown = parseYaml(content, { uniqueKeys: false });
     const sops = isRecord(document) && isRecord(document.sops) ? document.sops : {};
     return Array.isArray(sops.age)
       ? sops.age.flatMap((entry) => (isRecord(entry) && typeof entry.recipient === 'string' ? [entry.recipient] : []))

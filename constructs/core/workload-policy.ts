@@ -151,7 +151,10 @@ export const workloadPolicy: ClusterPolicy = {
               return { memory: text(values.memory), cpu: text(values.cpu) };
             };
             const resourcesError = containerResourcesError({ requests: quantities('requests'), limits: quantities('limits') });
-            if (resourcesError) report(object, 'resources', `${at}: container "${name}" ${resourcesError}`);
+            // A quantity that does not parse is the schema's finding (format quantity); the order of two is this one's.
+            if (resourcesError && !resourcesError.includes('is not a quantity')) {
+              report(object, 'resources', `${at}: container "${name}" ${resourcesError}`);
+            }
             for (const field of ['requests', 'limits'] as const) {
               const values = isRecord(resources[field]) ? resources[field] : {};
               if (values.memory === undefined) {

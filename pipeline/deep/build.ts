@@ -172,7 +172,10 @@ async function prepare(
     writeFileSync(target, content);
   }
   const report = (rule: string, text: string) => problems.push({ origin: { constructPath: app.constructPath }, rule, message: text });
-  const kustomization = parseYaml(options.files.get(`${prefix}${KUSTOMIZATION_FILE}`) ?? '') as Record<string, unknown>;
+  const kustomization = parseYaml(options.files.get(`${prefix}${KUSTOMIZATION_FILE}`) ?? '', { uniqueKeys: false }) as Record<
+    string,
+    unknown
+  >;
   const upstreamPaths = new Map<string, string>();
   let ok = true;
   const resources = Array.isArray(kustomization.resources) ? (kustomization.resources as string[]) : [];
@@ -232,7 +235,7 @@ async function prepare(
   if (generator !== undefined) {
     // kubectl kustomize cannot run KRM exec functions: the generator becomes a legacy exec plugin
     // (same apiVersion and kind) whose output is made here, from the same files.
-    const config = parseYaml(generator) as { metadata?: { name?: string }; files?: string[] };
+    const config = parseYaml(generator, { uniqueKeys: false }) as { metadata?: { name?: string }; files?: string[] };
     const outputs: string[] = [];
     for (const file of config.files ?? []) {
       const name = file.replace(/^\.\//, '');
@@ -273,7 +276,7 @@ async function prepare(
 function sourceOf(manifest: Manifest, prepared: Prepared): { source: string; upstream: boolean; file?: string } {
   const annotations = annotationsOf(manifest);
   const raw = annotations[ORIGIN_ANNOTATION];
-  const origin = typeof raw === 'string' ? (parseYaml(raw) as Record<string, unknown>) : {};
+  const origin = typeof raw === 'string' ? (parseYaml(raw, { uniqueKeys: false }) as Record<string, unknown>) : {};
   // kustomize's transformer annotations list every patch it ran, not those that changed the object.
   const patched = prepared.app.patches.some(({ entry }) => selects(entry.target, withoutBuildMetadata(manifest))) ? ', patched' : '';
   const configuredBy = isRecord(origin.configuredBy) ? origin.configuredBy : {};

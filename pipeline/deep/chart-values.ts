@@ -64,13 +64,13 @@ export function chartReads(chartDir: string): ChartReads {
   }
   const defaults = new Set<string>();
   try {
-    keyPaths(parseYaml(readFileSync(join(chartDir, 'values.yaml'), 'utf8')), '', defaults);
+    keyPaths(parseYaml(readFileSync(join(chartDir, 'values.yaml'), 'utf8'), { uniqueKeys: false }), '', defaults);
   } catch {
     // a chart without values.yaml has no defaults
   }
   const passedOn = new Set<string>(['global']);
   try {
-    const chart: unknown = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'));
+    const chart: unknown = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'), { uniqueKeys: false });
     const dependencies = isRecord(chart) && Array.isArray(chart.dependencies) ? chart.dependencies : [];
     for (const dependency of dependencies) {
       if (!isRecord(dependency)) continue;

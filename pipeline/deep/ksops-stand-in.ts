@@ -26,7 +26,7 @@ export interface StandInSecret {
  * (keys and metadata are plaintext in the file, so the build still sees the Secret).
  */
 export async function standInSecret(text: string, identities: readonly { secretKey: string; recipient: string }[]): Promise<StandInSecret> {
-  const document: unknown = parseYaml(text);
+  const document: unknown = parseYaml(text, { uniqueKeys: false });
   if (!isRecord(document)) throw new Error('is not a YAML mapping');
   const sops = isRecord(document.sops) ? document.sops : {};
   const recipients = Array.isArray(sops.age) ? sops.age.map((entry) => (isRecord(entry) ? entry.recipient : undefined)) : [];

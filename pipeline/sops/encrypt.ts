@@ -23,6 +23,7 @@ import { createCipheriv, createHash, type Hash, randomBytes } from 'node:crypto'
 import { armor, Encrypter } from 'age-encryption';
 import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
 import { isAgeRecipient } from '../../framework/rules/network.js';
+import { repeatedKey } from '../yaml.js';
 import { goRegExp } from './regex.js';
 
 /** The sops release whose output format (metadata fields and their order) this reproduces. */
@@ -441,7 +442,7 @@ export async function encryptYaml(text: string, opts: EncryptOptions): Promise<s
  * their types, aliases are expanded, comments are dropped. Multi-document input is refused.
  */
 export function yamlTree(text: string): Tree {
-  const documents = parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: true, prettyErrors: false });
+  const documents = parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: false, prettyErrors: false });
   const list = Array.isArray(documents) ? documents : [documents];
   const nonEmpty = list.filter((doc) => doc.contents !== null || doc.errors.length > 0);
   if (nonEmpty.length !== 1) {
@@ -450,5 +451,8 @@ export function yamlTree(text: string): Tree {
   const doc = nonEmpty[0] as Document;
   const [error] = doc.errors;
   if (error) throw new SopsEncryptError(`YAML syntax error: ${error.message.split('\n')[0] ?? error.message}`);
+  // sops' YAML reader refuses a repeated key; found in one pass (the YAML library's check is quadratic).
+  const repeated = repeatedKey(doc);
+  if (repeated) throw new SopsEncryptError(`YAML syntax error: the key "${repeated.key}" appears twice in one mapping`);
   return fromYamlNode(doc.contents as YamlNode | null, doc, []);
 }

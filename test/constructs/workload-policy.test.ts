@@ -129,15 +129,14 @@ describe('the workload policy', () => {
     expect(messages([binding({ kind: 'Group', name: 'operators' })])).toEqual([]);
   });
 
-  it('refuses requests above limits and quantities the API server cannot parse, in any container', () => {
+  it('refuses requests above limits in any container', () => {
     const over = deployment({ resources: { requests: { memory: '1Gi', cpu: 2 }, limits: { memory: '512Mi' } } });
     expect(messages([namespace('restricted'), over])).toEqual([
       'policy.workloads.resources: spec.template.spec.containers[0]: container "app" requests.memory 1Gi is more than limits.memory 512Mi: the API server refuses it',
     ]);
     const garbled = deployment({ resources: { requests: { memory: '64 MB' }, limits: { memory: '128Mi' } } });
-    expect(messages([namespace('restricted'), garbled])).toEqual([
-      'policy.workloads.resources: spec.template.spec.containers[0]: container "app" requests.memory "64 MB" is not a quantity (for example 128Mi or 100m)',
-    ]);
+    // A quantity that does not parse is left to the schema check (format "quantity"), which reports it once.
+    expect(messages([namespace('restricted'), garbled])).toEqual([]);
     expect(
       messages([namespace('restricted'), deployment({ resources: { requests: { memory: '128Mi' }, limits: { memory: '128Mi' } } })]),
     ).toEqual([]);
