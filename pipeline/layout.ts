@@ -87,9 +87,18 @@ function secretGenerator(appName: string, encryptedFiles: string[]): string {
 /** Lays out one app folder: a file per object, the encrypted files, the kustomization. */
 export function layoutApp(input: LayoutInput): AppFiles {
   const files = new Map<string, string>();
+  const owners = new Map<string, string>();
   const problems: Problem[] = [];
+  // An object's identity as the duplicate check sees it: group, kind, namespace and name.
+  const identity = (object: SourcedObject) => {
+    const ref = objectRef(object.manifest);
+    const apiVersion = String(object.manifest.apiVersion ?? '');
+    return JSON.stringify([apiVersion.includes('/') ? apiVersion.split('/')[0] : '', ref.kind, ref.namespace, ref.name]);
+  };
   const claim = (file: string, content: string, object: SourcedObject) => {
     if (files.has(file)) {
+      // The same object twice is the duplicate check's finding, reported there once.
+      if (owners.get(file) === identity(object)) return false;
       problems.push({
         origin: object.origin,
         object: objectRef(object.manifest),
@@ -99,6 +108,7 @@ export function layoutApp(input: LayoutInput): AppFiles {
       return false;
     }
     files.set(file, content);
+    owners.set(file, identity(object));
     return true;
   };
 

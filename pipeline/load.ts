@@ -128,6 +128,34 @@ function jsonErrorLocation(text: string): string {
 }
 
 /**
+ * The first string of the data holding a control character (a NUL, an escape) or U+FFFD (what
+ * a byte that is not UTF-8 became): no fact of an inventory has one, and each ends up in files
+ * and commands unseen.
+ */
+function controlCharacter(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this is for
+    const match = /[\u0000-\u001f\u007f\ufffd]/.exec(value);
+    if (!match) return undefined;
+    const code = (match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    const what = code === 'FFFD' ? 'U+FFFD (a byte that was not UTF-8)' : `the control character U+${code}`;
+    return `${path || '(root)'}: holds ${what} at character ${match.index + 1}: remove it`;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = controlCharacter(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const found = controlCharacter(item, path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
  * An inventory's text as JSON data, or a one-line error: a leading UTF-8 BOM is dropped,
  * a syntax error says where, and a key repeated in one object is refused (JSON.parse
  * would keep the last one without a word). The NixOS plan reads the same text the same way.
@@ -146,7 +174,9 @@ export function parseInventoryJson(raw: string): { data: unknown } | { error: st
     return { error: `invalid JSON: ${reason}` };
   }
   const duplicate = duplicateKey(text);
-  return duplicate ? { error: duplicate } : { data };
+  if (duplicate) return { error: duplicate };
+  const control = controlCharacter(data, '');
+  return control ? { error: control } : { data };
 }
 
 /**

@@ -71,6 +71,8 @@ export interface SynthResult {
   readonly clusters: readonly SynthCluster[];
   /** Example values still in the project, to replace before the first sync. */
   readonly examples: readonly FoundExample[];
+  /** Findings of the cluster checks on objects of constructs that refused their props, not reported. */
+  readonly heldBack: number;
 }
 
 /** An example value, where it was found. */
@@ -216,6 +218,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   let objects = 0;
   const synthClusters: SynthCluster[] = [];
   const examples: FoundExample[] = [];
+  let heldBack = 0;
 
   for (const cluster of loaded.clusters) {
     const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory, { root, watchdog }));
@@ -305,11 +308,22 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false,
     };
     const policies = withoutHost(root, () => clusterPolicies(cluster, rendered.policies, problems, root));
+    // A construct that refused its own props already said what is wrong with its objects: the
+    // cluster checks' findings on them would say it again, in other words.
+    const refused = rendered.problems
+      .filter((problem) => problem.rule === 'construct')
+      .map((problem) => problem.origin.constructPath ?? '');
+    const onRefused = (problem: Problem) =>
+      refused.some(
+        (path) => path !== '' && (problem.origin.constructPath === path || problem.origin.constructPath?.startsWith(`${path}/`)),
+      );
     for (const policy of policies) {
       watchdog?.step(`running the check ${policy.name} of cluster ${cluster.name}`);
       try {
         // A policy is construct code: it runs without the host like a build.
-        problems.push(...withoutHost(root, () => policy.check(policyObjects, policyContext)));
+        const found = withoutHost(root, () => policy.check(policyObjects, policyContext));
+        heldBack += found.filter(onRefused).length;
+        problems.push(...found.filter((problem) => !onRefused(problem)));
       } catch (error) {
         const reason = describeThrown(error, root);
         problems.push({ origin: { constructPath: cluster.name }, rule: `policy.${policy.name}`, message: `the policy failed: ${reason}` });
@@ -376,6 +390,6 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   }
   files.set(OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT);
   const stats = { clusters: loaded.clusters.length, apps, objects, files: files.size };
-  if (problems.length > 0) return { files: new Map(), problems, stats, clusters: [], examples: [] };
-  return { files, problems, stats, clusters: synthClusters, examples };
+  if (problems.length > 0) return { files: new Map(), problems, stats, clusters: [], examples: [], heldBack };
+  return { files, problems, stats, clusters: synthClusters, examples, heldBack };
 }

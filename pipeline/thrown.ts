@@ -23,7 +23,9 @@ export function describeThrown(error: unknown, root?: string): string {
   const prefix = root === undefined ? undefined : root.endsWith('/') ? root : `${root}/`;
   let message = (error.message || `${error.name} without a message`).replace(/\s*\n\s*/g, ' ');
   if (prefix) message = message.replaceAll(prefix, '');
-  if (error instanceof RangeError && /call stack/i.test(message)) message = `${message} (an endless recursion?)`;
+  if (/Maximum call stack size exceeded/.test(message)) {
+    message = `${message} (an endless recursion, or a value that holds itself or nests thousands deep)`;
+  }
   const frame = error.stack
     ?.split('\n')
     .slice(1)

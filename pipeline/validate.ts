@@ -124,6 +124,69 @@ function checkStringMap(
   }
 }
 
+/** etcd's default --max-request-bytes (1.5 MiB): an object larger than this cannot be stored. */
+const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+/** The API server's limit on a ConfigMap's or Secret's data (core MaxSecretSize, 1 MiB). */
+const MAX_DATA_BYTES = 1024 * 1024;
+const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+/** Annotations that make an object a sync hook, the one place ArgoCD takes generateName. */
+const HOOK_ANNOTATIONS = ['argocd.argoproj.io/hook', 'helm.sh/hook'];
+
+/** Why a ConfigMap or Secret key is refused by the API server (apimachinery IsConfigMapKey), or undefined. */
+function dataKeyError(key: string): string | undefined {
+  if (Buffer.byteLength(key) > 253) return 'is longer than 253 characters';
+  if (!DATA_KEY.test(key)) return "may hold only letters, digits, '-', '_' and '.' (a file name, not a path)";
+  if (key === '.' || key === '..' || key.startsWith('..')) return "must not be '.' or '..' or start with '..'";
+  return undefined;
+}
+
+/** Limits the API server and etcd enforce that no schema states: object size, data keys and size, names. */
+function checkLimits(object: Flattened<SourcedObject>, problems: Problem[]): void {
+  const { manifest, origin } = object;
+  const ref = objectRef(manifest);
+  const report = (rule: string, message: string) => problems.push({ origin, object: ref, rule, message });
+  const bytes = Buffer.byteLength(JSON.stringify(manifest));
+  if (bytes > MAX_OBJECT_BYTES) {
+    report('size', `is ${bytes} bytes as JSON, more than etcd stores in one object (1.5 MiB by default): split it`);
+  }
+  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  if (metadata.name === undefined && typeof metadata.generateName === 'string' && !HOOK_ANNOTATIONS.some((a) => a in annotations)) {
+    report(
+      'identity.name',
+      'has generateName but no name: ArgoCD and kustomize track objects by name, and each sync would create another; give it metadata.name (generateName is for sync hooks)',
+    );
+  }
+  const dataFields =
+    manifest.apiVersion === 'v1' && manifest.kind === 'ConfigMap'
+      ? ['data', 'binaryData']
+      : manifest.apiVersion === 'v1' && manifest.kind === 'Secret'
+        ? ['data', 'stringData']
+        : [];
+  if (dataFields.length === 0) return;
+  // Values of a SOPS file are ciphertext: their size says little of the plaintext.
+  const encrypted = manifest.sops !== undefined;
+  let total = 0;
+  const seenKeys = new Map<string, string>();
+  for (const field of dataFields) {
+    const values = isRecord(manifest[field]) ? (manifest[field] as Record<string, unknown>) : {};
+    for (const [key, value] of Object.entries(values)) {
+      const error = dataKeyError(key);
+      if (error) report('data.key', `${field} key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 57)}...` : key)} ${error}`);
+      const other = seenKeys.get(key);
+      if (other !== undefined && manifest.kind === 'ConfigMap')
+        report('data.key', `key "${key}" is in both ${other} and ${field}: keep one`);
+      seenKeys.set(key, field);
+      // data and binaryData are base64 of the bytes the API server counts.
+      const base64 = field === 'binaryData' || (field === 'data' && manifest.kind === 'Secret');
+      if (typeof value === 'string') total += base64 ? Buffer.from(value, 'base64').length : Buffer.byteLength(value);
+    }
+  }
+  if (!encrypted && total > MAX_DATA_BYTES) {
+    report('size', `holds ${total} bytes of data, more than the API server takes (1 MiB): split it, or mount the content from a volume`);
+  }
+}
+
 function checkMetadata(object: Flattened<SourcedObject>, info: KindInfo | undefined, problems: Problem[]): void {
   const { manifest, origin } = object;
   const ref = objectRef(manifest);
@@ -301,6 +364,7 @@ export async function validateObjects<T extends SourcedObject>(
     }
     if (info?.buildConfig) continue;
     checkMetadata(object, info, problems);
+    checkLimits(object, problems);
     const key = duplicateKey(manifest, options.duplicateScope?.(object) ?? '');
     if (key !== undefined) {
       const first = seen.get(key);

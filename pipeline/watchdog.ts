@@ -27,7 +27,7 @@ for (;;) {
   if (now < 0) break;
   if (outcome === 'timed-out' && now === seen) {
     const what = new TextDecoder().decode(label.slice(0, Atomics.load(state, 1)));
-    writeSync(2, command + ': ' + what + ' did not finish within ' + seconds + ' s (an endless loop or a blocking call in app or construct code?); stopped, nothing written. Set SYNTH_STEP_TIMEOUT=<seconds> to allow longer steps\\n');
+    writeSync(2, command + ': ' + what + ' did not finish within ' + seconds + ' s (an endless loop or a blocking call in app or construct code, or an input too large for this step?); stopped, nothing written. Set SYNTH_STEP_TIMEOUT=<seconds> to allow longer steps\\n');
     process.kill(process.pid, 'SIGKILL');
   }
   seen = now;

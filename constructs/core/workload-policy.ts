@@ -179,11 +179,21 @@ export const workloadPolicy: ClusterPolicy = {
       if (!POWERFUL_ROLES.has(roleName) && !wildcard) continue;
       for (const subject of records(manifest.subjects)) {
         const name = String(subject.name ?? '');
-        if (EVERYONE.has(name)) {
+        if (name !== name.trim()) {
           report(
             object,
             'rbac',
-            `binds ${roleRef.kind} ${roleName} to ${subject.kind} ${name}, which is everyone of its kind: bind it to named users, groups or service accounts`,
+            `binds ${roleRef.kind} ${roleName} to ${subject.kind} ${JSON.stringify(name)}, a name with leading or trailing spaces: the API server matches names exactly, so it binds nobody you meant; remove the spaces`,
+          );
+        }
+        // system:serviceaccounts:<namespace> is every service account of a namespace, today's and tomorrow's.
+        const namespaceGroup = subject.kind === 'Group' ? /^system:serviceaccounts:([^:]+)$/.exec(name) : null;
+        if (EVERYONE.has(name) || namespaceGroup) {
+          const who = namespaceGroup ? `every service account of namespace ${namespaceGroup[1]}` : 'everyone of its kind';
+          report(
+            object,
+            'rbac',
+            `binds ${roleRef.kind} ${roleName} to ${subject.kind} ${name}, which is ${who}: bind it to named users, groups or service accounts`,
           );
         }
       }

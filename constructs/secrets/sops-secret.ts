@@ -48,12 +48,7 @@ export class SopsSecret extends Construct {
     this.behavior = props.behavior ?? 'create';
     this.required = [...(props.keys ?? [])];
     this.example = props.example;
-    this.node.addValidation({
-      validate: () =>
-        props.file.startsWith('/') || props.file.split('/').includes('..')
-          ? [`SopsSecret file "${props.file}" must be a path inside the project (relative, no "..")`]
-          : [],
-    });
+    // The path is checked where the file is read (synth's sops.file rule), once, with the object named.
   }
 
   /** Every key the file must hold: those given, and those the constructs reading the Secret require. */

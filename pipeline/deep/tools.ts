@@ -77,6 +77,11 @@ export function findTools(root: string, env: NodeJS.ProcessEnv = process.env): D
     throw new Error(`cannot run ${helm} version: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
   if (!kustomizeVersion) throw new Error(`${kubectl} reports no embedded kustomize version`);
+  if (!/^\d+\.\d+\.\d+/.test(helmVersion)) {
+    throw new Error(
+      `${helm} reports no helm version ("helm version --template '{{.Version}}'" printed ${JSON.stringify(helmVersion)}): point HELM at helm v4`,
+    );
+  }
   return { kubectl, kustomizeVersion, helm, helmVersion };
 }
 

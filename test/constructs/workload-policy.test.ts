@@ -157,4 +157,22 @@ describe('the workload policy', () => {
     });
     expect(messages([namespace('restricted'), fine])).toEqual([]);
   });
+
+  it('refuses powerful roles bound to every service account of a namespace, and subject names with stray spaces', () => {
+    const binding = (name: string) =>
+      object({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'b' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name }],
+      });
+    expect(messages([binding('system:serviceaccounts:kube-system')])).toEqual([
+      'policy.workloads.rbac: binds ClusterRole cluster-admin to Group system:serviceaccounts:kube-system, which is every service account of namespace kube-system: bind it to named users, groups or service accounts',
+    ]);
+    expect(messages([binding('system:unauthenticated ')]).map((m) => m.split(', ')[1]?.slice(0, 40))).toEqual([
+      'a name with leading or trailing spaces: ',
+    ]);
+    expect(messages([binding('platform-admins')])).toEqual([]);
+  });
 });

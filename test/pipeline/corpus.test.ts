@@ -42,6 +42,7 @@ describe('bad-input corpus', () => {
       'secret.plaintext',
       'secret.sops',
       'list',
+      'data.key',
     ]) {
       expect(rules, `no corpus file exercises [${rule}]`).toContain(rule);
     }

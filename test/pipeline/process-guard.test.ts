@@ -61,7 +61,7 @@ describe('app code cannot end synth', () => {
     const result = synthCli(cluster('for (;;) {}'), [], { SYNTH_STEP_TIMEOUT: '1' });
     expect(result.status === 0).toBe(false);
     expect(result.stderr).toContain(
-      'synth: building app lab/web did not finish within 1 s (an endless loop or a blocking call in app or construct code?); stopped, nothing written',
+      'synth: building app lab/web did not finish within 1 s (an endless loop or a blocking call in app or construct code, or an input too large for this step?); stopped, nothing written',
     );
     expect(result.stdout).toBe('');
     expect(Date.now() - started).toBeLessThan(15_000);

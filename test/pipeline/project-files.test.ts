@@ -123,6 +123,14 @@ describe('files the project names', () => {
     expect(await runValidate(['loop'], loop)).toBe(1);
     expect(loop.out).toContain('loop/self: cannot be read: is a link that loops back on itself [file]');
 
+    // A link back up the folder being walked is fine, and its files count once.
+    mkdirSync(join(dir, 'tree/d'), { recursive: true });
+    writeFileSync(join(dir, 'tree/ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n');
+    symlinkSync('..', join(dir, 'tree/d/up'));
+    const up = captureContext({ cwd: dir });
+    expect(await runValidate(['tree'], up)).toBe(0);
+    expect(up.out).toEqual(['validate: 1 file, 1 object: all valid']);
+
     mkdirSync(join(dir, 'empty'));
     writeFileSync(join(dir, 'empty/notes.txt'), 'no manifests here\n');
     const empty = captureContext({ cwd: dir });

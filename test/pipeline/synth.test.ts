@@ -162,6 +162,16 @@ export default defineCluster({
     expect(wide.err[0]).toBe(
       'inventory/lab.json: the inventory is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8 [inventory]',
     );
+    // A control character or a replaced byte in a fact reaches files and commands unseen.
+    const nul = project({
+      'inventory/lab.json': '{ "gitops": { "targetRevision": "mas\\u0000ter" } }\n',
+      'apps/lab.ts': configMapComposition({}),
+    });
+    const control = captureContext();
+    expect(await runSynth(['--root', nul, '--out', tempDir()], control)).toBe(1);
+    expect(control.err[0]).toBe(
+      'inventory/lab.json: gitops.targetRevision: holds the control character U+0000 at character 4: remove it [inventory]',
+    );
     // The same key in two objects is fine.
     const apart = project({ 'inventory/lab.json': '{ "a": { "email": 1 }, "email": 2 }\n', 'apps/lab.ts': configMapComposition({}) });
     expect(await runSynth(['--root', apart, '--out', tempDir()], captureContext())).toBe(0);

@@ -22,3 +22,21 @@ describe('repeated keys', () => {
     expect(objects[0]?.manifest.data).toEqual({ a: '1:30', b: '2024-01-02', c: true, d: 420 });
   });
 });
+
+describe('limits no schema states', () => {
+  it('refuses a ConfigMap whose data exceeds 1 MiB and an object etcd cannot store', async () => {
+    const { validateObjects } = await import('../../pipeline/validate.js');
+    const { SchemaRegistry } = await import('../../pipeline/schemas.js');
+    const { registeredKinds } = await import('../../constructs/kinds.js');
+    const registry = new SchemaRegistry(registeredKinds);
+    const configMap = (name: string, size: number) => ({
+      manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { blob: 'x'.repeat(size) } },
+      origin: { file: `${name}.yaml` },
+    });
+    const rules = async (size: number) =>
+      (await validateObjects([configMap('big', size)], { registry })).problems.map((p) => `${p.rule}: ${p.message.split(',')[0]}`);
+    expect(await rules(1024 * 1024)).toEqual([]);
+    expect(await rules(1024 * 1024 + 1)).toEqual(['size: holds 1048577 bytes of data']);
+    expect(await rules(2 * 1024 * 1024)).toEqual(['size: is 2097257 bytes as JSON', 'size: holds 2097152 bytes of data']);
+  });
+});
