@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PolicyContext, PolicyObject } from '../../framework/cluster.js';
 import type { RenderToolchain } from '../../framework/contributions.js';
@@ -252,7 +252,9 @@ async function prepare(
         const ref = objectRef(secret.manifest);
         sopsFiles.set(`${ref.kind}/${ref.name}`, name);
       } catch (error) {
-        report('deep.sops', `${name} cannot be decrypted for the build: ${message(error)}`);
+        // Named as the operator knows it: the project file the dist copy came from.
+        const source = app.encryptedFiles.find(({ entry }) => name.endsWith(basename(entry.source)))?.entry.source;
+        report('deep.sops', `${source ?? name} cannot be decrypted for the build: ${message(error)}`);
         ok = false;
       }
     }

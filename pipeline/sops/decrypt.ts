@@ -13,7 +13,7 @@
  * Every failure is a one-line `SopsDecryptError` that names paths, never values or ciphertext.
  */
 import { createDecipheriv } from 'node:crypto';
-import { armor, Decrypter } from 'age-encryption';
+import { armor, Decrypter, identityToRecipient } from 'age-encryption';
 import { isRecord } from '../../framework/model.js';
 import {
   type CryptRule,
@@ -202,16 +202,25 @@ async function dataKeyOf(sops: Record<string, unknown>, secretKeys: readonly str
       throw new SopsDecryptError('an age identity given is not a valid AGE-SECRET-KEY-1 key');
     }
   }
+  const ownRecipients = new Set(await Promise.all(secretKeys.map((secretKey) => identityToRecipient(secretKey))));
+  const damaged: string[] = [];
   for (const entry of entries) {
     if (typeof entry.enc !== 'string') continue;
     let key: Uint8Array;
     try {
       key = await decrypter.decrypt(armor.decode(entry.enc));
     } catch {
+      // Encrypted for a given identity, yet it does not open: the block was changed.
+      if (ownRecipients.has(String(entry.recipient))) damaged.push(String(entry.recipient));
       continue;
     }
     if (key.length !== 32) throw new SopsDecryptError(`the data key of ${String(entry.recipient)} is ${key.length} bytes, not 32`);
     return { key: Buffer.from(key.buffer, key.byteOffset, key.length), recipient: String(entry.recipient) };
+  }
+  if (damaged.length > 0) {
+    throw new SopsDecryptError(
+      `the sops.age entry for ${damaged.join(', ')} does not open with its identity: its enc block is damaged (edited by hand?); re-encrypt the file with sops or npm run encrypt`,
+    );
   }
   throw new SopsDecryptError(`no age identity given opens the data key: the file is encrypted for ${recipients.join(', ')}`);
 }

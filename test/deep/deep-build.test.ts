@@ -241,7 +241,7 @@ describe('the deep build of the default cluster', () => {
       },
     };
     expect(lines(await build(swapped))).toEqual([
-      'k8s-235/traefik: secret-oauth2-proxy.sops.yaml cannot be decrypted for the build: value at stringData.client-id cannot be decrypted: it was changed or moved since encryption [deep.sops]',
+      'k8s-235/traefik: secrets/k8s-235/traefik/oauth2-proxy.sops.yaml cannot be decrypted for the build: value at stringData.client-id cannot be decrypted: it was changed or moved since encryption [deep.sops]',
     ]);
     const relabelled: Change = {
       name: 'traefik',
@@ -251,7 +251,7 @@ describe('the deep build of the default cluster', () => {
       },
     };
     expect(lines(await build(relabelled))).toEqual([
-      'k8s-235/traefik: secret-oauth2-proxy.sops.yaml cannot be decrypted for the build: the MAC does not match the values: the file was edited without sops; re-encrypt with sops or npm run encrypt [deep.sops]',
+      'k8s-235/traefik: secrets/k8s-235/traefik/oauth2-proxy.sops.yaml cannot be decrypted for the build: the MAC does not match the values: the file was edited without sops; re-encrypt with sops or npm run encrypt [deep.sops]',
     ]);
   });
 

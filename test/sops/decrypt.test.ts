@@ -124,6 +124,19 @@ describe('decryptYaml round trip', () => {
 });
 
 describe('decryptYaml refuses what sops refuses', () => {
+  it('an age entry for the identity given whose enc block was changed, said as such', async () => {
+    const text = edited(await encryptSecret(), (doc) => {
+      const entry = (doc.getIn(['sops', 'age']) as { items: { get(k: string): string; set(k: string, v: string): void }[] }).items[1];
+      const enc = entry?.get('enc') ?? '';
+      // One base64 character of the armored age file changed.
+      const at = enc.indexOf('\n') + 10;
+      entry?.set('enc', `${enc.slice(0, at)}${enc[at] === 'A' ? 'B' : 'A'}${enc.slice(at + 1)}`);
+    });
+    expect(await failure(text)).toBe(
+      `the sops.age entry for ${argocd.publicKey} does not open with its identity: its enc block is damaged (edited by hand?); re-encrypt the file with sops or npm run encrypt`,
+    );
+  });
+
   it('a tampered sops.mac', async () => {
     const text = await encryptSecret();
     const mac = String((parse(text) as { sops: { mac: string } }).sops.mac);
