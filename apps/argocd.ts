@@ -25,7 +25,7 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
       dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: inventory.sso.gitlabApplicationId, groups: [OPERATORS_GROUP] } },
       rbac: { operatorGroups: [OPERATORS_GROUP] },
       // The GitLab client secret and webhook token, merged into the upstream argocd-secret.
-      secretFile: `secrets/${inventory.name}/argocd/argocd-secret.sops.yaml`,
+      secretFile: chart.sopsFile('argocd-secret'),
       sopsAgeRecipient: inventory.gitops.sopsAgeRecipient,
     });
   },

@@ -17,7 +17,6 @@ export const certManagerApp: AppDefinition<ClusterInventory> = {
   build(chart, inventory) {
     const certManager = new CertManager(chart, 'cert-manager');
     const cloudflareToken = new SopsSecret(chart, 'cloudflare-api-token', {
-      file: `secrets/${inventory.name}/cert-manager/cloudflare-api-token-secret.sops.yaml`,
       name: 'cloudflare-api-token-secret',
       namespace: certManager.namespace,
     });

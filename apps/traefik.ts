@@ -31,7 +31,6 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
     });
 
     const credentials = new SopsSecret(chart, 'oauth2-proxy-credentials', {
-      file: `secrets/${inventory.name}/traefik/oauth2-proxy.sops.yaml`,
       name: 'oauth2-proxy',
       namespace: NAMESPACE,
     });
