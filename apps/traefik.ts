@@ -50,14 +50,14 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
     new SecureIngress(chart, 'oauth2-proxy-ingress', {
       name: 'oauth2-proxy',
       hosts: [sso.host],
-      backend: { serviceName: sso.service.name, port: sso.service.portName },
+      backend: { service: sso.service, port: 'http' },
       auth: { public: 'sign-in and callback endpoint of the SSO proxy; forward-auth in front of it would loop' },
     });
     new SecureIngress(chart, 'dashboard-ingress', {
       name: 'traefik-dashboard',
       hosts: [`dashboard.traefik.${inventory.domain.cluster}`],
-      backend: { serviceName: traefik.dashboardService.name, port: traefik.dashboardService.port },
-      paths: traefik.dashboardService.paths,
+      backend: { service: traefik.dashboardService, port: 80 },
+      paths: traefik.dashboardPaths,
       auth: { sso: sso.forwardAuth.ref },
     });
   },

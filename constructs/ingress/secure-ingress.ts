@@ -1,7 +1,10 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, Service } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { AppChart } from '../../framework/app-chart.js';
 import { registerPolicies } from '../../framework/cluster.js';
+import { isRecord } from '../../framework/model.js';
 import { isDnsName } from '../../framework/rules/network.js';
+import { UpstreamService, type UpstreamServicePort } from '../core/upstream-service.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 import { ingressPolicy } from './policies.js';
 
@@ -28,16 +31,53 @@ export interface IngressDefaults {
 /** SSO through a forward-auth Middleware, or public with a reason that ends up on the object. */
 export type IngressAuth = { readonly sso: MiddlewareRef } | { readonly public: string };
 
+/**
+ * A Service an Ingress routes to: one the project renders (the `k8s.KubeService` L1 or a
+ * cdk8s-plus `Service`), or one a pinned upstream resource installs, as the construct installing
+ * it exposes it (`ArgoCd.serverService`).
+ */
+export type BackendService = k8s.KubeService | Service | UpstreamService;
+
 export interface IngressBackend {
-  /** Service in the Ingress's namespace. */
-  readonly serviceName: string;
-  /** Port by name (e.g. `http`) or number. */
+  /** The Service, in the Ingress's namespace. */
+  readonly service: BackendService;
+  /** Port by name (e.g. `http`) or number; the Service must have it. */
   readonly port: string | number;
-  /**
-   * The pinned upstream resource (Helm chart, remote manifest) that defines this Service, when the
-   * app does not render it: recorded on the Ingress, and the backend check trusts it. @default none
-   */
-  readonly providedBy?: string;
+}
+
+/** The Service's ports, read when the construct tree is complete. */
+function servicePorts(service: BackendService): readonly UpstreamServicePort[] {
+  if (service instanceof UpstreamService) return service.ports;
+  if (service instanceof Service) return service.ports.map((port) => ({ name: port.name, port: port.port }));
+  const spec = (service.toJson() as { spec?: unknown }).spec;
+  const ports = isRecord(spec) && Array.isArray(spec.ports) ? spec.ports.filter(isRecord) : [];
+  return ports.map((port) => ({ name: typeof port.name === 'string' ? port.name : undefined, port: Number(port.port) }));
+}
+
+/** Why `backend` cannot serve an Ingress in `namespace` (of the app of `ingress`), if it cannot. */
+function backendErrors(ingress: Construct, backend: IngressBackend, namespace: string | undefined): string[] {
+  const { service, port } = backend;
+  const upstream = service instanceof UpstreamService;
+  const serviceNamespace = upstream ? service.namespace : (service.metadata.namespace ?? AppChart.find(service)?.appNamespace);
+  const label = `backend Service ${serviceNamespace ? `${serviceNamespace}/` : ''}${service.name}`;
+  const errors: string[] = [];
+  if (namespace !== undefined && serviceNamespace !== undefined && namespace !== serviceNamespace) {
+    errors.push(`${label} is not in the Ingress's namespace ${namespace}: an Ingress routes only to Services of its own namespace`);
+  }
+  const crossApp = upstream ? undefined : AppChart.referenceError(ingress, service, label);
+  if (crossApp) errors.push(crossApp);
+  let ports: readonly UpstreamServicePort[];
+  try {
+    ports = servicePorts(service);
+  } catch {
+    return errors;
+  }
+  const found = typeof port === 'number' ? ports.some((p) => p.port === port) : ports.some((p) => p.name === port);
+  if (!found) {
+    const known = ports.map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port))).join(', ') || 'none';
+    errors.push(`${label} has no port ${typeof port === 'number' ? port : `named "${port}"`} (its ports: ${known})`);
+  }
+  return errors;
 }
 
 export interface SecureIngressProps {
@@ -94,7 +134,7 @@ export class SecureIngress extends Construct {
         ? { 'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(middlewareProviderName).join(',') }
         : {}),
       ...(auth && 'public' in auth ? { [PUBLIC_REASON_ANNOTATION]: auth.public } : {}),
-      ...(props.backend.providedBy ? { [UPSTREAM_BACKEND_ANNOTATION]: props.backend.providedBy } : {}),
+      ...(props.backend.service instanceof UpstreamService ? { [UPSTREAM_BACKEND_ANNOTATION]: props.backend.service.providedBy } : {}),
       ...props.annotations,
     };
     const port = typeof props.backend.port === 'number' ? { number: props.backend.port } : { name: props.backend.port };
@@ -107,7 +147,7 @@ export class SecureIngress extends Construct {
         rules: props.hosts.map((host) => ({
           host,
           http: {
-            paths: paths.map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: props.backend.serviceName, port } } })),
+            paths: paths.map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: props.backend.service.name, port } } })),
           },
         })),
       },
@@ -125,6 +165,7 @@ export class SecureIngress extends Construct {
           errors.push('a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }');
         }
         for (const path of paths) if (!path.startsWith('/')) errors.push(`path "${path}" must start with "/"`);
+        errors.push(...backendErrors(this, props.backend, props.namespace ?? AppChart.find(this)?.appNamespace));
         return errors;
       },
     });

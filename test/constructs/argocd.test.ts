@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
@@ -320,6 +320,18 @@ describe('ArgoCd', () => {
     const problems = ingressPolicy.check(objects.map((manifest) => ({ manifest, origin: {}, app: 'argocd' })) as never);
     // Only the issuer is missing here: it belongs to the cert-manager app.
     expect(problems.map((p) => p.rule)).toEqual(['policy.ingress.issuer']);
+  });
+
+  it("exposes the install's argocd-server Service with the ports the pinned manifest gives it", () => {
+    const install = readFileSync(
+      join(SHARED_UPSTREAM, 'raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml'),
+      'utf8',
+    );
+    const service = parseAllDocuments(install)
+      .map((document) => document.toJS() as Manifest | null)
+      .find((object) => object?.kind === 'Service' && object.metadata.name === 'argocd-server');
+    const ports = ((service?.spec.ports ?? []) as { name: string; port: number }[]).map(({ name, port }) => ({ name, port }));
+    expect(argocd.serverService).toMatchObject({ namespace: 'argocd', name: 'argocd-server', ports, providedBy: INSTALL_URL });
   });
 
   it('renders ServiceMonitors for the metrics Services, and none when disabled', () => {

@@ -1,22 +1,42 @@
 import { App, Chart } from 'cdk8s';
+import { k8s, Service } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { UpstreamService } from '../../constructs/core/upstream-service.js';
 import {
   INGRESS_DEFAULTS_CONTEXT,
   PUBLIC_REASON_ANNOTATION,
   SecureIngress,
   type SecureIngressProps,
+  UPSTREAM_BACKEND_ANNOTATION,
 } from '../../constructs/ingress/secure-ingress.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 
 const sso = { namespace: 'traefik', name: 'forward-auth' };
 
-function render(props: SecureIngressProps, context: Record<string, unknown> = {}) {
+/** The app's Service `web`, ports `http` (80) and `metrics` (9090), in the chart the Ingress is rendered in. */
+function webService(chart: Chart, namespace?: string): k8s.KubeService {
+  return new k8s.KubeService(chart, 'web-service', {
+    metadata: { name: 'web', ...(namespace ? { namespace } : {}) },
+    spec: {
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'metrics', port: 9090 },
+      ],
+    },
+  });
+}
+
+function render(
+  props: Omit<SecureIngressProps, 'backend'> & { backend?: SecureIngressProps['backend'] },
+  context: Record<string, unknown> = {},
+  backend: (chart: Chart) => SecureIngressProps['backend'] = (chart) => ({ service: webService(chart), port: 'http' }),
+) {
   const scope = new Construct(new App(), 'cluster');
   for (const [key, value] of Object.entries(context)) scope.node.setContext(key, value);
   const chart = new Chart(scope, 'app', { disableResourceNameHashes: true });
-  const ingress = new SecureIngress(chart, 'web', props);
+  const ingress = new SecureIngress(chart, 'web', { ...props, backend: props.backend ?? backend(chart) });
   const manifest = ingress.resource.toJson() as {
     metadata: { name: string; annotations: Record<string, string> };
     spec: {
@@ -28,7 +48,7 @@ function render(props: SecureIngressProps, context: Record<string, unknown> = {}
   return { ingress, manifest, errors: ingress.node.validate() };
 }
 
-const base = { hosts: ['web.example.org'], backend: { serviceName: 'web', port: 'http' } } as const;
+const base = { hosts: ['web.example.org'] } as const;
 
 describe('SecureIngress', () => {
   it('uses SSO through the cluster default forward-auth middleware when auth is not given', () => {
@@ -98,6 +118,47 @@ describe('SecureIngress', () => {
       'path "api" must start with "/"',
     ]);
     expect(render({ ...base, auth: { sso }, hosts: [] }).errors).toContain('a SecureIngress needs at least one host');
+  });
+
+  it('routes to the Service object it is given, by port name or number', () => {
+    const { manifest, errors } = render({ ...base, auth: { sso } }, {}, (chart) => ({ service: webService(chart), port: 9090 }));
+    expect(errors).toEqual([]);
+    expect(manifest.spec.rules[0]?.http.paths).toEqual([
+      { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 9090 } } } },
+    ]);
+    const plus = render({ ...base, auth: { sso } }, {}, (chart) => ({
+      service: new Service(chart, 'plus', { metadata: { name: 'web-plus' }, ports: [{ name: 'http', port: 8080 }] }),
+      port: 'http',
+    }));
+    expect(plus.errors).toEqual([]);
+    expect(JSON.stringify(plus.manifest.spec.rules)).toContain('"name":"web-plus"');
+  });
+
+  it('refuses a port the Service does not have, or a Service of another namespace', () => {
+    expect(render({ ...base, auth: { sso } }, {}, (chart) => ({ service: webService(chart), port: 'https' })).errors).toEqual([
+      'backend Service web has no port named "https" (its ports: http (80), metrics (9090))',
+    ]);
+    expect(render({ ...base, auth: { sso } }, {}, (chart) => ({ service: webService(chart), port: 443 })).errors).toEqual([
+      'backend Service web has no port 443 (its ports: http (80), metrics (9090))',
+    ]);
+    expect(
+      render({ ...base, auth: { sso }, namespace: 'web' }, {}, (chart) => ({ service: webService(chart, 'other'), port: 'http' })).errors,
+    ).toEqual(["backend Service other/web is not in the Ingress's namespace web: an Ingress routes only to Services of its own namespace"]);
+  });
+
+  it('routes to an upstream Service through the reference its installer exposes, and records where it comes from', () => {
+    const upstream = new UpstreamService({
+      namespace: 'argocd',
+      name: 'argocd-server',
+      ports: [{ name: 'http', port: 80 }],
+      providedBy: 'https://example.org/install.yaml',
+    });
+    const { manifest, errors } = render({ ...base, auth: { sso }, namespace: 'argocd' }, {}, () => ({ service: upstream, port: 'http' }));
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations[UPSTREAM_BACKEND_ANNOTATION]).toBe('https://example.org/install.yaml');
+    expect(render({ ...base, auth: { sso }, namespace: 'argocd' }, {}, () => ({ service: upstream, port: 'grpc' })).errors).toEqual([
+      'backend Service argocd/argocd-server has no port named "grpc" (its ports: http (80))',
+    ]);
   });
 
   it('renders a schema-valid Ingress', async () => {
