@@ -22,6 +22,7 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
   build(chart, inventory) {
     new ArgoCd(chart, 'argocd', {
       url: inventory.gitops.url,
+      issuer: chart.use(certManagerApp).letsEncrypt,
       dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: inventory.sso.gitlabApplicationId, groups: [OPERATORS_GROUP] } },
       rbac: { operatorGroups: [OPERATORS_GROUP] },
       // The GitLab client secret and webhook token, merged into the upstream argocd-secret.

@@ -18,7 +18,6 @@ const apps = [certManagerApp, traefikApp, argocdApp, democraticCsiApp, gitopsApp
 
 const ingressDefaults: IngressDefaults = {
   sso: SSO_MIDDLEWARE,
-  clusterIssuer: 'letsencrypt-prod',
   ingressClassName: 'traefik',
   entryPoint: 'websecure',
 };

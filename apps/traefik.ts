@@ -24,6 +24,7 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
   // Its Ingresses name cert-manager's ClusterIssuers.
   dependsOn: [certManagerApp],
   build(chart, inventory) {
+    const { letsEncrypt } = chart.use(certManagerApp);
     const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
     const traefik = new TraefikController(chart, 'traefik', {
       namespace: NAMESPACE,
@@ -51,12 +52,14 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
       name: 'oauth2-proxy',
       hosts: [sso.host],
       backend: { service: sso.service, port: 'http' },
+      issuer: letsEncrypt,
       auth: { public: 'sign-in and callback endpoint of the SSO proxy; forward-auth in front of it would loop' },
     });
     new SecureIngress(chart, 'dashboard-ingress', {
       name: 'traefik-dashboard',
       hosts: [`dashboard.traefik.${inventory.domain.cluster}`],
       backend: { service: traefik.dashboardService, port: 80 },
+      issuer: letsEncrypt,
       paths: traefik.dashboardPaths,
       auth: { sso: sso.forwardAuth.ref },
     });

@@ -3,6 +3,7 @@ import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { KSOPS_EXEC, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type RenderToolchain } from '../../framework/contributions.js';
+import type { IClusterIssuer } from '../certificates/acme-cluster-issuer.js';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { podSecurityNamespace } from '../core/namespace.js';
@@ -134,6 +135,8 @@ export interface ArgoCdProps {
   readonly url: string;
   /** Host name the Ingress serves. @default the host of `url` */
   readonly host?: string;
+  /** The ClusterIssuer that signs the Ingress's certificate (the gRPC route serves the same one). */
+  readonly issuer: IClusterIssuer;
   /** KSOPS image, pinned by tag or digest. @default KSOPS_IMAGE */
   readonly ksopsImage?: string;
   /**
@@ -500,6 +503,7 @@ export class ArgoCd extends Construct {
       namespace,
       hosts: [host],
       backend: { service: this.serverService, port: 'http' },
+      issuer: props.issuer,
       auth: { public: ARGOCD_PUBLIC_REASON },
     });
     // The CLI's gRPC (content type application/grpc) gets its own

@@ -4,6 +4,7 @@ import { AppChart } from '../../framework/app-chart.js';
 import { registerPolicies } from '../../framework/cluster.js';
 import { isRecord } from '../../framework/model.js';
 import { isDnsName } from '../../framework/rules/network.js';
+import type { IClusterIssuer } from '../certificates/acme-cluster-issuer.js';
 import { UpstreamService, type UpstreamServicePort } from '../core/upstream-service.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 import { ingressPolicy } from './policies.js';
@@ -21,8 +22,6 @@ export const INGRESS_DEFAULTS_CONTEXT = 'homelab-cdk8s.ingress-defaults';
 export interface IngressDefaults {
   /** Forward-auth Middleware every Ingress uses unless it is public. */
   readonly sso?: MiddlewareRef;
-  /** cert-manager ClusterIssuer for certificates. */
-  readonly clusterIssuer?: string;
   readonly ingressClassName?: string;
   /** Traefik entry point that serves TLS. */
   readonly entryPoint?: string;
@@ -88,8 +87,11 @@ export interface SecureIngressProps {
   readonly paths?: readonly string[];
   /** @default SSO through the cluster default forward-auth Middleware (IngressDefaults.sso) */
   readonly auth?: IngressAuth;
-  /** @default IngressDefaults.clusterIssuer, else 'letsencrypt-prod' */
-  readonly clusterIssuer?: string;
+  /**
+   * The cert-manager ClusterIssuer that signs the certificate: an object of this app or of an app
+   * it depends on (`chart.use(certManagerApp).letsEncrypt`).
+   */
+  readonly issuer: IClusterIssuer;
   /** Secret cert-manager stores the certificate in. @default '<first host, dots as dashes>-tls' */
   readonly tlsSecretName?: string;
   /** @default IngressDefaults.ingressClassName, else 'traefik' */
@@ -127,7 +129,8 @@ export class SecureIngress extends Construct {
     this.entryPoint = defaults.entryPoint ?? 'websecure';
     const middlewares = [...(auth && 'sso' in auth ? [auth.sso] : []), ...(props.middlewares ?? [])];
     const annotations: Record<string, string> = {
-      'cert-manager.io/cluster-issuer': props.clusterIssuer ?? defaults.clusterIssuer ?? 'letsencrypt-prod',
+      // A JavaScript caller may leave the issuer out; validation says so.
+      ...(props.issuer ? { 'cert-manager.io/cluster-issuer': props.issuer.issuerName } : {}),
       'traefik.ingress.kubernetes.io/router.entrypoints': this.entryPoint,
       'traefik.ingress.kubernetes.io/router.tls': 'true',
       ...(middlewares.length > 0
@@ -165,6 +168,9 @@ export class SecureIngress extends Construct {
           errors.push('a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }');
         }
         for (const path of paths) if (!path.startsWith('/')) errors.push(`path "${path}" must start with "/"`);
+        if (!props.issuer) errors.push('no issuer: pass the ClusterIssuer object that signs the certificate (issuer: letsEncrypt)');
+        const issuerError = props.issuer && AppChart.referenceError(this, props.issuer, `ClusterIssuer ${props.issuer.issuerName}`);
+        if (issuerError) errors.push(issuerError);
         errors.push(...backendErrors(this, props.backend, props.namespace ?? AppChart.find(this)?.appNamespace));
         return errors;
       },

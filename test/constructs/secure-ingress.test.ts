@@ -2,6 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { k8s, Service } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { AcmeClusterIssuer, type IClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { UpstreamService } from '../../constructs/core/upstream-service.js';
 import {
   INGRESS_DEFAULTS_CONTEXT,
@@ -10,6 +11,8 @@ import {
   type SecureIngressProps,
   UPSTREAM_BACKEND_ANNOTATION,
 } from '../../constructs/ingress/secure-ingress.js';
+import { type AppDefinition, defineCluster } from '../../framework/cluster.js';
+import { renderCluster } from '../../pipeline/render.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 
@@ -28,15 +31,28 @@ function webService(chart: Chart, namespace?: string): k8s.KubeService {
   });
 }
 
+/** A ClusterIssuer through HTTP-01, in the chart the Ingress is rendered in. */
+function issuer(chart: Chart, name = 'letsencrypt-prod'): IClusterIssuer {
+  return new AcmeClusterIssuer(chart, name, {
+    server: LETS_ENCRYPT.production,
+    email: 'acme@example.org',
+    solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+  });
+}
+
 function render(
-  props: Omit<SecureIngressProps, 'backend'> & { backend?: SecureIngressProps['backend'] },
+  props: Omit<SecureIngressProps, 'backend' | 'issuer'> & Partial<Pick<SecureIngressProps, 'backend' | 'issuer'>>,
   context: Record<string, unknown> = {},
   backend: (chart: Chart) => SecureIngressProps['backend'] = (chart) => ({ service: webService(chart), port: 'http' }),
 ) {
   const scope = new Construct(new App(), 'cluster');
   for (const [key, value] of Object.entries(context)) scope.node.setContext(key, value);
   const chart = new Chart(scope, 'app', { disableResourceNameHashes: true });
-  const ingress = new SecureIngress(chart, 'web', { ...props, backend: props.backend ?? backend(chart) });
+  const ingress = new SecureIngress(chart, 'web', {
+    ...props,
+    backend: props.backend ?? backend(chart),
+    issuer: props.issuer ?? issuer(chart),
+  });
   const manifest = ingress.resource.toJson() as {
     metadata: { name: string; annotations: Record<string, string> };
     spec: {
@@ -93,13 +109,45 @@ describe('SecureIngress', () => {
     expect(manifest.spec.ingressClassName).toBe('traefik');
   });
 
-  it('takes issuer and class from the cluster defaults, and props over defaults', () => {
-    const context = { [INGRESS_DEFAULTS_CONTEXT]: { sso, clusterIssuer: 'internal-ca', ingressClassName: 'edge' } };
-    expect(render(base, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('internal-ca');
+  it('takes the class from the cluster defaults, props over defaults', () => {
+    const context = { [INGRESS_DEFAULTS_CONTEXT]: { sso, ingressClassName: 'edge' } };
     expect(render(base, context).manifest.spec.ingressClassName).toBe('edge');
-    expect(
-      render({ ...base, clusterIssuer: 'letsencrypt-staging' }, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer'],
-    ).toBe('letsencrypt-staging');
+    expect(render({ ...base, ingressClassName: 'internal' }, context).manifest.spec.ingressClassName).toBe('internal');
+  });
+
+  it('names the ClusterIssuer object it is given', () => {
+    const { manifest, errors } = render({ ...base, auth: { sso }, issuer: issuer(new Chart(new App(), 'certs'), 'letsencrypt-staging') });
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt-staging');
+  });
+
+  it("refuses an issuer of an app it does not sync after, or of another cluster's app", () => {
+    const leaked: { issuer?: IClusterIssuer } = {};
+    const certs: AppDefinition<unknown> = {
+      name: 'cert-manager',
+      build(chart) {
+        leaked.issuer = issuer(chart);
+      },
+    };
+    const web = (dependsOn: AppDefinition<unknown, unknown>[]): AppDefinition<unknown> => ({
+      name: 'web',
+      namespace: 'web',
+      dependsOn,
+      build(chart) {
+        const service = webService(chart);
+        if (leaked.issuer)
+          new SecureIngress(chart, 'web', { ...base, auth: { sso }, backend: { service, port: 'http' }, issuer: leaked.issuer });
+      },
+    });
+    const problems = (cluster: string, apps: AppDefinition<unknown, unknown>[]) =>
+      renderCluster(cluster, defineCluster({ parseInventory: () => ({}), apps: () => apps }), {}).problems.map(
+        (problem) => `${problem.origin.constructPath}: ${problem.message}`,
+      );
+    expect(problems('lab', [certs, web([])])).toEqual([
+      'lab/web/web: ClusterIssuer letsencrypt-prod is made by app "cert-manager": add that app to the dependsOn of "web", so that it syncs first',
+    ]);
+    expect(problems('lab', [certs, web([certs])])).toEqual([]);
+    expect(problems('other', [web([])])).toEqual(['other/web/web: ClusterIssuer letsencrypt-prod belongs to cluster lab, not to other']);
   });
 
   it('refuses to render without SSO or a public reason', () => {
