@@ -1,4 +1,4 @@
-import type { MiddlewareRef } from '../constructs/ingress/middleware-ref.js';
+import type { ForwardAuthMiddleware } from '../constructs/ingress/forward-auth.js';
 import { OAuth2Proxy } from '../constructs/ingress/oauth2-proxy.js';
 import { SecureIngress } from '../constructs/ingress/secure-ingress.js';
 import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
@@ -10,15 +10,18 @@ import type { ClusterInventory } from './inventory.js';
 
 const NAMESPACE = 'traefik';
 
-/** The cluster's SSO middleware: the forward-auth Middleware this app creates, which every SecureIngress uses by default. */
-export const SSO_MIDDLEWARE: MiddlewareRef = { namespace: NAMESPACE, name: 'forward-auth' };
+/** What the traefik app provides to the apps that depend on it. */
+export interface TraefikProvides {
+  /** The cluster's SSO: oauth2-proxy's forward-auth Middleware, for `auth: { sso }` of an Ingress behind it. */
+  readonly sso: ForwardAuthMiddleware;
+}
 
 /**
  * Traefik v3 (the cluster's ingress controller), its TLS policy, and SSO through oauth2-proxy
  * against the cluster's OIDC provider. The dashboard is behind SSO; oauth2-proxy's own host is
  * public, as it is the sign-in endpoint.
  */
-export const traefikApp: AppDefinition<ClusterInventory> = {
+export const traefikApp: AppDefinition<ClusterInventory, TraefikProvides> = {
   name: 'traefik',
   namespace: NAMESPACE,
   // Its Ingresses name cert-manager's ClusterIssuers.
@@ -37,7 +40,6 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
     });
     const sso = new OAuth2Proxy(chart, 'oauth2-proxy', {
       namespace: NAMESPACE,
-      middlewareName: SSO_MIDDLEWARE.name,
       oidcIssuerUrl: inventory.sso.oidcIssuerUrl,
       host: `auth.${inventory.domain.cluster}`,
       cookieDomains: [`.${inventory.domain.base}`],
@@ -61,7 +63,8 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
       backend: { service: traefik.dashboardService, port: 80 },
       issuer: letsEncrypt,
       paths: traefik.dashboardPaths,
-      auth: { sso: sso.forwardAuth.ref },
+      auth: { sso: sso.forwardAuth },
     });
+    return { sso: sso.forwardAuth };
   },
 };

@@ -62,11 +62,6 @@ export interface ClusterDefinition<I> {
   parseInventory(data: unknown): I;
   apps(inventory: I): readonly AppDefinition<I, unknown>[];
   /**
-   * Construct context set on the cluster's scope before any app is built, for library defaults
-   * shared by every app (read with `node.tryGetContext`). @default none
-   */
-  context?(inventory: I): Readonly<Record<string, unknown>>;
-  /**
    * Custom resource groups (or some of their kinds) whose CRDs are installed outside this
    * composition, each with the reason. Every other custom resource's CRD must come from its own
    * app or an app it depends on. @default none

@@ -254,7 +254,6 @@ export function renderCluster<I>(
   const scope = new Construct(new App({ outdir: '.' }), cluster);
   let apps: readonly AppDefinition<I, unknown>[];
   try {
-    for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
     apps = definition.apps(inventory);
   } catch (error) {
     return {

@@ -157,7 +157,7 @@ export class OAuth2Proxy extends Construct {
   readonly redirectUrl: string;
   /** Where an Ingress sends the sign-in host: the ClusterIP Service in front of oauth2-proxy (port `http`). */
   readonly service: k8s.KubeService;
-  /** The Middleware Ingresses use for SSO: `oauth2Proxy.forwardAuth.ref`. */
+  /** The Middleware Ingresses use for SSO: `auth: { sso: oauth2Proxy.forwardAuth }`. */
   readonly forwardAuth: ForwardAuthMiddleware;
   readonly deployment: k8s.KubeDeployment;
 

@@ -6,6 +6,7 @@ import { isRecord } from '../../framework/model.js';
 import { isDnsName } from '../../framework/rules/network.js';
 import type { IClusterIssuer } from '../certificates/acme-cluster-issuer.js';
 import { UpstreamService, type UpstreamServicePort } from '../core/upstream-service.js';
+import type { ForwardAuthMiddleware } from './forward-auth.js';
 import { type MiddlewareRef, middlewareProviderName } from './middleware-ref.js';
 import { ingressPolicy } from './policies.js';
 
@@ -15,20 +16,14 @@ export const PUBLIC_REASON_ANNOTATION = 'ingress.homelab-cdk8s.io/public-reason'
 /** Annotation naming the pinned upstream resource a backend Service comes from (synth cannot see it). */
 export const UPSTREAM_BACKEND_ANNOTATION = 'ingress.homelab-cdk8s.io/backend-provided-by';
 
-/** Construct-context key for the cluster's ingress defaults (see `IngressDefaults`). */
-export const INGRESS_DEFAULTS_CONTEXT = 'homelab-cdk8s.ingress-defaults';
+/** The Traefik entry point that serves TLS, where every SecureIngress is routed. */
+export const TLS_ENTRY_POINT = 'websecure';
 
-/** Cluster-wide defaults, set once by the cluster composition as construct context. */
-export interface IngressDefaults {
-  /** Forward-auth Middleware every Ingress uses unless it is public. */
-  readonly sso?: MiddlewareRef;
-  readonly ingressClassName?: string;
-  /** Traefik entry point that serves TLS. */
-  readonly entryPoint?: string;
-}
-
-/** SSO through a forward-auth Middleware, or public with a reason that ends up on the object. */
-export type IngressAuth = { readonly sso: MiddlewareRef } | { readonly public: string };
+/**
+ * SSO through a forward-auth Middleware (the object: `chart.use(traefikApp).sso`), or public
+ * with a reason that ends up on the object.
+ */
+export type IngressAuth = { readonly sso: ForwardAuthMiddleware } | { readonly public: string };
 
 /**
  * A Service an Ingress routes to: one the project renders (the `k8s.KubeService` L1 or a
@@ -85,8 +80,8 @@ export interface SecureIngressProps {
   readonly backend: IngressBackend;
   /** Path prefixes routed to the backend. @default ['/'] */
   readonly paths?: readonly string[];
-  /** @default SSO through the cluster default forward-auth Middleware (IngressDefaults.sso) */
-  readonly auth?: IngressAuth;
+  /** SSO, or public with the reason why not. */
+  readonly auth: IngressAuth;
   /**
    * The cert-manager ClusterIssuer that signs the certificate: an object of this app or of an app
    * it depends on (`chart.use(certManagerApp).letsEncrypt`).
@@ -94,7 +89,7 @@ export interface SecureIngressProps {
   readonly issuer: IClusterIssuer;
   /** Secret cert-manager stores the certificate in. @default '<first host, dots as dashes>-tls' */
   readonly tlsSecretName?: string;
-  /** @default IngressDefaults.ingressClassName, else 'traefik' */
+  /** @default 'traefik' */
   readonly ingressClassName?: string;
   /** Middlewares applied after authentication. @default none */
   readonly middlewares?: readonly MiddlewareRef[];
@@ -122,12 +117,14 @@ export class SecureIngress extends Construct {
     super(scope, id);
     // TLS, issuer, SSO, hosts and backends are checked across the cluster wherever an Ingress is made.
     registerPolicies(this, ingressPolicy);
-    const defaults = (this.node.tryGetContext(INGRESS_DEFAULTS_CONTEXT) ?? {}) as IngressDefaults;
-    const auth: IngressAuth | undefined = props.auth ?? (defaults.sso ? { sso: defaults.sso } : undefined);
+    // A JavaScript caller may leave auth out, or give a reference where the Middleware belongs; validation says so.
+    const auth: IngressAuth | undefined = props.auth;
+    const sso = auth && 'sso' in auth ? auth.sso : undefined;
+    const ssoRef: MiddlewareRef | undefined = sso?.ref;
     this.hosts = props.hosts;
     this.tlsSecretName = props.tlsSecretName ?? `${(props.hosts[0] ?? id).replaceAll('*', 'wildcard').replaceAll('.', '-')}-tls`;
-    this.entryPoint = defaults.entryPoint ?? 'websecure';
-    const middlewares = [...(auth && 'sso' in auth ? [auth.sso] : []), ...(props.middlewares ?? [])];
+    this.entryPoint = TLS_ENTRY_POINT;
+    const middlewares = [...(ssoRef ? [ssoRef] : []), ...(props.middlewares ?? [])];
     const annotations: Record<string, string> = {
       // A JavaScript caller may leave the issuer out; validation says so.
       ...(props.issuer ? { 'cert-manager.io/cluster-issuer': props.issuer.issuerName } : {}),
@@ -145,7 +142,7 @@ export class SecureIngress extends Construct {
     this.resource = new k8s.KubeIngress(this, 'Resource', {
       metadata: { name: props.name ?? id, ...(props.namespace ? { namespace: props.namespace } : {}), annotations },
       spec: {
-        ingressClassName: props.ingressClassName ?? defaults.ingressClassName ?? 'traefik',
+        ingressClassName: props.ingressClassName ?? 'traefik',
         tls: [{ hosts: [...props.hosts], secretName: this.tlsSecretName }],
         rules: props.hosts.map((host) => ({
           host,
@@ -163,7 +160,12 @@ export class SecureIngress extends Construct {
         for (const host of props.hosts)
           if (!isDnsName(host, { wildcard: true, minLabels: 2 })) errors.push(`host "${host}" is not a valid DNS name`);
         if (!auth) {
-          errors.push('no SSO middleware: pass auth: { sso } or { public: "<reason>" }, or set the cluster IngressDefaults.sso');
+          errors.push('no auth: pass auth: { sso } with the forward-auth Middleware, or { public: "<reason>" }');
+        } else if (sso && !ssoRef) {
+          errors.push('auth.sso must be the ForwardAuthMiddleware object (chart.use(traefikApp).sso), not a reference to one');
+        } else if (sso) {
+          const ssoError = AppChart.referenceError(this, sso, `forward-auth Middleware ${ssoRef?.namespace}/${ssoRef?.name}`);
+          if (ssoError) errors.push(ssoError);
         } else if ('public' in auth && auth.public.trim().length === 0) {
           errors.push('a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }');
         }
