@@ -4,12 +4,9 @@ import { certManagerApp } from './cert-manager.js';
 import type { ClusterInventory } from './inventory.js';
 import { traefikApp } from './traefik.js';
 
-/** GitLab group whose members get ArgoCD's operators role. */
-const OPERATORS_GROUP = 'tdude';
-
 /**
  * ArgoCD itself (the upstream HA install, pinned) with KSOPS in the repo server, Dex signing in
- * through GitLab, read-only by default and an operators role for the operator's group. ArgoCD
+ * through GitLab, read-only by default and an operators role for the inventory's sso.operatorGroups. ArgoCD
  * syncs this folder too, so it manages itself after the bootstrap (docs/bootstrap.md).
  */
 export const argocdApp: AppDefinition<ClusterInventory> = {
@@ -22,10 +19,13 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
   build(chart, inventory) {
     new ArgoCd(chart, 'argocd', {
       url: inventory.gitops.url,
-      dex: { gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: inventory.sso.gitlabApplicationId, groups: [OPERATORS_GROUP] } },
-      rbac: { operatorGroups: [OPERATORS_GROUP] },
+      issuer: chart.use(certManagerApp).letsEncrypt,
+      dex: {
+        gitlab: { baseURL: inventory.sso.oidcIssuerUrl, clientID: inventory.sso.gitlabApplicationId, groups: inventory.sso.operatorGroups },
+      },
+      rbac: { operatorGroups: inventory.sso.operatorGroups },
       // The GitLab client secret and webhook token, merged into the upstream argocd-secret.
-      secretFile: `secrets/${inventory.name}/argocd/argocd-secret.sops.yaml`,
+      secretFile: chart.sopsFile('argocd-secret'),
       sopsAgeRecipient: inventory.gitops.sopsAgeRecipient,
     });
   },

@@ -7,30 +7,37 @@ import type { ClusterInventory } from './inventory.js';
 /** Ingress class the HTTP-01 solver uses. */
 const HTTP01_INGRESS_CLASS = 'traefik';
 
+/** The ClusterIssuers the cert-manager app provides to the apps that depend on it. */
+export interface CertManagerIssuers {
+  /** Let's Encrypt through DNS-01 (Cloudflare): any host in the inventory's DNS zones, wildcards included. */
+  readonly letsEncrypt: AcmeClusterIssuer;
+  /** The same against Let's Encrypt's staging CA: untrusted certificates, far higher rate limits, for trying out a host. */
+  readonly letsEncryptStaging: AcmeClusterIssuer;
+  /** Let's Encrypt through HTTP-01 on Traefik, for hosts outside the DNS zones (no wildcards). */
+  readonly letsEncryptHttp01: AcmeClusterIssuer;
+  readonly letsEncryptHttp01Staging: AcmeClusterIssuer;
+}
+
 /**
  * cert-manager and the cluster's Let's Encrypt issuers: DNS-01 through Cloudflare
  * (`letsencrypt-prod`, `letsencrypt-staging`) and HTTP-01 through Traefik (`letsencrypt-http01-*`).
  */
-export const certManagerApp: AppDefinition<ClusterInventory> = {
+export const certManagerApp: AppDefinition<ClusterInventory, CertManagerIssuers> = {
   name: 'cert-manager',
   namespace: 'cert-manager',
   build(chart, inventory) {
     const certManager = new CertManager(chart, 'cert-manager');
     const cloudflareToken = new SopsSecret(chart, 'cloudflare-api-token', {
-      file: `secrets/${inventory.name}/cert-manager/cloudflare-api-token-secret.sops.yaml`,
       name: 'cloudflare-api-token-secret',
       namespace: certManager.namespace,
     });
-    const environments = [
-      ['prod', LETS_ENCRYPT.production],
-      ['staging', LETS_ENCRYPT.staging],
-    ] as const;
-    for (const [environment, server] of environments) {
+    const dns01 = (environment: string, server: string) =>
       new AcmeClusterIssuer(chart, `letsencrypt-${environment}`, {
         server,
         email: inventory.acme.email,
         solver: { type: 'dns01-cloudflare', apiToken: cloudflareToken, dnsZones: inventory.acme.dnsZones },
       });
+    const http01 = (environment: string, server: string) =>
       new AcmeClusterIssuer(chart, `letsencrypt-http01-${environment}`, {
         server,
         email: inventory.acme.email,
@@ -42,6 +49,11 @@ export const certManagerApp: AppDefinition<ClusterInventory> = {
           annotations: { 'traefik.ingress.kubernetes.io/router.entrypoints': 'web' },
         },
       });
-    }
+    return {
+      letsEncrypt: dns01('prod', LETS_ENCRYPT.production),
+      letsEncryptHttp01: http01('prod', LETS_ENCRYPT.production),
+      letsEncryptStaging: dns01('staging', LETS_ENCRYPT.staging),
+      letsEncryptHttp01Staging: http01('staging', LETS_ENCRYPT.staging),
+    };
   },
 };

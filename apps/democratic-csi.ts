@@ -63,7 +63,7 @@ export const democraticCsiApp: AppDefinition<ClusterInventory> = {
       // CHAP credentials reach the node plugin through each class's node-stage secret.
       const chap = entry.iscsi?.targetGroups.some((group) => group.authType !== 'None')
         ? new SopsSecret(chart, `${entry.name}-chap`, {
-            file: `secrets/${inventory.name}/${NAME}/${entry.name}-chap.sops.yaml`,
+            file: chart.sopsFile(`${entry.name}-chap`),
             name: `${entry.name}-chap`,
             namespace: namespace.name,
             keys: ['authmethod', 'username', 'password'].map((key) => `node-db.node.session.auth.${key}`),
@@ -73,7 +73,7 @@ export const democraticCsiApp: AppDefinition<ClusterInventory> = {
         namespace: namespace.name,
         csiDriverName: entry.csiDriverName,
         config: driverConfig(inventory.storage, entry),
-        configFile: `secrets/${inventory.name}/${NAME}/${entry.name}-driver-config.sops.yaml`,
+        configFile: chart.sopsFile(`${entry.name}-driver-config`),
         iscsiadmHostPath: NIXOS_ISCSIADM,
         storageClasses: entry.storageClasses.map((storageClass) => ({
           name: storageClass.name,

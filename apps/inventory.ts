@@ -61,6 +61,8 @@ export interface ClusterInventory {
     readonly allowedEmails: readonly string[];
     /** Application ID of the GitLab OAuth application ArgoCD's Dex signs in with (not a secret). */
     readonly gitlabApplicationId: string;
+    /** GitLab groups (full paths) whose members may sign in to ArgoCD, with its operators role. */
+    readonly operatorGroups: readonly string[];
   };
   readonly acme: { readonly email: string; readonly dnsZones: readonly string[] };
   readonly storage: StorageInventory;
@@ -297,6 +299,9 @@ class Reader {
 const dnsName = (value: string) => (isDnsName(value) ? undefined : 'is not a valid lowercase DNS name');
 const dnsLabel = (value: string) => (isDnsLabel(value) ? undefined : 'is not a valid DNS-1123 label');
 const email = (value: string) => (EMAIL.test(value) ? undefined : 'is not an e-mail address');
+/** A GitLab group's full path (`group`, `parent/sub`), as Dex reports group membership. */
+const gitlabGroup = (value: string) =>
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(value) ? undefined : 'is not a GitLab group path';
 const httpsUrl = (value: string) => {
   try {
     return new URL(value).protocol === 'https:' ? undefined : 'must be an https:// URL';
@@ -910,11 +915,12 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
       };
     }),
     sso: r.object('sso', (s) => {
-      s.known(['oidcIssuerUrl', 'allowedEmails', 'gitlabApplicationId']);
+      s.known(['oidcIssuerUrl', 'allowedEmails', 'gitlabApplicationId', 'operatorGroups']);
       return {
         oidcIssuerUrl: s.string('oidcIssuerUrl', httpsUrl),
         allowedEmails: s.strings('allowedEmails', email),
         gitlabApplicationId: s.string('gitlabApplicationId'),
+        operatorGroups: s.strings('operatorGroups', gitlabGroup),
       };
     }),
     acme: r.object('acme', (a) => {

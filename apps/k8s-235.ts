@@ -2,7 +2,6 @@ import { workloadReferences } from '../constructs/core/references.js';
 import { workloadPolicy } from '../constructs/core/workload-policy.js';
 import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policies.js';
 import { ingressReferences } from '../constructs/ingress/index.js';
-import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/ingress/secure-ingress.js';
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { metricsAddon } from '../constructs/monitoring/service-monitor.js';
 import { defineCluster } from '../framework/cluster.js';
@@ -12,22 +11,14 @@ import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
 import { inventoryExamples, parseInventory } from './inventory.js';
-import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
+import { traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
 const apps = [certManagerApp, traefikApp, argocdApp, democraticCsiApp, gitopsApp];
 
-const ingressDefaults: IngressDefaults = {
-  sso: SSO_MIDDLEWARE,
-  clusterIssuer: 'letsencrypt-prod',
-  ingressClassName: 'traefik',
-  entryPoint: 'websecure',
-};
-
 /** The k8s-235 homelab: one entry per ArgoCD Application, in dist/k8s-235/<app>/. */
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, NAME),
-  context: () => ({ [INGRESS_DEFAULTS_CONTEXT]: ingressDefaults }),
   apps: () => apps,
   // Prometheus (kube-prometheus) scrapes every metrics endpoint the constructs declare.
   addons: () => [metricsAddon],

@@ -1,4 +1,4 @@
-import type { MiddlewareRef } from '../constructs/ingress/middleware-ref.js';
+import type { ForwardAuthMiddleware } from '../constructs/ingress/forward-auth.js';
 import { OAuth2Proxy } from '../constructs/ingress/oauth2-proxy.js';
 import { SecureIngress } from '../constructs/ingress/secure-ingress.js';
 import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
@@ -10,20 +10,24 @@ import type { ClusterInventory } from './inventory.js';
 
 const NAMESPACE = 'traefik';
 
-/** The cluster's SSO middleware: the forward-auth Middleware this app creates, which every SecureIngress uses by default. */
-export const SSO_MIDDLEWARE: MiddlewareRef = { namespace: NAMESPACE, name: 'forward-auth' };
+/** What the traefik app provides to the apps that depend on it. */
+export interface TraefikProvides {
+  /** The cluster's SSO: oauth2-proxy's forward-auth Middleware, for `auth: { sso }` of an Ingress behind it. */
+  readonly sso: ForwardAuthMiddleware;
+}
 
 /**
  * Traefik v3 (the cluster's ingress controller), its TLS policy, and SSO through oauth2-proxy
  * against the cluster's OIDC provider. The dashboard is behind SSO; oauth2-proxy's own host is
  * public, as it is the sign-in endpoint.
  */
-export const traefikApp: AppDefinition<ClusterInventory> = {
+export const traefikApp: AppDefinition<ClusterInventory, TraefikProvides> = {
   name: 'traefik',
   namespace: NAMESPACE,
   // Its Ingresses name cert-manager's ClusterIssuers.
   dependsOn: [certManagerApp],
   build(chart, inventory) {
+    const { letsEncrypt } = chart.use(certManagerApp);
     const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
     const traefik = new TraefikController(chart, 'traefik', {
       namespace: NAMESPACE,
@@ -31,13 +35,11 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
     });
 
     const credentials = new SopsSecret(chart, 'oauth2-proxy-credentials', {
-      file: `secrets/${inventory.name}/traefik/oauth2-proxy.sops.yaml`,
       name: 'oauth2-proxy',
       namespace: NAMESPACE,
     });
     const sso = new OAuth2Proxy(chart, 'oauth2-proxy', {
       namespace: NAMESPACE,
-      middlewareName: SSO_MIDDLEWARE.name,
       oidcIssuerUrl: inventory.sso.oidcIssuerUrl,
       host: `auth.${inventory.domain.cluster}`,
       cookieDomains: [`.${inventory.domain.base}`],
@@ -51,15 +53,18 @@ export const traefikApp: AppDefinition<ClusterInventory> = {
     new SecureIngress(chart, 'oauth2-proxy-ingress', {
       name: 'oauth2-proxy',
       hosts: [sso.host],
-      backend: { serviceName: sso.service.name, port: sso.service.portName },
+      backend: { service: sso.service, port: 'http' },
+      issuer: letsEncrypt,
       auth: { public: 'sign-in and callback endpoint of the SSO proxy; forward-auth in front of it would loop' },
     });
     new SecureIngress(chart, 'dashboard-ingress', {
       name: 'traefik-dashboard',
       hosts: [`dashboard.traefik.${inventory.domain.cluster}`],
-      backend: { serviceName: traefik.dashboardService.name, port: traefik.dashboardService.port },
-      paths: traefik.dashboardService.paths,
-      auth: { sso: sso.forwardAuth.ref },
+      backend: { service: traefik.dashboardService, port: 80 },
+      issuer: letsEncrypt,
+      paths: traefik.dashboardPaths,
+      auth: { sso: sso.forwardAuth },
     });
+    return { sso: sso.forwardAuth };
   },
 };

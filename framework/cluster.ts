@@ -1,21 +1,29 @@
-import type { Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import type { Addon } from './addons.js';
+import type { AppChart } from './app-chart.js';
 import type { ExampleValue } from './contributions.js';
 import type { Manifest, Origin, Problem } from './model.js';
 
-/** One ArgoCD Application: a folder `dist/<cluster>/<name>/`. */
-export interface AppDefinition<I> {
+/**
+ * One ArgoCD Application: a folder `dist/<cluster>/<name>/`. `O` is what the app provides to the
+ * apps that depend on it (the value its build returns, read with `chart.use(app)`).
+ */
+export interface AppDefinition<I, O = void> {
   /** Folder and Application name: a DNS-1123 label. */
   readonly name: string;
   /** Namespace given to namespaced objects that do not name one. */
   readonly namespace?: string;
   /** Apps of the same cluster that must be synced and healthy first (their CRDs, issuers, ...). @default none */
-  readonly dependsOn?: readonly AppDefinition<I>[];
+  readonly dependsOn?: readonly AppDefinition<I, unknown>[];
   /** Apply with server-side apply (for apps carrying CRDs too large for client-side apply). @default false */
   readonly serverSideApply?: boolean;
-  /** Adds the app's constructs to its chart. Reads nothing but the typed inventory and the cluster's app list. */
-  build(chart: Chart, inventory: I, cluster: ClusterApps): void;
+  /**
+   * Adds the app's constructs to its chart. Reads nothing but the typed inventory, the cluster's
+   * app list and what the apps it depends on provide (`chart.use(dependency)`); returns what it
+   * provides to the apps that depend on it (objects such as ClusterIssuers or a Middleware).
+   * Apps are built after the apps they depend on.
+   */
+  build(chart: AppChart, inventory: I, cluster: ClusterApps): O;
 }
 
 /** The names of the apps `app` depends on (a JavaScript composition may also give names). */
@@ -53,12 +61,7 @@ export interface AppSummary {
 export interface ClusterDefinition<I> {
   /** Turns the inventory JSON into typed facts; throws InventoryError listing every problem. */
   parseInventory(data: unknown): I;
-  apps(inventory: I): readonly AppDefinition<I>[];
-  /**
-   * Construct context set on the cluster's scope before any app is built, for library defaults
-   * shared by every app (read with `node.tryGetContext`). @default none
-   */
-  context?(inventory: I): Readonly<Record<string, unknown>>;
+  apps(inventory: I): readonly AppDefinition<I, unknown>[];
   /**
    * Custom resource groups (or some of their kinds) whose CRDs are installed outside this
    * composition, each with the reason. Every other custom resource's CRD must come from its own

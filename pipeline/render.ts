@@ -1,6 +1,7 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { type Addon, addonError, applyAddons } from '../framework/addons.js';
+import { AppChart, type AppChartProps } from '../framework/app-chart.js';
 import {
   type AppDefinition,
   type ClusterApps,
@@ -21,6 +22,7 @@ import {
 } from '../framework/contributions.js';
 import { compareStrings, type Problem, type SourcedObject } from '../framework/model.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
+import { dependencyClosure } from './custom-resources.js';
 import { orderByDependencies } from './order.js';
 import { describeThrown } from './thrown.js';
 import type { Watchdog } from './watchdog.js';
@@ -70,13 +72,22 @@ interface BuiltApp {
   readonly rendered: RenderedApp;
   /** Absent when build() failed: nothing of the app is collected. */
   readonly chart?: Chart;
+  /** What build() returned, for the apps that depend on it (`chart.use`). */
+  readonly provided?: unknown;
+}
+
+/** How an app's chart reaches the rest of the cluster: what the other apps provided, and the order. */
+interface ClusterScope {
+  readonly provided: AppChartProps['provided'];
+  readonly syncsAfter: AppChartProps['syncsAfter'];
 }
 
 /** Runs an app's build() into its own chart. */
 function buildApp<I>(
   scope: Construct,
   cluster: ClusterApps,
-  app: AppDefinition<I>,
+  clusterScope: ClusterScope,
+  app: AppDefinition<I, unknown>,
   wave: number | undefined,
   inventory: I,
   problems: Problem[],
@@ -84,7 +95,12 @@ function buildApp<I>(
 ): BuiltApp {
   const message = (error: unknown) => describeThrown(error, options.root);
   options.watchdog?.step(`building app ${cluster.name}/${app.name}`);
-  const chart = new Chart(scope, app.name, { disableResourceNameHashes: true });
+  const chart = new AppChart(scope, {
+    cluster: cluster.name,
+    definition: app as AppDefinition<unknown, unknown>,
+    provided: clusterScope.provided,
+    syncsAfter: clusterScope.syncsAfter,
+  });
   const rendered: RenderedApp = {
     cluster: cluster.name,
     name: app.name,
@@ -103,10 +119,11 @@ function buildApp<I>(
     toolchains: [],
     examples: [],
   };
+  let provided: unknown;
   try {
-    const returned: unknown = app.build(chart, inventory, cluster);
-    if (typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
-      (returned as Promise<unknown>).catch(() => undefined);
+    provided = app.build(chart, inventory, cluster);
+    if (typeof (provided as { then?: unknown } | undefined)?.then === 'function') {
+      (provided as Promise<unknown>).catch(() => undefined);
       problems.push({
         origin: { constructPath: chart.node.path },
         rule: 'construct',
@@ -118,7 +135,29 @@ function buildApp<I>(
     problems.push({ origin: { constructPath: chart.node.path }, rule: 'construct', message: message(error) });
     return { rendered };
   }
-  return { rendered, chart };
+  return { rendered, chart, provided };
+}
+
+/**
+ * The order apps are built in: each after the apps it depends on (so that it can use what they
+ * provide), otherwise in the composition's order. Apps on a cycle keep the composition's order.
+ */
+function buildOrder<I>(apps: readonly AppDefinition<I, unknown>[]): AppDefinition<I, unknown>[] {
+  const byName = new Map(apps.map((app) => [app.name, app]));
+  const order: AppDefinition<I, unknown>[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (app: AppDefinition<I, unknown>) => {
+    if (state.has(app.name)) return;
+    state.set(app.name, 'visiting');
+    for (const dependency of dependencyNames(app)) {
+      const found = byName.get(dependency);
+      if (found) visit(found);
+    }
+    state.set(app.name, 'done');
+    order.push(app);
+  };
+  for (const app of apps) visit(app);
+  return order;
 }
 
 /** Collects what an app's constructs add to its kustomization (before any object is serialized). */
@@ -263,9 +302,8 @@ export function renderCluster<I>(
   const message = (error: unknown) => describeThrown(error, options.root);
   options.watchdog?.step(`listing the apps of cluster ${cluster}`);
   const scope = new Construct(new App({ outdir: '.' }), cluster);
-  let apps: readonly AppDefinition<I>[];
+  let apps: readonly AppDefinition<I, unknown>[];
   try {
-    for (const [key, value] of Object.entries(definition.context?.(inventory) ?? {})) scope.node.setContext(key, value);
     apps = definition.apps(inventory);
   } catch (error) {
     return {
@@ -284,7 +322,7 @@ export function renderCluster<I>(
     };
   }
   const names = new Set<string>();
-  const valid: AppDefinition<I>[] = [];
+  const valid: AppDefinition<I, unknown>[] = [];
   for (const [index, app] of apps.entries()) {
     const definitionError = appDefinitionError(app, index);
     if (definitionError) {
@@ -326,8 +364,21 @@ export function renderCluster<I>(
       serverSideApply: app.serverSideApply ?? false,
     })),
   };
-  // Every app is built before any object is serialized, so that an app may list what the others pin.
-  const built = valid.map((app) => buildApp(scope, clusterApps, app, ordering.waves.get(app.name), inventory, problems, options));
+  // Every app is built before any object is serialized, so that an app may list what the others pin,
+  // and after the apps it depends on, so that it may use what they provide.
+  const builtByName = new Map<string, BuiltApp>();
+  const closure = dependencyClosure(valid.map((app) => ({ name: app.name, dependsOn: dependencyNames(app) })));
+  const clusterScope: ClusterScope = {
+    provided: (app) => {
+      const found = builtByName.get(app);
+      return found?.chart ? { built: true, value: found.provided } : { built: false };
+    },
+    syncsAfter: (app, other) => closure.get(app)?.has(other) ?? false,
+  };
+  for (const app of buildOrder(valid)) {
+    builtByName.set(app.name, buildApp(scope, clusterApps, clusterScope, app, ordering.waves.get(app.name), inventory, problems, options));
+  }
+  const built = valid.flatMap((app) => builtByName.get(app.name) ?? []);
   // Addons see every app complete, and what they add is collected and validated like the rest.
   applyClusterAddons(cluster, built, clusterAddons(cluster, definition, inventory, problems, message), problems, options);
   for (const app of built) {

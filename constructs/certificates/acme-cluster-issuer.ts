@@ -1,7 +1,7 @@
 import type { IACMEChallengeSolver as AcmeSolver } from '@kubernetes-models/cert-manager/acme.cert-manager.io/v1/ACMEChallengeSolver';
 import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 import type { ApiObject } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 import { modelObject } from '../core/model-object.js';
 import { isReservedAddress } from '../core/reserved-names.js';
@@ -66,10 +66,19 @@ function solver(props: AcmeSolverProps): AcmeSolver {
 }
 
 /**
+ * A cert-manager ClusterIssuer the project renders, as an Ingress takes it (`issuer`): the
+ * object, not its name, so that the issuer exists and its app syncs first.
+ */
+export interface IClusterIssuer extends IConstruct {
+  /** The ClusterIssuer's name, for `cert-manager.io/cluster-issuer`. */
+  readonly issuerName: string;
+}
+
+/**
  * A cert-manager ClusterIssuer for an ACME CA. The object is named after the construct id; an
  * Ingress selects it with `cert-manager.io/cluster-issuer: <name>`.
  */
-export class AcmeClusterIssuer extends Construct {
+export class AcmeClusterIssuer extends Construct implements IClusterIssuer {
   readonly issuerName: string;
   readonly resource: ApiObject;
   private readonly email: string;

@@ -3,12 +3,14 @@ import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { KSOPS_EXEC, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type RenderToolchain } from '../../framework/contributions.js';
+import type { IClusterIssuer } from '../certificates/acme-cluster-issuer.js';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
 import { modelObject } from '../core/model-object.js';
 import { podSecurityNamespace } from '../core/namespace.js';
 import { floatingImageError, floatingVersionError } from '../core/pinning.js';
 import { RemoteResource } from '../core/remote-resource.js';
 import { type ContainerResources, containerResources, workloadResources } from '../core/resources.js';
+import { UpstreamService } from '../core/upstream-service.js';
 import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
 import { declareMetrics } from '../monitoring/metrics.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
@@ -133,6 +135,8 @@ export interface ArgoCdProps {
   readonly url: string;
   /** Host name the Ingress serves. @default the host of `url` */
   readonly host?: string;
+  /** The ClusterIssuer that signs the Ingress's certificate (the gRPC route serves the same one). */
+  readonly issuer: IClusterIssuer;
   /** KSOPS image, pinned by tag or digest. @default KSOPS_IMAGE */
   readonly ksopsImage?: string;
   /**
@@ -277,6 +281,8 @@ export class ArgoCd extends Construct {
   readonly url: string;
   readonly host: string;
   readonly install: RemoteResource;
+  /** The install's `argocd-server` Service (UI, REST and gRPC API; `http` is plain HTTP, as TLS ends at Traefik). */
+  readonly serverService: UpstreamService;
   /** The repo server's tools, as synth checks them against what the apps use. */
   readonly toolchain?: RenderToolchain;
   readonly ingress: SecureIngress;
@@ -338,6 +344,16 @@ export class ArgoCd extends Construct {
     // install.yaml leaves its namespaced objects without a namespace: the app's kustomization
     // sets it, so a bootstrap with kubectl and ArgoCD's own syncs put them in the same place.
     this.install = new RemoteResource(this, 'Install', { url: installUrl, crds: ARGOCD_CRDS, namespace });
+    // As the pinned install defines it (both ports reach the same listener); the deep build checks it.
+    this.serverService = new UpstreamService({
+      namespace,
+      name: 'argocd-server',
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'https', port: 443 },
+      ],
+      providedBy: installUrl,
+    });
 
     // Argo CD's own CRDs (Application is larger than client-side apply allows) must never be
     // pruned: that would delete every Application, and with the cascade finalizer, every app.
@@ -490,7 +506,8 @@ export class ArgoCd extends Construct {
       name: 'argocd-server',
       namespace,
       hosts: [host],
-      backend: { serviceName: 'argocd-server', port: 'http', providedBy: installUrl },
+      backend: { service: this.serverService, port: 'http' },
+      issuer: props.issuer,
       auth: { public: ARGOCD_PUBLIC_REASON },
     });
     // The CLI's gRPC (content type application/grpc) gets its own
@@ -513,7 +530,7 @@ export class ArgoCd extends Construct {
               match: grpcRouteRule(host),
               // Above the Ingress's router for the same host, whatever the lengths of the rules.
               priority: GRPC_ROUTE_PRIORITY,
-              services: [{ name: 'argocd-server', port: 'http', scheme: 'h2c' }],
+              services: [{ name: this.serverService.name, port: 'http', scheme: 'h2c' }],
             },
           ],
           tls: { secretName: this.ingress.tlsSecretName },

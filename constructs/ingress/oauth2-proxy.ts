@@ -26,14 +26,6 @@ export const OAUTH2_PROXY_SECRET_KEYS = {
  */
 export type OAuth2ProxyProvider = 'oidc' | 'gitlab';
 
-/** Where an Ingress sends the sign-in host: the ClusterIP Service in front of oauth2-proxy. */
-export interface OAuth2ProxyService {
-  readonly namespace: string;
-  readonly name: string;
-  readonly port: number;
-  readonly portName: string;
-}
-
 export interface OAuth2ProxyProps {
   /** Namespace of oauth2-proxy, its Secret and its forward-auth Middleware (usually Traefik's). */
   readonly namespace: string;
@@ -163,8 +155,9 @@ export class OAuth2Proxy extends Construct {
   readonly host: string;
   /** The OAuth redirect (callback) URL to register with the provider. */
   readonly redirectUrl: string;
-  readonly service: OAuth2ProxyService;
-  /** The Middleware Ingresses use for SSO: `oauth2Proxy.forwardAuth.ref`. */
+  /** Where an Ingress sends the sign-in host: the ClusterIP Service in front of oauth2-proxy (port `http`). */
+  readonly service: k8s.KubeService;
+  /** The Middleware Ingresses use for SSO: `auth: { sso: oauth2Proxy.forwardAuth }`. */
   readonly forwardAuth: ForwardAuthMiddleware;
   readonly deployment: k8s.KubeDeployment;
 
@@ -298,7 +291,7 @@ export class OAuth2Proxy extends Construct {
         ],
       },
     });
-    this.service = { namespace, name, port: 80, portName: 'http' };
+    this.service = service;
 
     if (props.serviceMonitor ?? true) {
       declareMetrics(this, { name, labels, service, port: 'metrics', path: '/metrics' });

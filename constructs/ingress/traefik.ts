@@ -59,15 +59,6 @@ export interface TraefikEntryPointPorts {
   readonly metrics?: number;
 }
 
-/** Where to route the dashboard: a ClusterIP Service in front of the `traefik` entry point. */
-export interface TraefikDashboardService {
-  readonly namespace: string;
-  readonly name: string;
-  readonly port: number;
-  /** Path prefixes an Ingress must route to the Service: the UI under /dashboard/ calls the API under /api. */
-  readonly paths: readonly string[];
-}
-
 export interface TraefikControllerProps {
   /** Namespace of the controller and its objects. @default 'traefik' */
   readonly namespace?: string;
@@ -164,8 +155,13 @@ export class TraefikController extends Construct {
   readonly namespace: string;
   readonly ingressClassName: string;
   readonly deployment: k8s.KubeDeployment;
-  /** A ClusterIP Service for routing the dashboard through an Ingress (protect it with SSO). */
-  readonly dashboardService: TraefikDashboardService;
+  /**
+   * A ClusterIP Service for routing the dashboard through an Ingress (protect it with SSO): port
+   * `http` (80), in front of the `traefik` entry point.
+   */
+  readonly dashboardService: k8s.KubeService;
+  /** Path prefixes an Ingress must route to `dashboardService`: the UI under /dashboard/ calls the API under /api. */
+  readonly dashboardPaths: readonly string[];
   /** The IngressRoute that serves the dashboard and its API on the internal `traefik` entry point. */
   readonly dashboardRoute: ApiObject;
   /** The LoadBalancer Services, one per IP family, in `ipFamilies` order. */
@@ -406,7 +402,8 @@ export class TraefikController extends Construct {
         },
       }),
     );
-    new k8s.KubeService(this, 'DashboardService', {
+    this.dashboardPaths = dashboardPaths;
+    this.dashboardService = new k8s.KubeService(this, 'DashboardService', {
       metadata: { name: `${name}-dashboard`, namespace, labels: { ...selector, 'app.kubernetes.io/component': 'dashboard' } },
       spec: {
         type: 'ClusterIP',
@@ -414,7 +411,6 @@ export class TraefikController extends Construct {
         ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('traefik') }],
       },
     });
-    this.dashboardService = { namespace, name: `${name}-dashboard`, port: 80, paths: dashboardPaths };
 
     this.node.addValidation({
       validate: () => {

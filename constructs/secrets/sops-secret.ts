@@ -1,9 +1,14 @@
 import { Construct } from 'constructs';
+import { AppChart } from '../../framework/app-chart.js';
 import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
 
 export interface SopsSecretProps {
-  /** The SOPS-encrypted Secret manifest, relative to the project root (e.g. `secrets/<cluster>/<app>/<name>.sops.yaml`). */
-  readonly file: string;
+  /**
+   * The SOPS-encrypted Secret manifest, relative to the project root. A file of the app's
+   * cluster lies in the app's folder `secrets/<cluster>/<app>/`.
+   * @default the app's file for the Secret: `secrets/<cluster>/<app>/<name>.sops.yaml` (`AppChart.sopsFile`)
+   */
+  readonly file?: string;
   /** The Secret's name, as written in the file. */
   readonly name: string;
   /**
@@ -44,11 +49,25 @@ export class SopsSecret extends Construct {
     super(scope, id);
     this.secretName = props.name;
     this.namespace = props.namespace;
-    this.file = props.file;
+    const app = AppChart.find(this);
+    this.file = props.file ?? app?.sopsFile(props.name) ?? '';
     this.behavior = props.behavior ?? 'create';
     this.required = [...(props.keys ?? [])];
     this.example = props.example;
-    // The path is checked where the file is read (synth's sops.file rule), once, with the object named.
+    const file = this.file;
+    this.node.addValidation({
+      validate: () => {
+        if (file === '') return ["SopsSecret outside an app needs its file: pass file (inside an app it defaults to the app's own)"];
+        // A path outside the project is checked where the file is read (synth's sops.file rule), once.
+        const [top, cluster, folder] = file.split('/');
+        if (app && top === 'secrets' && cluster === app.cluster && folder !== app.app) {
+          return [
+            `SopsSecret file "${file}" is not in the folder of app ${app.app}: its files are secrets/${app.cluster}/${app.app}/<name>.sops.yaml (leave file out for the Secret's own)`,
+          ];
+        }
+        return [];
+      },
+    });
   }
 
   /** Every key the file must hold: those given, and those the constructs reading the Secret require. */

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { AcmeClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
@@ -19,7 +20,7 @@ type Manifest = {
   spec: Record<string, unknown>;
 };
 
-const BASE: ArgoCdProps = {
+const BASE: Omit<ArgoCdProps, 'issuer'> = {
   url: 'https://gitops.example.org',
   dex: { gitlab: { baseURL: 'https://gitlab.example.org', clientID: 'abc123', groups: ['tdude'] } },
   rbac: { operatorGroups: ['tdude'] },
@@ -32,7 +33,12 @@ const INSTALL_URL = 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/m
 
 function build(overrides: Partial<ArgoCdProps> = {}) {
   const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-  return new ArgoCd(chart, 'argocd', { ...BASE, ...overrides });
+  const issuer = new AcmeClusterIssuer(chart, 'letsencrypt-prod', {
+    server: LETS_ENCRYPT.production,
+    email: 'acme@example.org',
+    solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+  });
+  return new ArgoCd(chart, 'argocd', { ...BASE, issuer, ...overrides });
 }
 
 function render(overrides: Partial<ArgoCdProps> = {}, addons = [metricsAddon]) {
@@ -321,8 +327,20 @@ describe('ArgoCd', () => {
     ]);
     // The backend comes from the remote manifest: the policy must not require it among rendered objects.
     const problems = ingressPolicy.check(objects.map((manifest) => ({ manifest, origin: {}, app: 'argocd' })) as never);
-    // Only the issuer is missing here: it belongs to the cert-manager app.
-    expect(problems.map((p) => p.rule)).toEqual(['policy.ingress.issuer']);
+    expect(problems).toEqual([]);
+    expect(ingress?.metadata.annotations?.['cert-manager.io/cluster-issuer']).toBe('letsencrypt-prod');
+  });
+
+  it("exposes the install's argocd-server Service with the ports the pinned manifest gives it", () => {
+    const install = readFileSync(
+      join(SHARED_UPSTREAM, 'raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml'),
+      'utf8',
+    );
+    const service = parseAllDocuments(install)
+      .map((document) => document.toJS() as Manifest | null)
+      .find((object) => object?.kind === 'Service' && object.metadata.name === 'argocd-server');
+    const ports = ((service?.spec.ports ?? []) as { name: string; port: number }[]).map(({ name, port }) => ({ name, port }));
+    expect(argocd.serverService).toMatchObject({ namespace: 'argocd', name: 'argocd-server', ports, providedBy: INSTALL_URL });
   });
 
   it('renders ServiceMonitors for the metrics Services with the metrics addon, and none when disabled or without it', () => {

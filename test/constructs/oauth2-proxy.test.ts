@@ -197,7 +197,10 @@ describe('OAuth2Proxy', () => {
     expect(container(find).args).toContain('--cookie-name=_oauth2_proxy');
     expect(proxy.forwardAuth.ref).toEqual({ namespace: 'traefik', name: 'forward-auth' });
     expect(proxy.forwardAuth.providerName).toBe('traefik-forward-auth@kubernetescrd');
-    expect(proxy.service).toEqual({ namespace: 'traefik', name: 'oauth2-proxy', port: 80, portName: 'http' });
+    expect(proxy.service.toJson()).toMatchObject({
+      metadata: { name: 'oauth2-proxy', namespace: 'traefik' },
+      spec: { ports: [{ name: 'http', port: 80 }, { name: 'metrics' }] },
+    });
     expect(proxy.host).toBe('auth.example.org');
     expect(proxy.redirectUrl).toBe('https://auth.example.org/oauth2/callback');
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { AcmeClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { CertManager } from '../../constructs/certificates/cert-manager.js';
 import { containerResources, containerResourcesError, quantityValue, workloadResources } from '../../constructs/core/resources.js';
 import { ARGOCD_RESOURCES, ARGOCD_VERSION, ArgoCd } from '../../constructs/gitops/argocd.js';
@@ -54,6 +55,11 @@ describe('container resources', () => {
         (chart) =>
           new ArgoCd(chart, 'argocd', {
             url: 'https://argocd.example.test',
+            issuer: new AcmeClusterIssuer(chart, 'letsencrypt-prod', {
+              server: LETS_ENCRYPT.production,
+              email: 'acme@example.org',
+              solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+            }),
             rbac: { operatorGroups: ['operators'] },
             ...(resources ? { resources } : {}),
           }),

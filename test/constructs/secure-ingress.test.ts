@@ -1,22 +1,61 @@
 import { App, Chart } from 'cdk8s';
+import { k8s, Service } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { AcmeClusterIssuer, type IClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
+import { UpstreamService } from '../../constructs/core/upstream-service.js';
+import { ForwardAuthMiddleware } from '../../constructs/ingress/forward-auth.js';
 import {
-  INGRESS_DEFAULTS_CONTEXT,
   PUBLIC_REASON_ANNOTATION,
   SecureIngress,
   type SecureIngressProps,
+  UPSTREAM_BACKEND_ANNOTATION,
 } from '../../constructs/ingress/secure-ingress.js';
+import { type AppDefinition, defineCluster } from '../../framework/cluster.js';
+import { renderCluster } from '../../pipeline/render.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
 
-const sso = { namespace: 'traefik', name: 'forward-auth' };
+/** The forward-auth Middleware of an SSO proxy (outside any app: no cross-app check applies). */
+function forwardAuth(namespace: string, name: string): ForwardAuthMiddleware {
+  return new ForwardAuthMiddleware(new Chart(new App(), namespace), name, { namespace, name, address: 'http://oauth2-proxy.traefik.svc/' });
+}
 
-function render(props: SecureIngressProps, context: Record<string, unknown> = {}) {
+const sso = forwardAuth('traefik', 'forward-auth');
+
+/** The app's Service `web`, ports `http` (80) and `metrics` (9090), in the chart the Ingress is rendered in. */
+function webService(chart: Chart, namespace?: string): k8s.KubeService {
+  return new k8s.KubeService(chart, 'web-service', {
+    metadata: { name: 'web', ...(namespace ? { namespace } : {}) },
+    spec: {
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'metrics', port: 9090 },
+      ],
+    },
+  });
+}
+
+/** A ClusterIssuer through HTTP-01, in the chart the Ingress is rendered in. */
+function issuer(chart: Chart, name = 'letsencrypt-prod'): IClusterIssuer {
+  return new AcmeClusterIssuer(chart, name, {
+    server: LETS_ENCRYPT.production,
+    email: 'acme@example.org',
+    solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+  });
+}
+
+function render(
+  props: Omit<SecureIngressProps, 'backend' | 'issuer'> & Partial<Pick<SecureIngressProps, 'backend' | 'issuer'>>,
+  backend: (chart: Chart) => SecureIngressProps['backend'] = (chart) => ({ service: webService(chart), port: 'http' }),
+) {
   const scope = new Construct(new App(), 'cluster');
-  for (const [key, value] of Object.entries(context)) scope.node.setContext(key, value);
   const chart = new Chart(scope, 'app', { disableResourceNameHashes: true });
-  const ingress = new SecureIngress(chart, 'web', props);
+  const ingress = new SecureIngress(chart, 'web', {
+    ...props,
+    backend: props.backend ?? backend(chart),
+    issuer: props.issuer ?? issuer(chart),
+  });
   const manifest = ingress.resource.toJson() as {
     metadata: { name: string; annotations: Record<string, string> };
     spec: {
@@ -28,20 +67,20 @@ function render(props: SecureIngressProps, context: Record<string, unknown> = {}
   return { ingress, manifest, errors: ingress.node.validate() };
 }
 
-const base = { hosts: ['web.example.org'], backend: { serviceName: 'web', port: 'http' } } as const;
+const base = { hosts: ['web.example.org'] } as const;
 
 describe('SecureIngress', () => {
-  it('uses SSO through the cluster default forward-auth middleware when auth is not given', () => {
-    const { manifest, errors } = render(base, { [INGRESS_DEFAULTS_CONTEXT]: { sso } });
+  it('uses SSO through the forward-auth Middleware object it is given', () => {
+    const { manifest, errors } = render({ ...base, auth: { sso } });
     expect(errors).toEqual([]);
     expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBe('traefik-forward-auth@kubernetescrd');
     expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBeUndefined();
   });
 
-  it('computes the middleware annotation from the reference, extra middlewares after auth', () => {
+  it('computes the middleware annotation from the Middleware, extra middlewares after auth', () => {
     const { manifest } = render({
       ...base,
-      auth: { sso: { namespace: 'auth', name: 'oidc' } },
+      auth: { sso: forwardAuth('auth', 'oidc') },
       middlewares: [{ namespace: 'traefik', name: 'compress' }],
     });
     expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBe(
@@ -50,10 +89,7 @@ describe('SecureIngress', () => {
   });
 
   it('records the reason on a public ingress and adds no forward-auth', () => {
-    const { manifest, errors } = render(
-      { ...base, auth: { public: 'sign-in endpoint of the SSO proxy' } },
-      { [INGRESS_DEFAULTS_CONTEXT]: { sso } },
-    );
+    const { manifest, errors } = render({ ...base, auth: { public: 'sign-in endpoint of the SSO proxy' } });
     expect(errors).toEqual([]);
     expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBe('sign-in endpoint of the SSO proxy');
     expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBeUndefined();
@@ -73,18 +109,67 @@ describe('SecureIngress', () => {
     expect(manifest.spec.ingressClassName).toBe('traefik');
   });
 
-  it('takes issuer and class from the cluster defaults, and props over defaults', () => {
-    const context = { [INGRESS_DEFAULTS_CONTEXT]: { sso, clusterIssuer: 'internal-ca', ingressClassName: 'edge' } };
-    expect(render(base, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('internal-ca');
-    expect(render(base, context).manifest.spec.ingressClassName).toBe('edge');
-    expect(
-      render({ ...base, clusterIssuer: 'letsencrypt-staging' }, context).manifest.metadata.annotations['cert-manager.io/cluster-issuer'],
-    ).toBe('letsencrypt-staging');
+  it('takes another ingress class when given one', () => {
+    expect(render({ ...base, auth: { sso }, ingressClassName: 'internal' }).manifest.spec.ingressClassName).toBe('internal');
   });
 
-  it('refuses to render without SSO or a public reason', () => {
-    expect(render(base).errors).toEqual([
-      'no SSO middleware: pass auth: { sso } or { public: "<reason>" }, or set the cluster IngressDefaults.sso',
+  it('names the ClusterIssuer object it is given', () => {
+    const { manifest, errors } = render({ ...base, auth: { sso }, issuer: issuer(new Chart(new App(), 'certs'), 'letsencrypt-staging') });
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt-staging');
+  });
+
+  it("refuses an issuer or SSO Middleware of an app it does not sync after, or of another cluster's app", () => {
+    const leaked: { issuer?: IClusterIssuer; sso?: ForwardAuthMiddleware } = {};
+    const certs: AppDefinition<unknown> = {
+      name: 'cert-manager',
+      build(chart) {
+        leaked.issuer = issuer(chart);
+      },
+    };
+    const traefik: AppDefinition<unknown> = {
+      name: 'traefik',
+      build(chart) {
+        leaked.sso = new ForwardAuthMiddleware(chart, 'sso', { namespace: 'traefik', address: 'http://oauth2-proxy.traefik.svc/' });
+      },
+    };
+    const web = (dependsOn: AppDefinition<unknown, unknown>[]): AppDefinition<unknown> => ({
+      name: 'web',
+      namespace: 'web',
+      dependsOn,
+      build(chart) {
+        const service = webService(chart);
+        if (leaked.issuer && leaked.sso)
+          new SecureIngress(chart, 'web', {
+            ...base,
+            auth: { sso: leaked.sso },
+            backend: { service, port: 'http' },
+            issuer: leaked.issuer,
+          });
+      },
+    });
+    const problems = (cluster: string, apps: AppDefinition<unknown, unknown>[]) =>
+      renderCluster(cluster, defineCluster({ parseInventory: () => ({}), apps: () => apps }), {}).problems.map(
+        (problem) => `${problem.origin.constructPath}: ${problem.message}`,
+      );
+    expect(problems('lab', [certs, traefik, web([])])).toEqual([
+      'lab/web/web: forward-auth Middleware traefik/forward-auth is made by app "traefik": add that app to the dependsOn of "web", so that it syncs first',
+      'lab/web/web: ClusterIssuer letsencrypt-prod is made by app "cert-manager": add that app to the dependsOn of "web", so that it syncs first',
+    ]);
+    expect(problems('lab', [certs, traefik, web([certs, traefik])])).toEqual([]);
+    expect(problems('other', [web([])])).toEqual([
+      'other/web/web: forward-auth Middleware traefik/forward-auth belongs to cluster lab, not to other',
+      'other/web/web: ClusterIssuer letsencrypt-prod belongs to cluster lab, not to other',
+    ]);
+  });
+
+  it('refuses to render without SSO or a public reason, and SSO through a bare reference', () => {
+    // The types forbid both; a JavaScript composition gets the message.
+    expect(render({ ...base, auth: undefined as never }).errors).toEqual([
+      'no auth: pass auth: { sso } with the forward-auth Middleware, or { public: "<reason>" }',
+    ]);
+    expect(render({ ...base, auth: { sso: { namespace: 'traefik', name: 'forward-auth' } as never } }).errors).toEqual([
+      'auth.sso must be the ForwardAuthMiddleware object (chart.use(traefikApp).sso), not a reference to one',
     ]);
     expect(render({ ...base, auth: { public: '  ' } }).errors).toEqual([
       'a public SecureIngress needs a reason: auth: { public: "<why it needs no SSO>" }',
@@ -98,6 +183,47 @@ describe('SecureIngress', () => {
       'path "api" must start with "/"',
     ]);
     expect(render({ ...base, auth: { sso }, hosts: [] }).errors).toContain('a SecureIngress needs at least one host');
+  });
+
+  it('routes to the Service object it is given, by port name or number', () => {
+    const { manifest, errors } = render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 9090 }));
+    expect(errors).toEqual([]);
+    expect(manifest.spec.rules[0]?.http.paths).toEqual([
+      { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 9090 } } } },
+    ]);
+    const plus = render({ ...base, auth: { sso } }, (chart) => ({
+      service: new Service(chart, 'plus', { metadata: { name: 'web-plus' }, ports: [{ name: 'http', port: 8080 }] }),
+      port: 'http',
+    }));
+    expect(plus.errors).toEqual([]);
+    expect(JSON.stringify(plus.manifest.spec.rules)).toContain('"name":"web-plus"');
+  });
+
+  it('refuses a port the Service does not have, or a Service of another namespace', () => {
+    expect(render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 'https' })).errors).toEqual([
+      'backend Service web has no port named "https" (its ports: http (80), metrics (9090))',
+    ]);
+    expect(render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 443 })).errors).toEqual([
+      'backend Service web has no port 443 (its ports: http (80), metrics (9090))',
+    ]);
+    expect(
+      render({ ...base, auth: { sso }, namespace: 'web' }, (chart) => ({ service: webService(chart, 'other'), port: 'http' })).errors,
+    ).toEqual(["backend Service other/web is not in the Ingress's namespace web: an Ingress routes only to Services of its own namespace"]);
+  });
+
+  it('routes to an upstream Service through the reference its installer exposes, and records where it comes from', () => {
+    const upstream = new UpstreamService({
+      namespace: 'argocd',
+      name: 'argocd-server',
+      ports: [{ name: 'http', port: 80 }],
+      providedBy: 'https://example.org/install.yaml',
+    });
+    const { manifest, errors } = render({ ...base, auth: { sso }, namespace: 'argocd' }, () => ({ service: upstream, port: 'http' }));
+    expect(errors).toEqual([]);
+    expect(manifest.metadata.annotations[UPSTREAM_BACKEND_ANNOTATION]).toBe('https://example.org/install.yaml');
+    expect(render({ ...base, auth: { sso }, namespace: 'argocd' }, () => ({ service: upstream, port: 'grpc' })).errors).toEqual([
+      'backend Service argocd/argocd-server has no port named "grpc" (its ports: http (80))',
+    ]);
   });
 
   it('renders a schema-valid Ingress', async () => {

@@ -208,7 +208,11 @@ describe('TraefikController', () => {
 
   it('routes the dashboard from a ClusterIP Service to api@internal on the internal entry point only', () => {
     const { find, traefik } = render();
-    expect(traefik.dashboardService).toEqual({ namespace: 'traefik', name: 'traefik-dashboard', port: 80, paths: ['/dashboard', '/api'] });
+    expect(traefik.dashboardService.toJson()).toMatchObject({
+      metadata: { name: 'traefik-dashboard', namespace: 'traefik' },
+      spec: { ports: [{ name: 'http', port: 80 }] },
+    });
+    expect(traefik.dashboardPaths).toEqual(['/dashboard', '/api']);
     const service = find('Service', 'traefik-dashboard');
     expect(service.spec.type).toBe('ClusterIP');
     expect(service.spec.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'traefik' }]);

@@ -75,6 +75,15 @@ describe('parseInventory', () => {
     ]);
   });
 
+  it('reads the GitLab groups of the ArgoCD operators, and refuses what is no group path', () => {
+    expect(parseInventory(shipped(), 'k8s-235').sso.operatorGroups).toEqual(['tdude']);
+    const data = shipped();
+    data.sso.operatorGroups = ['infra/ops', 'ops, admins'];
+    expect(issuesOf(data)).toEqual([{ path: 'sso.operatorGroups[1]', message: expect.stringContaining('is not a GitLab group path') }]);
+    data.sso.operatorGroups = [];
+    expect(issuesOf(data).map((issue) => issue.path)).toEqual(['sso.operatorGroups']);
+  });
+
   it('reports every issue of a broken inventory with its JSON path', () => {
     const data = shipped();
     data.name = 'k8s-236';

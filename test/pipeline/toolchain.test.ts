@@ -57,20 +57,26 @@ describe('the renderer toolchain', () => {
 
   it('fails synth when the composition sets ArgoCD up so that it cannot render a chart', async () => {
     const composition = (replace: boolean) => `import { defineCluster } from '${PROJECT}framework/cluster.ts';
-import { ApiObject } from 'cdk8s';
 import { ArgoCd } from '${PROJECT}constructs/gitops/argocd.ts';
+import { AcmeClusterIssuer, LETS_ENCRYPT } from '${PROJECT}constructs/certificates/acme-cluster-issuer.ts';
 import { CertManager } from '${PROJECT}constructs/certificates/cert-manager.ts';
+const certManager = { name: 'cert-manager', namespace: 'cert-manager', build(chart) {
+  new CertManager(chart, 'cert-manager');
+  // The issuer Argo CD's Ingress takes (the ingress policy comes with the Ingress).
+  const issuer = new AcmeClusterIssuer(chart, 'letsencrypt-prod', {
+    server: LETS_ENCRYPT.staging,
+    email: 'acme@example.org',
+    solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+  });
+  return { issuer };
+} };
 export default defineCluster({
   parseInventory: (data) => data,
   externalCustomResources: () => [{ group: 'monitoring.coreos.com', reason: 'test' }, { group: 'traefik.io', reason: 'test' }],
   apps: () => [
-    { name: 'cert-manager', namespace: 'cert-manager', build(chart) {
-      new CertManager(chart, 'cert-manager');
-      // The issuer Argo CD's Ingress names (the ingress policy comes with the Ingress).
-      new ApiObject(chart, 'issuer', { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt-prod' }, spec: { selfSigned: {} } });
-    } },
-    { name: 'argocd', namespace: 'argocd', dependsOn: ['cert-manager'], build(chart) {
-      new ArgoCd(chart, 'argocd', { url: 'https://gitops.example.org', rbac: { operatorGroups: ['ops'] }, ksopsReplacesKustomize: ${replace} });
+    certManager,
+    { name: 'argocd', namespace: 'argocd', dependsOn: [certManager], build(chart) {
+      new ArgoCd(chart, 'argocd', { url: 'https://gitops.example.org', issuer: chart.use(certManager).issuer, rbac: { operatorGroups: ['ops'] }, ksopsReplacesKustomize: ${replace} });
     } },
   ],
 });
