@@ -77,7 +77,8 @@ export interface ClusterInventory {
 }
 
 export interface InventoryExample {
-  readonly path: string;
+  /** The field's path, e.g. `acme.email` or `hosts[0].ipv4`. */
+  readonly field: string;
   /** The value there, as text (lists joined with commas). */
   readonly value: string;
   readonly replace: string;
@@ -108,9 +109,9 @@ function describeValue(value: unknown): string {
 
 /** The inventory's example values, each with the value its path holds. */
 export function inventoryExamples(inventory: ClusterInventory): InventoryExample[] {
-  return Object.entries(inventory.examples ?? {}).map(([path, replace]) => ({
-    path,
-    value: describeValue(valueAt(inventory, path)),
+  return Object.entries(inventory.examples ?? {}).map(([field, replace]) => ({
+    field,
+    value: describeValue(valueAt(inventory, field)),
     replace,
   }));
 }

@@ -30,20 +30,14 @@ export default defineCluster({
     },
   ],
   // The inventory marks its example values; SOPS files encrypted for an example key follow.
-  examples: (inventory) =>
-    inventoryExamples(inventory).map((example) => ({
-      file: `inventory/${NAME}.json`,
-      field: example.path,
-      value: example.value,
-      replace: example.replace,
-    })),
+  examples: inventoryExamples,
   // The ingress and storage checks come with their constructs (registerPolicies); these are the
   // cluster's own choices.
   policies: (inventory) => [
     gitOpsPolicy({
       namespaceGrants: [
         {
-          app: 'democratic-csi',
+          app: democraticCsiApp,
           namespace: 'kube-system',
           reason:
             "the upstream snapshot-controller manifests (external-snapshotter v8.2.1) install into kube-system, where the cluster's controllers run",

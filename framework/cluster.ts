@@ -77,8 +77,9 @@ export interface ClusterDefinition<I> {
   /** Cluster-wide checks run over every object of every app once each object is valid. @default none */
   policies?(inventory: I): readonly ClusterPolicy[];
   /**
-   * The inventory's example values (placeholders the operator replaces). A SOPS file encrypted
-   * for an age recipient listed here is an example-encrypted secret. @default none
+   * The inventory's example values (placeholders the operator replaces), each in
+   * `inventory/<cluster>.json` unless it names another file. A SOPS file encrypted for an age
+   * recipient listed here is an example-encrypted secret. @default none
    */
   examples?(inventory: I): readonly ExampleValue[];
 }

@@ -108,7 +108,12 @@ function clusterExamples(
 ): FoundExample[] {
   let declared: readonly ExampleValue[] = [];
   try {
-    declared = cluster.definition.examples?.(cluster.inventory) ?? [];
+    // The composition's examples are the inventory's: in its file unless they name another.
+    const inventoryFile = `inventory/${cluster.name}.json`;
+    declared = (cluster.definition.examples?.(cluster.inventory) ?? []).map((example) => ({
+      ...example,
+      file: example.file ?? inventoryFile,
+    }));
   } catch (error) {
     problems.push({
       origin: { constructPath: cluster.name },

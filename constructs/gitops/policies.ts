@@ -11,10 +11,14 @@ export interface GitOpsPolicyOptions {
   /** @default `dist/<cluster>/<app>` */
   readonly pathOf?: (cluster: string, app: string) => string;
   /**
-   * Namespaces an app writes into without owning them (its Namespace object or its
-   * Application's destination), each with the reason. @default none
+   * Namespaces an app (the app object, or its name) writes into without owning them (its
+   * Namespace object or its Application's destination), each with the reason. @default none
    */
-  readonly namespaceGrants?: readonly { readonly app: string; readonly namespace: string; readonly reason: string }[];
+  readonly namespaceGrants?: readonly {
+    readonly app: { readonly name: string } | string;
+    readonly namespace: string;
+    readonly reason: string;
+  }[];
 }
 
 const isApplication = (object: PolicyObject) =>
@@ -85,7 +89,12 @@ export function gitOpsPolicy(options: GitOpsPolicyOptions): ClusterPolicy {
           owners.set(objectRef(object.manifest).name ?? '', object.app);
       }
       const granted = (app: string, namespace: string) =>
-        (options.namespaceGrants ?? []).some((grant) => grant.app === app && grant.namespace === namespace && grant.reason.trim() !== '');
+        (options.namespaceGrants ?? []).some(
+          (grant) =>
+            (typeof grant.app === 'string' ? grant.app : grant.app.name) === app &&
+            grant.namespace === namespace &&
+            grant.reason.trim() !== '',
+        );
       for (const object of objects) {
         const namespace = objectRef(object.manifest).namespace;
         if (namespace === undefined || createsNamespace.get(object.app) === namespace || isApplication(object)) continue;

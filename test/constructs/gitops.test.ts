@@ -218,7 +218,7 @@ describe('gitops cross-checks', () => {
       cluster: 'lab',
       apps: ['web', 'gitops'],
       namespaceGrants: [
-        { app: 'web', namespace: 'shared', reason: 'a shared config' },
+        { app: { name: 'web' }, namespace: 'shared', reason: 'a shared config' },
         { app: 'web', namespace: 'kube-system', reason: '' },
       ],
     });
