@@ -78,11 +78,12 @@ function parseCli(argv: readonly string[]) {
 }
 
 async function run(args: { input: string; output: string; force: boolean; config?: string | undefined }, env: ToolContext): Promise<void> {
-  const input = resolve(env.cwd ?? process.cwd(), args.input);
-  const output = resolve(env.cwd ?? process.cwd(), args.output);
-  const configPath = args.config !== undefined ? resolve(env.cwd ?? process.cwd(), args.config) : findSopsConfig(env.cwd ?? process.cwd());
+  const cwd = env.cwd ?? process.cwd();
+  const input = resolve(cwd, args.input);
+  const output = resolve(cwd, args.output);
+  const configPath = args.config !== undefined ? resolve(cwd, args.config) : findSopsConfig(cwd);
   if (configPath === undefined || !existsSync(configPath)) {
-    throw new CliError(`no .sops.yaml found (looked in ${env.cwd ?? process.cwd()} and its parents); pass --config`);
+    throw new CliError(`no .sops.yaml found (looked in ${cwd} and its parents); pass --config`);
   }
   const config = parseSopsConfig(readFileSync(configPath, 'utf8'), configPath);
 

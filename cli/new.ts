@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { isMap, isSeq, parseDocument, stringify } from 'yaml';
 import type { EncryptedFileEntry } from '../framework/contributions.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
+import { BEHAVIOR_ANNOTATION } from '../pipeline/encrypted-files.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { loadClusters } from '../pipeline/load.js';
 import { renderCluster } from '../pipeline/render.js';
@@ -34,7 +35,6 @@ cluster  copies the inventory and composition of CLUSTER (default k8s-235) under
 app      writes apps/NAME.ts: a namespace and a pinned, restricted Deployment to start from`;
 
 const DEFAULT_SOURCE = 'k8s-235';
-const BEHAVIOR_ANNOTATION = 'kustomize.config.k8s.io/behavior';
 
 class ScaffoldError extends Error {}
 

@@ -247,6 +247,16 @@ let
         ) [ "ipv4" "ipv6" ]
       ) indexedHosts;
       indexedHosts = util.imap (i: h: h // { index = i; }) hosts;
+      # One message for each host whose field repeats an earlier host's (message h first).
+      repeatedHostField =
+        field: message:
+        concatMap (
+          h:
+          let
+            first = head (filter (o: o.${field} == h.${field}) indexedHosts);
+          in
+          optional (h.${field} != null && first.index != h.index) (message h first)
+        ) indexedHosts;
       addressOwners = concatMap (
         h: map (family: { inherit family; address = h.${family}; owner = h; }) (filter (f: h.${f} != null) [ "ipv4" "ipv6" ])
       ) indexedHosts;
@@ -294,25 +304,12 @@ let
         ++ forEach hosts (
           h: optional (!util.isHostLabel h.name) "host name ${show h.name} is not a lower-case DNS label"
         )
-        ++ concatMap (
-          h:
-          let
-            first = head (filter (o: o.name == h.name) indexedHosts);
-          in
-          optional (
-            h.name != null && first.index != h.index
-          ) "hosts[${toString h.index}].name ${show h.name} is listed twice"
-        ) indexedHosts
+        ++ repeatedHostField "name" (h: first: "hosts[${toString h.index}].name ${show h.name} is listed twice")
         # Two hosts with one FQDN: one of them is unreachable by name, and their certificates collide.
-        ++ concatMap (
-          h:
-          let
-            first = head (filter (o: o.fqdn == h.fqdn) indexedHosts);
-          in
-          optional (
-            h.fqdn != null && first.index != h.index
-          ) "hosts[${toString h.index}].fqdn ${show h.fqdn} is also the fqdn of hosts[${toString first.index}] (${toString first.name})"
-        ) indexedHosts
+        ++ repeatedHostField "fqdn" (
+          h: first:
+          "hosts[${toString h.index}].fqdn ${show h.fqdn} is also the fqdn of hosts[${toString first.index}] (${toString first.name})"
+        )
       ))
       (check "host-addresses" (
         forEach hosts (
