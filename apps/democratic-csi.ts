@@ -4,7 +4,7 @@ import type { TrueNasDriverConfig } from '../constructs/storage/driver-config.js
 import { CsiNamespace } from '../constructs/storage/namespace.js';
 import { SnapshotController } from '../constructs/storage/snapshot-controller.js';
 import type { AppDefinition } from '../framework/cluster.js';
-import type { ClusterInventory, StorageDriverInventory } from './inventory.js';
+import type { ClusterInventory, StorageDriverInventory } from '../inventory/schema.js';
 
 const NAME = 'democratic-csi';
 const NAMESPACE = 'democratic-csi';

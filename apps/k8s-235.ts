@@ -6,11 +6,11 @@ import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/in
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
+import { inventoryExamples, parseInventory } from '../inventory/schema.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
-import { inventoryExamples, parseInventory } from './inventory.js';
 import { SSO_MIDDLEWARE, traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
 import { InventoryError, type InventoryIssue } from '../../framework/cluster.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { projectRoot } from '../helpers/io.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit the raw JSON freely
@@ -50,12 +50,13 @@ describe('the storage inventory', () => {
         path: 'storage.drivers[0].driver',
         message: '"freenas-smb" is not one of freenas-nfs, freenas-iscsi, freenas-api-nfs, freenas-api-iscsi',
       },
-      { path: 'storage.drivers[0].iscsi', message: 'only the iSCSI drivers take iSCSI settings (driver is freenas-smb)' },
-      { path: 'storage.drivers[0].iscsi.extentBlocksize', message: 'must be 512, 1024, 2048 or 4096' },
       { path: 'storage.drivers[0].iscsi.portal', message: 'is required (a string)' },
+      { path: 'storage.drivers[0].iscsi.extentBlocksize', message: 'must be 512, 1024, 2048 or 4096' },
       { path: 'storage.drivers[0].storageClasses[0].default', message: 'must be true or false' },
-      { path: 'storage.drivers[1].iscsi.extentBlocksize', message: 'must be 512, 1024, 2048 or 4096' },
+      // A check between a driver's fields follows the fields' own issues.
+      { path: 'storage.drivers[0].iscsi', message: 'only the iSCSI drivers take iSCSI settings (driver is freenas-smb)' },
       { path: 'storage.drivers[1].iscsi.portal', message: 'is required (a string)' },
+      { path: 'storage.drivers[1].iscsi.extentBlocksize', message: 'must be 512, 1024, 2048 or 4096' },
       {
         path: 'storage.drivers[1].csiDriverName',
         message: 'CSI driver name "org.democratic-csi.nfs" is also used at storage.drivers[0].csiDriverName',

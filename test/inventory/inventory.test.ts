@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
 import { InventoryError, type InventoryIssue } from '../../framework/cluster.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { projectRoot } from '../helpers/io.js';
 
 const read = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(projectRoot, path), 'utf8'));

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
 import { InventoryError } from '../../framework/cluster.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { parseInventoryJson } from '../../pipeline/load.js';
 import { evalJson, hasNix, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 
