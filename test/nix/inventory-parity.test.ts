@@ -453,7 +453,7 @@ describe.skipIf(skipNixSuites)(suiteName('the synth and the NixOS plan refuse th
       '"clusterDomain": "cluster.local",',
       '"clusterDomain": "cluster.local",\n    "clusterDomain": "cluster.local",',
     );
-    const where = 'appears twice in one object at line 10, column 5';
+    const where = 'appears twice in one object at line 11, column 5';
     expect(tsProblems(text).filter((line) => line.includes(where))).toHaveLength(1);
     expect(nixFailures(text, 'repeated-key').filter((line) => line.includes(where))).toHaveLength(1);
   });
