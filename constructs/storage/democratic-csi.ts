@@ -14,6 +14,7 @@ import {
   datasetsOverlap,
   driverConfigDigest,
   driverConfigProblems,
+  isIscsiConfig,
   isIscsiDriver,
   type TrueNasDriverConfig,
 } from './driver-config.js';
@@ -110,11 +111,15 @@ export interface DemocraticCsiDriverProps {
   /** The driver config without credentials; the SOPS file holds it whole, with them. */
   readonly config: TrueNasDriverConfig;
   /**
-   * The SOPS file holding the whole driver config as a Secret, relative to the project root
-   * (by convention `secrets/<cluster>/<app>/<release>-driver-config.sops.yaml`), written by
-   * `cli/driver-config.ts`.
+   * The folder of the driver's SOPS files, relative to the project root (by convention
+   * `secrets/<cluster>/<app>`): the driver config as a Secret, `<release>-driver-config.sops.yaml`
+   * (written by `cli/driver-config.ts`), and, when a target group uses CHAP, the credentials the
+   * node plugin logs in with, `<release>-chap.sops.yaml` (keys `node-db.node.session.auth.*`),
+   * which becomes every class's node-stage secret.
    */
-  readonly configFile: string;
+  readonly secretsFolder?: string;
+  /** The SOPS file of the driver config. @default `<secretsFolder>/<release>-driver-config.sops.yaml` */
+  readonly configFile?: string;
   /** @default none */
   readonly storageClasses?: readonly StorageClassOptions[];
   /** @default none */
@@ -144,6 +149,14 @@ export interface DemocraticCsiDriverProps {
   readonly resources?: Partial<Record<DemocraticCsiContainer, ContainerResources>>;
 }
 
+/** A driver as a cluster's facts describe it: what it serves and from where, not where it runs or keeps its secrets. */
+export type DemocraticCsiDriverSpec = Pick<DemocraticCsiDriverProps, 'csiDriverName' | 'config' | 'storageClasses' | 'snapshotClasses'> & {
+  readonly releaseName: string;
+};
+
+/** The keys of the CHAP credentials Secret: the iscsiadm node settings the node plugin logs in with. */
+export const CHAP_SECRET_KEYS = ['authmethod', 'username', 'password'].map((key) => `node-db.node.session.auth.${key}`);
+
 const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
 
 /**
@@ -153,6 +166,10 @@ const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
  * them). The typed config is authoritative: the Secret must carry its digest (see
  * cli-driver-config.ts), which the CSIDriver states for the storage policy to compare.
  */
+function usesChap(config: TrueNasDriverConfig): boolean {
+  return isIscsiConfig(config) && config.iscsi.targetGroups.some((group) => (group.authType ?? 'None') !== 'None');
+}
+
 export class DemocraticCsiDriver extends Construct {
   static isDriver(construct: IConstruct): construct is DemocraticCsiDriver {
     return (construct as unknown as Record<symbol, unknown>)[DRIVER_MARK] === true;
@@ -166,6 +183,8 @@ export class DemocraticCsiDriver extends Construct {
   readonly configDigest: string;
   /** The Secret holding the driver config. */
   readonly configSecret: SopsSecret;
+  /** The Secret with the CHAP credentials, when a target group uses CHAP and `secretsFolder` is given. */
+  readonly chapSecret?: SopsSecret;
   readonly chart: HelmChart;
   readonly csiDriver: k8s.KubeCsiDriver;
   readonly storageClasses: readonly k8s.KubeStorageClass[];
@@ -185,12 +204,22 @@ export class DemocraticCsiDriver extends Construct {
     const imageTag = props.imageTag ?? DEMOCRATIC_CSI_IMAGE_TAG;
     const digestAnnotation = { [DRIVER_CONFIG_DIGEST_ANNOTATION]: this.configDigest };
 
+    const inFolder = (file: string) => (props.secretsFolder === undefined ? undefined : `${props.secretsFolder}/${file}`);
     this.configSecret = new SopsSecret(this, 'driver-config', {
-      file: props.configFile,
+      file: props.configFile ?? inFolder(`${this.releaseName}-driver-config.sops.yaml`) ?? '',
       name: `${this.releaseName}-driver-config`,
       namespace: props.namespace,
       keys: [DRIVER_CONFIG_KEY],
     });
+    const chapFile = usesChap(props.config) ? inFolder(`${this.releaseName}-chap.sops.yaml`) : undefined;
+    if (chapFile !== undefined) {
+      this.chapSecret = new SopsSecret(this, 'chap', {
+        file: chapFile,
+        name: `${this.releaseName}-chap`,
+        namespace: props.namespace,
+        keys: CHAP_SECRET_KEYS,
+      });
+    }
 
     const image = { registry: DEMOCRATIC_CSI_IMAGE, tag: imageTag };
     const nodeEnv = iscsi && props.iscsiadmHostPath ? [{ name: 'ISCSIADM_HOST_PATH', value: props.iscsiadmHostPath }] : [];
@@ -243,7 +272,8 @@ export class DemocraticCsiDriver extends Construct {
 
     this.storageClasses = (props.storageClasses ?? []).map((options) => {
       const parameters: Record<string, string> = { fsType: options.fsType ?? (iscsi ? 'ext4' : 'nfs'), ...options.parameters };
-      for (const [kind, secret] of Object.entries(options.secrets ?? {})) {
+      const secrets = { ...(this.chapSecret ? { 'node-stage': this.chapSecret } : {}), ...options.secrets };
+      for (const [kind, secret] of Object.entries(secrets)) {
         if (!secret) continue;
         parameters[`csi.storage.k8s.io/${kind}-secret-name`] = secret.secretName;
         parameters[`csi.storage.k8s.io/${kind}-secret-namespace`] = secret.namespace;
@@ -286,6 +316,9 @@ export class DemocraticCsiDriver extends Construct {
     const kind = props.config.driver;
     const iscsi = isIscsiDriver(kind);
     const problems = driverConfigProblems(props.config).map((problem) => `driver config: ${problem}`);
+    if (props.configFile === undefined && props.secretsFolder === undefined) {
+      problems.push('neither configFile nor secretsFolder is set: name the SOPS file of the driver config');
+    }
     for (const [key, value] of Object.entries({ ...DEMOCRATIC_CSI_RESOURCES, ...props.resources })) {
       const error = !(key in DEMOCRATIC_CSI_RESOURCES)
         ? `is no container of the chart; known: ${Object.keys(DEMOCRATIC_CSI_RESOURCES).join(', ')}`
@@ -305,7 +338,7 @@ export class DemocraticCsiDriver extends Construct {
     const allowed = iscsi ? BLOCK_FS_TYPES : NFS_FS_TYPES;
     const seen = new Set<string>();
     const config = props.config;
-    const chap = 'iscsi' in config && config.iscsi.targetGroups.some((group) => (group.authType ?? 'None') !== 'None');
+    const chap = usesChap(config) && !this.chapSecret;
     for (const options of props.storageClasses ?? []) {
       const where = `StorageClass "${options.name}"`;
       if (seen.has(options.name)) problems.push(`${where} is listed twice`);

@@ -353,6 +353,36 @@ describe('DemocraticCsiDriver validation', () => {
       'StorageClass "iscsi": the iSCSI target group uses CHAP, so the class needs a node-stage secret with the node-db.node.session.auth.* credentials',
     ]);
   });
+
+  it('names its SOPS files in the secrets folder: the config, and the CHAP credentials every class then logs in with', () => {
+    const config: IscsiDriverConfig = {
+      ...ISCSI,
+      iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 2 }] },
+    };
+    const { drivers, find } = build({
+      iscsi: { config, configFile: undefined, secretsFolder: 'secrets/lab/storage', storageClasses: [{ name: 'iscsi', fsType: 'ext4' }] },
+    });
+    const [driver] = drivers;
+    expect(driver?.node.validate()).toEqual([]);
+    expect(driver?.configSecret.file).toBe('secrets/lab/storage/iscsi-driver-config.sops.yaml');
+    expect([driver?.chapSecret?.file, driver?.chapSecret?.secretName, driver?.chapSecret?.keys]).toEqual([
+      'secrets/lab/storage/iscsi-chap.sops.yaml',
+      'iscsi-chap',
+      ['node-db.node.session.auth.authmethod', 'node-db.node.session.auth.username', 'node-db.node.session.auth.password'],
+    ]);
+    expect(find('StorageClass', 'iscsi')?.parameters).toEqual({
+      fsType: 'ext4',
+      'csi.storage.k8s.io/node-stage-secret-name': 'iscsi-chap',
+      'csi.storage.k8s.io/node-stage-secret-namespace': 'storage',
+    });
+    // Without CHAP there is no credentials file to ask for.
+    expect(
+      build({ iscsi: { config: ISCSI, configFile: undefined, secretsFolder: 'secrets/lab/storage' } }).drivers[0]?.chapSecret,
+    ).toBeUndefined();
+    expect(errorsOf({ configFile: undefined })).toEqual([
+      'neither configFile nor secretsFolder is set: name the SOPS file of the driver config',
+    ]);
+  });
 });
 
 describe('SnapshotController', () => {
