@@ -6,7 +6,7 @@ import { INGRESS_DEFAULTS_CONTEXT, type IngressDefaults } from '../constructs/in
 import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
-import { inventoryExamples, parseInventory } from '../inventory/schema.js';
+import { parseInventory } from '../inventory/schema.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp } from './democratic-csi.js';
@@ -37,7 +37,7 @@ export default defineCluster({
   ],
   // The inventory marks its example values; SOPS files encrypted for an example key follow.
   examples: (inventory) =>
-    inventoryExamples(inventory).map((example) => ({
+    inventory.examples.map((example) => ({
       file: `inventory/${NAME}.json`,
       field: example.path,
       value: example.value,

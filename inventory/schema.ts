@@ -7,7 +7,7 @@ import { always, integer, list, matching, oneOf, record, text } from './fields.j
 import { formatPath, inventoryIssues, issuePaths, parsePath, withoutReported } from './issues.js';
 import { cidrProblem, familyOf, subnetOf } from './network.js';
 import { filled } from './schema-walk.js';
-import { storageFacts } from './storage.js';
+import { storageFacts, storageModel } from './storage.js';
 
 /**
  * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
@@ -149,29 +149,37 @@ export type HostRole = (typeof HOST_ROLES)[number];
 
 /**
  * The schema of an inventory: its fields, then the checks between them (which run on whatever
- * fields are valid, so one run reports every problem), then the model apps build from.
+ * fields are valid, so one run reports every problem), then the model apps build from. Example
+ * values are resolved against the facts as written, since their paths are the file's.
  */
 export function clusterInventorySchema(expectedName?: string) {
   const fields = facts(expectedName);
-  return fields.superRefine(
-    (value, ctx) => {
-      const report = ({ path, message }: { path: string; message: string }) =>
-        ctx.addIssue({ code: 'custom', path: parsePath(path), message });
-      checkExamples(value, ctx.issues.flatMap(issuePaths).map(formatPath), report);
-      crossCheck(filled(fields, withoutReported(value, ctx.issues)) as InventoryFacts, report);
-    },
-    { when: always },
-  );
+  return fields
+    .superRefine(
+      (value, ctx) => {
+        const report = ({ path, message }: { path: string; message: string }) =>
+          ctx.addIssue({ code: 'custom', path: parsePath(path), message });
+        checkExamples(value, ctx.issues.flatMap(issuePaths).map(formatPath), report);
+        crossCheck(filled(fields, withoutReported(value, ctx.issues)) as InventoryFacts, report);
+      },
+      { when: always },
+    )
+    .transform(({ $schema: _editorsOnly, storage, examples, ...rest }) => ({
+      ...rest,
+      storage: storageModel(storage),
+      /** The fields that still hold placeholders, with their values and what replaces them. Synth lists them; --production refuses them. */
+      examples: examplesIn({ ...rest, storage }, examples),
+    }));
 }
 
 /** The schema of every inventory: what the JSON Schema is generated from. */
 export const ClusterInventorySchema = clusterInventorySchema();
 
+/** The inventory as apps build from it: its facts, the storage drivers in the construct's model, the example values resolved. */
 export type ClusterInventory = z.output<typeof ClusterInventorySchema>;
 export type HostInventory = ClusterInventory['hosts'][number];
 export type StorageInventory = ClusterInventory['storage'];
 export type StorageDriverInventory = NonNullable<StorageInventory['drivers']>[number];
-export type StorageClassInventory = StorageDriverInventory['storageClasses'][number];
 export type { InventoryExample };
 
 /** Parses and checks an inventory; throws InventoryError listing every problem found, each at its JSON path. */
@@ -183,9 +191,4 @@ export function parseInventory(data: unknown, expectedName?: string): ClusterInv
   const result = schema.safeParse(data);
   if (!result.success) throw new InventoryError(inventoryIssues(result.error.issues, schema));
   return result.data;
-}
-
-/** The inventory's example values, each with the value its path holds. */
-export function inventoryExamples(inventory: ClusterInventory): InventoryExample[] {
-  return examplesIn(inventory, inventory.examples);
 }

@@ -1,5 +1,14 @@
 import type { z } from 'zod';
-import { EXTENT_BLOCKSIZES, ISCSI_AUTH_TYPES, TRUENAS_DRIVER_KINDS, ZVOL_BLOCKSIZES } from '../constructs/storage/driver-config.js';
+import type { DemocraticCsiDriverSpec } from '../constructs/storage/democratic-csi.js';
+import {
+  EXTENT_BLOCKSIZES,
+  ISCSI_AUTH_TYPES,
+  isIscsiDriver,
+  TRUENAS_DRIVER_KINDS,
+  type TrueNasConnection,
+  type TrueNasDriverConfig,
+  ZVOL_BLOCKSIZES,
+} from '../constructs/storage/driver-config.js';
 import { isDnsLabel, isDnsName } from '../framework/rules/network.js';
 import { always, flag, integer, integerOf, list, oneOf, record, text } from './fields.js';
 import { formatPath } from './issues.js';
@@ -100,3 +109,47 @@ export const storageFacts = record({
 );
 
 export type StorageFacts = z.output<typeof storageFacts>;
+type DriverFacts = NonNullable<StorageFacts['drivers']>[number];
+
+/**
+ * A driver entry as the construct takes it: the NAS connection shared by every driver, NFS
+ * shares served from the storage host; what the inventory leaves out (API on https:443, SSH as
+ * root on 22) the construct's defaults say.
+ */
+function driverSpec(truenas: StorageFacts['truenas'], entry: DriverFacts): DemocraticCsiDriverSpec {
+  const connection: TrueNasConnection = { host: truenas.host, ...truenas.api, ...(truenas.ssh ? { ssh: truenas.ssh } : {}) };
+  const datasets = { volumes: entry.datasets.volumes, snapshots: entry.datasets.snapshots };
+  let config: TrueNasDriverConfig;
+  if (isIscsiDriver(entry.driver)) {
+    const iscsi = entry.iscsi;
+    // The schema refuses an iSCSI driver without its iSCSI settings.
+    if (!iscsi) throw new Error(`storage driver ${entry.name}: ${entry.driver} without iscsi settings`);
+    const { zvolBlocksize, extentBlocksize, ...target } = iscsi;
+    config = {
+      driver: entry.driver,
+      truenas: connection,
+      datasets,
+      iscsi: { ...target, zvol: { blocksize: zvolBlocksize }, extent: { blocksize: extentBlocksize } },
+    };
+  } else {
+    config = { driver: entry.driver, truenas: connection, datasets, nfs: { shareHost: truenas.storageHost } };
+  }
+  return {
+    releaseName: entry.name,
+    csiDriverName: entry.csiDriverName,
+    config,
+    storageClasses: entry.storageClasses,
+    ...(entry.snapshotClasses ? { snapshotClasses: entry.snapshotClasses } : {}),
+  };
+}
+
+/** The storage section as apps build from it: the NAS as written, each driver in the construct's model. */
+export function storageModel(storage: StorageFacts): {
+  readonly truenas: StorageFacts['truenas'];
+  readonly drivers?: readonly DemocraticCsiDriverSpec[];
+} {
+  return {
+    truenas: storage.truenas,
+    ...(storage.drivers ? { drivers: storage.drivers.map((entry) => driverSpec(storage.truenas, entry)) } : {}),
+  };
+}

@@ -173,7 +173,7 @@ export default defineCluster({
     const { code, err } = await synth(root);
     expect(code).toBe(1);
     expect(err).toContain(
-      'k8s-235/democratic-csi/iscsi-chap (secrets/k8s-235/democratic-csi/iscsi-chap.sops.yaml): Secret democratic-csi/iscsi-chap: the SOPS file does not exist [sops.file]',
+      'k8s-235/democratic-csi/iscsi/chap (secrets/k8s-235/democratic-csi/iscsi-chap.sops.yaml): Secret democratic-csi/iscsi-chap: the SOPS file does not exist [sops.file]',
     );
   });
 

@@ -27,7 +27,8 @@ describe('the inventory JSON Schema', () => {
     const data = shipped();
     expect(Object.keys(data)[0]).toBe('$schema');
     expect(join('inventory', data.$schema)).toBe(INVENTORY_JSON_SCHEMA_FILE);
-    expect(parseInventory(data, 'k8s-235').$schema).toBe('./schema/cluster.schema.json');
+    // Synth takes the key, and leaves it out of what apps get.
+    expect(parseInventory(data, 'k8s-235')).not.toHaveProperty('$schema');
   });
 
   it('accepts the shipped inventories', () => {
