@@ -1,7 +1,7 @@
 import { ArgoCd } from '../constructs/gitops/argocd.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import type { ClusterInventory } from '../inventory/schema.js';
 import { certManagerApp } from './cert-manager.js';
-import type { ClusterInventory } from './inventory.js';
 import { traefikApp } from './traefik.js';
 
 /**

@@ -2,7 +2,7 @@ import { AcmeClusterIssuer, LETS_ENCRYPT } from '../constructs/certificates/acme
 import { CertManager } from '../constructs/certificates/cert-manager.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import type { AppDefinition } from '../framework/cluster.js';
-import type { ClusterInventory } from './inventory.js';
+import type { ClusterInventory } from '../inventory/schema.js';
 
 /** Ingress class the HTTP-01 solver uses. */
 const HTTP01_INGRESS_CLASS = 'traefik';

@@ -1,7 +1,7 @@
 import { GitOpsApplications } from '../constructs/gitops/applications.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import type { ClusterInventory } from '../inventory/schema.js';
 import { argocdApp } from './argocd.js';
-import type { ClusterInventory } from './inventory.js';
 
 /** The root of the app-of-apps: ArgoCD's AppProject and one Application per app of the cluster, itself included. */
 export const gitopsApp: AppDefinition<ClusterInventory> = {

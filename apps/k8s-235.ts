@@ -6,11 +6,11 @@ import { metricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { metricsAddon } from '../constructs/monitoring/service-monitor.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
+import { parseInventory } from '../inventory/schema.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
 import { democraticCsiApp } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
-import { inventoryExamples, parseInventory } from './inventory.js';
 import { traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
@@ -30,7 +30,7 @@ export default defineCluster({
     },
   ],
   // The inventory marks its example values; SOPS files encrypted for an example key follow.
-  examples: inventoryExamples,
+  examples: (inventory) => inventory.examples,
   // The ingress and storage checks come with their constructs (registerPolicies); these are the
   // cluster's own choices.
   policies: (inventory) => [

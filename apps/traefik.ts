@@ -5,8 +5,8 @@ import { TlsPolicy } from '../constructs/ingress/tls-policy.js';
 import { TraefikController } from '../constructs/ingress/traefik.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import type { AppDefinition } from '../framework/cluster.js';
+import type { ClusterInventory } from '../inventory/schema.js';
 import { certManagerApp } from './cert-manager.js';
-import type { ClusterInventory } from './inventory.js';
 
 const NAMESPACE = 'traefik';
 

@@ -140,7 +140,7 @@ function appTemplate(name: string): string {
   return `import { k8s } from 'cdk8s-plus-28';
 import { podSecurityNamespace } from '../constructs/core/namespace.js';
 import type { AppDefinition } from '../framework/cluster.js';
-import type { ClusterInventory } from './inventory.js';
+import type { ClusterInventory } from '../inventory/schema.js';
 
 const NAMESPACE = '${name}';
 

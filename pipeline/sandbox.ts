@@ -90,15 +90,15 @@ interface CallSite {
 export type LibraryEnvironment = 'empty' | 'real';
 
 /**
- * Turns the host off for app and construct code: every guarded call from a file under `apps/`
- * or `constructs/` (of the project or of this library) throws a SandboxError naming what was
+ * Turns the host off for app and construct code: every guarded call from a file under `apps/`,
+ * `inventory/` or `constructs/` (of the project or of this library) throws a SandboxError naming what was
  * reached. Library code that apps call is not refused (cdk8s reading its own settings, the
  * module loader); with `libraryEnv: 'empty'` it sees an empty environment. Returns the undo.
  */
 function install(root: string, libraryEnv: LibraryEnvironment): () => void {
-  const guarded = [join(root, 'apps'), join(root, 'constructs'), join(LIBRARY, 'apps'), join(LIBRARY, 'constructs')].map(
-    (dir) => `${dir}/`,
-  );
+  const guarded = ['apps', 'inventory', 'constructs']
+    .flatMap((folder) => [join(root, folder), join(LIBRARY, folder)])
+    .map((dir) => `${dir}/`);
   // The code that made the call: the first frame with a file outside this one. Few frames are
   // captured and none is formatted, so a guarded call costs about a microsecond.
   const fromProjectCode = (): boolean => {
@@ -228,7 +228,7 @@ function install(root: string, libraryEnv: LibraryEnvironment): () => void {
 /**
  * Runs `build` with no usable host for app and construct code: reading the environment, the
  * file system, the clock or chance, starting a process or a connection, or scheduling work
- * for later, from a file under `apps/` or `constructs/`, throws a SandboxError, so synth
+ * for later, from a file under `apps/`, `inventory/` or `constructs/`, throws a SandboxError, so synth
  * reports it with the construct path; library code sees an empty environment. (A library
  * that reads a file on a construct's behalf, like cdk8s-plus ConfigMap.addFile, is not stopped.)
  */

@@ -1,5 +1,6 @@
 // The layers and their one-way arrows (docs/architecture.md):
-//   apps → constructs → framework ← pipeline, and cli on top of pipeline and constructs.
+//   apps → inventory → constructs → framework ← pipeline, and cli on top of pipeline, inventory and constructs
+//   (inventory/ is the apps' side: the schema of the facts apps are built from).
 // framework/ imports nothing else of the repository; pipeline/ never imports the library or apps.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -11,8 +12,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   imports: ['imports'],
   constructs: ['constructs', 'framework', 'imports'],
   pipeline: ['pipeline', 'framework'],
-  apps: ['apps', 'constructs', 'framework', 'imports'],
-  cli: ['cli', 'pipeline', 'constructs', 'framework'],
+  inventory: ['inventory', 'constructs', 'framework'],
+  apps: ['apps', 'inventory', 'constructs', 'framework', 'imports'],
+  cli: ['cli', 'pipeline', 'inventory', 'constructs', 'framework'],
 };
 
 /** Relative module specifiers of a file: static, type-only, re-exports and dynamic imports. */

@@ -15,6 +15,7 @@ import {
   driverConfigDigest,
   driverConfigProblems,
   driverConfigSecret,
+  isIscsiConfig,
   isIscsiDriver,
   placeholderCredentials,
   type TrueNasDriverConfig,
@@ -112,11 +113,16 @@ export interface DemocraticCsiDriverProps {
   /** The driver config without credentials; the SOPS file holds it whole, with them. */
   readonly config: TrueNasDriverConfig;
   /**
-   * The SOPS file holding the whole driver config as a Secret, relative to the project root
-   * (by convention `secrets/<cluster>/<app>/<release>-driver-config.sops.yaml`), written by
-   * `cli/driver-config.ts`.
+   * The SOPS file of the driver config as a Secret (written by `cli/driver-config.ts`).
+   * @default the app's file for Secret `<release>-driver-config` (`AppChart.sopsFile`)
    */
-  readonly configFile: string;
+  readonly configFile?: string;
+  /**
+   * When a target group uses CHAP: the SOPS file of the credentials the node plugin logs in with
+   * (keys `node-db.node.session.auth.*`), which becomes every class's node-stage secret.
+   * @default the app's file for Secret `<release>-chap` (`AppChart.sopsFile`)
+   */
+  readonly chapFile?: string;
   /** @default none */
   readonly storageClasses?: readonly StorageClassOptions[];
   /** @default none */
@@ -146,6 +152,14 @@ export interface DemocraticCsiDriverProps {
   readonly resources?: Partial<Record<DemocraticCsiContainer, ContainerResources>>;
 }
 
+/** A driver as a cluster's facts describe it: what it serves and from where, not where it runs or keeps its secrets. */
+export type DemocraticCsiDriverSpec = Pick<DemocraticCsiDriverProps, 'csiDriverName' | 'config' | 'storageClasses' | 'snapshotClasses'> & {
+  readonly releaseName: string;
+};
+
+/** The keys of the CHAP credentials Secret: the iscsiadm node settings the node plugin logs in with. */
+export const CHAP_SECRET_KEYS = ['authmethod', 'username', 'password'].map((key) => `node-db.node.session.auth.${key}`);
+
 const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
 
 /**
@@ -155,6 +169,10 @@ const DRIVER_MARK = Symbol.for('homelab-cdk8s.storage.democratic-csi-driver');
  * them). The typed config is authoritative: the Secret must carry its digest (see
  * cli-driver-config.ts), which the CSIDriver states for the storage policy to compare.
  */
+function usesChap(config: TrueNasDriverConfig): boolean {
+  return isIscsiConfig(config) && config.iscsi.targetGroups.some((group) => (group.authType ?? 'None') !== 'None');
+}
+
 export class DemocraticCsiDriver extends Construct {
   static isDriver(construct: IConstruct): construct is DemocraticCsiDriver {
     return (construct as unknown as Record<symbol, unknown>)[DRIVER_MARK] === true;
@@ -168,6 +186,8 @@ export class DemocraticCsiDriver extends Construct {
   readonly configDigest: string;
   /** The Secret holding the driver config. */
   readonly configSecret: SopsSecret;
+  /** The Secret with the CHAP credentials, when a target group uses CHAP. */
+  readonly chapSecret?: SopsSecret;
   readonly chart: HelmChart;
   readonly csiDriver: k8s.KubeCsiDriver;
   readonly storageClasses: readonly k8s.KubeStorageClass[];
@@ -201,6 +221,14 @@ export class DemocraticCsiDriver extends Construct {
           credentials: placeholderCredentials(props.config.driver),
         }),
     });
+    if (usesChap(props.config)) {
+      this.chapSecret = new SopsSecret(this, 'chap', {
+        file: props.chapFile,
+        name: `${this.releaseName}-chap`,
+        namespace: props.namespace,
+        keys: CHAP_SECRET_KEYS,
+      });
+    }
 
     const image = { registry: DEMOCRATIC_CSI_IMAGE, tag: imageTag };
     const nodeEnv = iscsi && props.iscsiadmHostPath ? [{ name: 'ISCSIADM_HOST_PATH', value: props.iscsiadmHostPath }] : [];
@@ -253,7 +281,8 @@ export class DemocraticCsiDriver extends Construct {
 
     this.storageClasses = (props.storageClasses ?? []).map((options) => {
       const parameters: Record<string, string> = { fsType: options.fsType ?? (iscsi ? 'ext4' : 'nfs'), ...options.parameters };
-      for (const [kind, secret] of Object.entries(options.secrets ?? {})) {
+      const secrets = { ...(this.chapSecret ? { 'node-stage': this.chapSecret } : {}), ...options.secrets };
+      for (const [kind, secret] of Object.entries(secrets)) {
         if (!secret) continue;
         parameters[`csi.storage.k8s.io/${kind}-secret-name`] = secret.secretName;
         parameters[`csi.storage.k8s.io/${kind}-secret-namespace`] = secret.namespace;
@@ -314,8 +343,6 @@ export class DemocraticCsiDriver extends Construct {
 
     const allowed = iscsi ? BLOCK_FS_TYPES : NFS_FS_TYPES;
     const seen = new Set<string>();
-    const config = props.config;
-    const chap = 'iscsi' in config && config.iscsi.targetGroups.some((group) => (group.authType ?? 'None') !== 'None');
     for (const options of props.storageClasses ?? []) {
       const where = `StorageClass "${options.name}"`;
       if (seen.has(options.name)) problems.push(`${where} is listed twice`);
@@ -336,11 +363,6 @@ export class DemocraticCsiDriver extends Construct {
       if (nfsOnly.length > 0) {
         problems.push(
           `${where}: mount options ${nfsOnly.map((option) => `"${option}"`).join(', ')} are NFS options, but ${kind} mounts ${fsType} block devices, where mount fails on them; drop them or use ${fsType} options`,
-        );
-      }
-      if (chap && !options.secrets?.['node-stage']) {
-        problems.push(
-          `${where}: the iSCSI target group uses CHAP, so the class needs a node-stage secret with the node-db.node.session.auth.* credentials`,
         );
       }
     }

@@ -9,7 +9,12 @@ export type NfsDriverKind = 'freenas-nfs' | 'freenas-api-nfs';
 export type IscsiDriverKind = 'freenas-iscsi' | 'freenas-api-iscsi';
 export type TrueNasDriverKind = NfsDriverKind | IscsiDriverKind;
 
-export const TRUENAS_DRIVER_KINDS: readonly TrueNasDriverKind[] = ['freenas-nfs', 'freenas-iscsi', 'freenas-api-nfs', 'freenas-api-iscsi'];
+export const TRUENAS_DRIVER_KINDS = [
+  'freenas-nfs',
+  'freenas-iscsi',
+  'freenas-api-nfs',
+  'freenas-api-iscsi',
+] as const satisfies readonly TrueNasDriverKind[];
 
 export function isIscsiDriver(kind: TrueNasDriverKind): kind is IscsiDriverKind {
   return kind === 'freenas-iscsi' || kind === 'freenas-api-iscsi';
@@ -93,7 +98,12 @@ export interface NfsShareSettings {
   readonly enableReservation?: boolean;
 }
 
-export type IscsiAuthType = 'None' | 'CHAP' | 'CHAP Mutual';
+export const ISCSI_AUTH_TYPES = ['None', 'CHAP', 'CHAP Mutual'] as const;
+export type IscsiAuthType = (typeof ISCSI_AUTH_TYPES)[number];
+/** zvol block sizes TrueNAS offers. */
+export const ZVOL_BLOCKSIZES = ['512', '1K', '2K', '4K', '8K', '16K', '32K', '64K', '128K'] as const;
+/** Logical block sizes an iSCSI extent can report. */
+export const EXTENT_BLOCKSIZES = [512, 1024, 2048, 4096] as const;
 
 export interface IscsiTargetGroup {
   /** Database id of the portal (`GET /api/v2.0/iscsi/portal`), which may differ from the id the UI shows. */
@@ -130,7 +140,7 @@ export interface IscsiSettings {
   };
   readonly extent?: {
     /** Logical block size the extent reports. @default 512 */
-    readonly blocksize?: 512 | 1024 | 2048 | 4096;
+    readonly blocksize?: (typeof EXTENT_BLOCKSIZES)[number];
     /** @default true */
     readonly insecureTpc?: boolean;
     /** @default false */
@@ -179,7 +189,6 @@ export interface DriverCredentials {
   readonly sshPrivateKey?: string;
 }
 
-const ZVOL_BLOCKSIZES = ['512', '1K', '2K', '4K', '8K', '16K', '32K', '64K', '128K'];
 const DATASET = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
 const HOST = /^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
 const ISCSI_NAME_PART = /^[A-Za-z0-9.:-]*$/;
@@ -423,7 +432,7 @@ export function driverConfigProblems(config: TrueNasDriverConfig): string[] {
     }
   });
   const blocksize = iscsi.zvol?.blocksize;
-  if (blocksize !== undefined && !ZVOL_BLOCKSIZES.includes(blocksize)) {
+  if (blocksize !== undefined && !(ZVOL_BLOCKSIZES as readonly string[]).includes(blocksize)) {
     problems.push(`iscsi.zvol.blocksize "${blocksize}" is not a zvol block size (${ZVOL_BLOCKSIZES.join(', ')})`);
   }
   return problems;

@@ -18,7 +18,7 @@ const SSH_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${SSH_MARKER}\n-----END OP
 const APP_DIR = 'dist/k8s-235/democratic-csi';
 
 const composition = `import { defineCluster } from '${PROJECT}framework/cluster.ts';
-import { parseInventory } from '${PROJECT}apps/inventory.ts';
+import { parseInventory } from '${PROJECT}inventory/schema.ts';
 import { democraticCsiApp } from '${PROJECT}apps/democratic-csi.ts';
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, 'k8s-235'),
@@ -142,7 +142,7 @@ describe('the democratic-csi app of the default cluster', () => {
   it('makes an app claiming a class of democratic-csi depend on it, through synth', async () => {
     const withClaim = (dependsOn: string) => `import { k8s } from 'cdk8s-plus-28';
 import { defineCluster } from '${PROJECT}framework/cluster.ts';
-import { parseInventory } from '${PROJECT}apps/inventory.ts';
+import { parseInventory } from '${PROJECT}inventory/schema.ts';
 import { democraticCsiApp } from '${PROJECT}apps/democratic-csi.ts';
 const web = { name: 'web', namespace: 'web', dependsOn: ${dependsOn}, build(chart) {
   new k8s.KubeNamespace(chart, 'ns', { metadata: { name: 'web' } });
@@ -176,7 +176,7 @@ export default defineCluster({
     const { code, err } = await synth(root);
     expect(code).toBe(1);
     expect(err).toContain(
-      'k8s-235/democratic-csi/iscsi-chap (secrets/k8s-235/democratic-csi/iscsi-chap.sops.yaml): Secret democratic-csi/iscsi-chap: the SOPS file does not exist [sops.file]',
+      'k8s-235/democratic-csi/iscsi/chap (secrets/k8s-235/democratic-csi/iscsi-chap.sops.yaml): Secret democratic-csi/iscsi-chap: the SOPS file does not exist [sops.file]',
     );
   });
 

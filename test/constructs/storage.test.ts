@@ -219,6 +219,7 @@ describe('DemocraticCsiDriver', () => {
           ...ISCSI,
           iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 1 }] },
         },
+        chapFile: 'secrets/lab/storage/iscsi-chap.sops.yaml',
         storageClasses: [{ name: 'iscsi', fsType: 'xfs', secrets: { 'node-stage': nodeStage(chart) } }],
       },
     });
@@ -351,14 +352,29 @@ describe('DemocraticCsiDriver validation', () => {
     ]);
   });
 
-  it('fails on CHAP without the node-stage secret holding its credentials', () => {
+  it('names its SOPS files in the secrets folder: the config, and the CHAP credentials every class then logs in with', () => {
     const config: IscsiDriverConfig = {
       ...ISCSI,
       iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 2 }] },
     };
-    expect(errorsOf({ config, storageClasses: [{ name: 'iscsi', fsType: 'ext4' }] })).toEqual([
-      'StorageClass "iscsi": the iSCSI target group uses CHAP, so the class needs a node-stage secret with the node-db.node.session.auth.* credentials',
+    const { drivers, find } = build({
+      iscsi: { config, chapFile: 'secrets/lab/storage/iscsi-chap.sops.yaml', storageClasses: [{ name: 'iscsi', fsType: 'ext4' }] },
+    });
+    const [driver] = drivers;
+    expect(driver?.node.validate()).toEqual([]);
+    expect(driver?.configSecret.file).toBe('secrets/lab/storage/iscsi-driver-config.sops.yaml');
+    expect([driver?.chapSecret?.file, driver?.chapSecret?.secretName, driver?.chapSecret?.keys]).toEqual([
+      'secrets/lab/storage/iscsi-chap.sops.yaml',
+      'iscsi-chap',
+      ['node-db.node.session.auth.authmethod', 'node-db.node.session.auth.username', 'node-db.node.session.auth.password'],
     ]);
+    expect(find('StorageClass', 'iscsi')?.parameters).toEqual({
+      fsType: 'ext4',
+      'csi.storage.k8s.io/node-stage-secret-name': 'iscsi-chap',
+      'csi.storage.k8s.io/node-stage-secret-namespace': 'storage',
+    });
+    // Without CHAP there is no credentials file to ask for.
+    expect(build({ iscsi: { config: ISCSI } }).drivers[0]?.chapSecret).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { at, evalJson, nixosDir, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 import type { Certificate, HostPlan, Plan } from './plan-types.js';
 

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
 import { InventoryError } from '../../framework/cluster.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { parseInventoryJson } from '../../pipeline/load.js';
 import { evalJson, hasNix, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 
@@ -453,7 +453,7 @@ describe.skipIf(skipNixSuites)(suiteName('the synth and the NixOS plan refuse th
       '"clusterDomain": "cluster.local",',
       '"clusterDomain": "cluster.local",\n    "clusterDomain": "cluster.local",',
     );
-    const where = 'appears twice in one object at line 10, column 5';
+    const where = 'appears twice in one object at line 11, column 5';
     expect(tsProblems(text).filter((line) => line.includes(where))).toHaveLength(1);
     expect(nixFailures(text, 'repeated-key').filter((line) => line.includes(where))).toHaveLength(1);
   });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { at, evalJson, fixture, repoRoot, requireNix, skipNixSuites, suiteName } from './nix.js';
 import type { Plan } from './plan-types.js';
 

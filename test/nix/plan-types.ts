@@ -1,5 +1,5 @@
 // The JSON shape of nixos/lib/cert-plan.nix's `plan` that the tests read. The inventory's shape
-// is apps/inventory.ts's ClusterInventory: the tests read it through parseInventory.
+// is inventory/schema.ts's ClusterInventory: the tests read it through parseInventory.
 
 export interface FileSpec {
   path: string;

@@ -1,9 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../apps/inventory.js';
 import { isReservedAddress, isReservedDomain } from '../../constructs/core/reserved-names.js';
 import { InventoryError } from '../../framework/cluster.js';
+import { parseInventory } from '../../inventory/schema.js';
 import { runSynth } from '../../pipeline/commands.js';
 import { captureContext, projectRoot } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';

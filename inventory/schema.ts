@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { InventoryError } from '../framework/cluster.js';
+import { isAgeRecipient, isDnsLabel, isDnsName } from '../framework/rules/network.js';
+import { crossCheck } from './checks.js';
+import { checkExamples, examplesIn, type InventoryExample } from './examples.js';
+import { always, integer, list, matching, oneOf, record, text } from './fields.js';
+import { formatPath, inventoryIssues, issuePaths, parsePath, withoutReported } from './issues.js';
+import { cidrProblem, familyOf, subnetOf } from './network.js';
+import { filled } from './schema-walk.js';
+import { storageFacts, storageModel } from './storage.js';
+
+/**
+ * Facts about one cluster, read from `inventory/<cluster>.json`. The NixOS modules read the same
+ * file (`nixos/lib/cluster.nix`, with `builtins.fromJSON`), so it stays plain JSON; the JSON
+ * Schema editors check it with is generated from these schemas (`inventory/schema/`). Fields only
+ * the hosts use (interfaces, gateways, resolvers, SSH keys, cluster DNS IPs, node CIDR sizes) are
+ * checked here too, so a typo fails `synth` before it reaches a NixOS build.
+ */
+
+const dnsName = (value: string) => (isDnsName(value) ? undefined : 'is not a valid lowercase DNS name');
+const dnsLabel = (value: string) => (isDnsLabel(value) ? undefined : 'is not a valid DNS-1123 label');
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const email = (value: string) => (EMAIL.test(value) ? undefined : 'is not an e-mail address');
+const httpsUrl = (value: string) => {
+  try {
+    return new URL(value).protocol === 'https:' ? undefined : 'must be an https:// URL';
+  } catch {
+    return 'is not a URL';
+  }
+};
+const ageRecipient = (value: string) => {
+  if (/^AGE-SECRET-KEY-/i.test(value)) return 'is an age PRIVATE key: give the public key (age-keygen -y keys.txt) and discard this one';
+  return isAgeRecipient(value)
+    ? undefined
+    : 'is not an age public key (age1 followed by 58 bech32 characters whose checksum holds): copy it again from age-keygen -y';
+};
+const ipv4 = (value: string) => (familyOf(value) === 'ipv4' ? undefined : 'is not an IPv4 address');
+const ipv6 = (value: string) => (familyOf(value) === 'ipv6' ? undefined : 'is not an IPv6 address');
+const anyIp = (value: string) => (familyOf(value) !== undefined ? undefined : 'is not an IP address');
+const ipv4Cidr = (value: string) => cidrProblem(value) ?? (subnetOf(value)?.family === 'ipv4' ? undefined : 'is not an IPv4 CIDR');
+/** The CNIs the hosts are set up for: their modules turn off flannel and kube-proxy and expect Cilium in their place. */
+const SUPPORTED_CNIS = ['cilium'] as const;
+const supportedCni = (value: string) =>
+  (SUPPORTED_CNIS as readonly string[]).includes(value)
+    ? undefined
+    : `is not a supported CNI (supported: ${SUPPORTED_CNIS.join(', ')}): the NixOS hosts turn off flannel and kube-proxy and expect Cilium in their place`;
+const HOST_ROLES = ['control-plane', 'worker', 'etcd'] as const;
+const vaultPath = () => matching(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'is not a Vault path (segments separated by "/")');
+const port = () => integer(1, 65535);
+
+const host = record({
+  name: text(dnsLabel),
+  fqdn: text(dnsName),
+  ipv4: text(ipv4),
+  ipv6: text(ipv6),
+  interface: matching(/^[A-Za-z0-9_.-]{1,15}$/, 'is not a network interface name (1-15 letters, digits, ".", "-", "_")').describe(
+    'Network interface that carries ipv4 and ipv6, e.g. eno1.',
+  ),
+  roles: list(oneOf(HOST_ROLES, `a role (${HOST_ROLES.join(', ')})`)),
+});
+
+const kubernetes = record({
+  clusterDomain: text(dnsName),
+  podCidrs: list(text(cidrProblem)),
+  serviceCidrs: list(text(cidrProblem)),
+  apiServiceIps: list(text(anyIp)),
+  apiServer: record({ host: text(dnsName), port: port() }),
+  dnsServiceIps: list(text(anyIp)).describe(
+    'Service IPs of the cluster DNS (kubelet clusterDNS); each lies in a service CIDR of its family.',
+  ),
+  nodeCidrMaskSizes: record({ ipv4: integer(1, 32), ipv6: integer(1, 128) }).describe(
+    "Prefix length of the pod CIDR each node gets (kube-controller-manager --node-cidr-mask-size-ipv4/-ipv6): at least the pod CIDR's prefix, at most 16 bits longer.",
+  ),
+});
+
+const network = record({
+  cni: text(supportedCni),
+  ipv4NativeRoutingCidr: text(ipv4Cidr),
+  mtu: integer(1280, 9216),
+  prefixLengths: record({ ipv4: integer(1, 32), ipv6: integer(1, 128) }).describe(
+    "Prefix lengths of the hosts' subnets (the hosts' ipv4/ipv6 are configured with them).",
+  ),
+  gateways: record({ ipv4: text(ipv4), ipv6: text(ipv6) }).describe(
+    "Default gateways of the hosts, inside every host's subnet (IPv6 may also be link-local).",
+  ),
+  nameservers: list(text(anyIp)).describe('DNS resolvers of the hosts.'),
+});
+
+/** The inventory as its JSON says it, `name` checked against the file name when one is given. */
+function facts(expectedName?: string) {
+  return record({
+    $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
+    name: text(
+      (value) =>
+        dnsLabel(value) ??
+        (expectedName !== undefined && value !== expectedName ? `must match the file name "${expectedName}"` : undefined),
+    ),
+    domain: record({
+      base: text(dnsName).describe('Base domain, e.g. example.org.'),
+      cluster: text(dnsName).describe('Domain of cluster-scoped hosts, e.g. k8s.example.org.'),
+      site: text(dnsName).describe("Domain of the site's machines."),
+    }),
+    kubernetes,
+    hosts: list(host),
+    network,
+    vault: record({
+      address: text(httpsUrl),
+      pkiMounts: record({ kubernetes: vaultPath(), etcd: vaultPath(), frontProxy: vaultPath() }),
+      serviceAccountKeyPath: vaultPath(),
+    }),
+    gitops: record({
+      repoURL: text(httpsUrl),
+      targetRevision: text(),
+      url: text(httpsUrl),
+      sopsAgeRecipient: text(ageRecipient).describe(
+        'Public half of the age key ArgoCD (KSOPS) decrypts with: every SOPS file must be encrypted for it.',
+      ),
+    }),
+    sso: record({
+      oidcIssuerUrl: text(httpsUrl),
+      allowedEmails: list(text(email)),
+      gitlabApplicationId: text().describe("Application ID of the GitLab OAuth application ArgoCD's Dex signs in with (not a secret)."),
+      operatorGroups: list(
+        matching(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/, 'is not a GitLab group path'),
+      ).describe('GitLab groups (full paths, as Dex reports membership) whose members may sign in to ArgoCD with its operators role.'),
+    }),
+    acme: record({ email: text(email), dnsZones: list(text(dnsName)) }),
+    storage: storageFacts,
+    ssh: record({
+      authorizedKeys: list(
+        matching(
+          /^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/]+={0,2}( \S.*)?$/,
+          'is not an SSH public key ("<type> <base64> [comment]")',
+        ),
+        0,
+      ).describe('Public keys allowed to log in to the hosts as root. May be empty (the NixOS build then warns).'),
+    }),
+    examples: z
+      .record(z.string(), z.string({ error: 'must say what replaces the example value (a non-empty string)' }).meta({ minLength: 1 }), {
+        error: 'must be an object of field paths to what replaces them',
+      })
+      .optional()
+      .describe(
+        'The one place that marks example values: each field (a path such as acme.email) that still holds a placeholder, with what to put there. Synth lists them; --production refuses them.',
+      ),
+  });
+}
+
+/** The inventory as its JSON says it. */
+export type InventoryFacts = z.output<ReturnType<typeof facts>>;
+export type HostRole = (typeof HOST_ROLES)[number];
+
+/**
+ * The schema of an inventory: its fields, then the checks between them (which run on whatever
+ * fields are valid, so one run reports every problem), then the model apps build from. Example
+ * values are resolved against the facts as written, since their paths are the file's.
+ */
+export function clusterInventorySchema(expectedName?: string) {
+  const fields = facts(expectedName);
+  return fields
+    .superRefine(
+      (value, ctx) => {
+        const report = ({ path, message }: { path: string; message: string }) =>
+          ctx.addIssue({ code: 'custom', path: parsePath(path), message });
+        checkExamples(value, ctx.issues.flatMap(issuePaths).map(formatPath), report);
+        crossCheck(filled(fields, withoutReported(value, ctx.issues)) as InventoryFacts, report);
+      },
+      { when: always },
+    )
+    .transform(({ $schema: _editorsOnly, storage, examples, ...rest }) => ({
+      ...rest,
+      storage: storageModel(storage),
+      /** The fields that still hold placeholders, with their values and what replaces them. Synth lists them; --production refuses them. */
+      examples: examplesIn({ ...rest, storage }, examples),
+    }));
+}
+
+/** The schema of every inventory: what the JSON Schema is generated from. */
+export const ClusterInventorySchema = clusterInventorySchema();
+
+/** The inventory as apps build from it: its facts, the storage drivers in the construct's model, the example values resolved. */
+export type ClusterInventory = z.output<typeof ClusterInventorySchema>;
+export type HostInventory = ClusterInventory['hosts'][number];
+export type StorageInventory = ClusterInventory['storage'];
+export type StorageDriverInventory = NonNullable<StorageInventory['drivers']>[number];
+export type { InventoryExample };
+
+/** Parses and checks an inventory; throws InventoryError listing every problem found, each at its JSON path. */
+export function parseInventory(data: unknown, expectedName?: string): ClusterInventory {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new InventoryError([{ path: '(root)', message: 'the inventory must be a JSON object' }]);
+  }
+  const schema = clusterInventorySchema(expectedName);
+  // Parsed once per run: compiling zod's fast path (jit) would cost more than it saves.
+  const result = schema.safeParse(data, { jitless: true });
+  if (!result.success) throw new InventoryError(inventoryIssues(result.error.issues, schema));
+  return result.data;
+}
