@@ -1,14 +1,15 @@
-import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { CERT_MANAGER_RESOURCES, CERT_MANAGER_VERSION, CertManager } from '../../constructs/certificates/cert-manager.js';
+import { renderScope } from '../helpers/render.js';
 
 function render(props: ConstructorParameters<typeof CertManager>[2] = {}) {
-  const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-  const certManager = new CertManager(chart, 'cert-manager', props);
+  const { built: certManager, messages } = renderScope((chart) => new CertManager(chart, 'cert-manager', props), {
+    app: 'cert-manager',
+  });
   return {
     certManager,
     values: certManager.chart.entry.valuesInline as Record<string, Record<string, unknown>>,
-    errors: chart.node.findAll().flatMap((c) => c.node.validate()),
+    errors: messages,
   };
 }
 
