@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { AcmeClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { CertManager } from '../../constructs/certificates/cert-manager.js';
 import { containerResources, containerResourcesError, quantityValue, workloadResources } from '../../constructs/core/resources.js';
 import { ARGOCD_RESOURCES, ARGOCD_VERSION, ArgoCd } from '../../constructs/gitops/argocd.js';
+import type { AppChart } from '../../framework/app-chart.js';
+import { renderScope } from '../helpers/render.js';
 import { MIRROR } from '../upstream/helpers.js';
 
-const validationErrors = (build: (chart: Chart) => void): string[] => {
-  const chart = new Chart(Testing.app(), 'lab');
-  build(chart);
-  return chart.node.findAll().flatMap((construct) => construct.node.validate().map((message) => `${construct.node.path}: ${message}`));
-};
+/** The problems of rendering `build` as app `app` of cluster `lab`, as `construct/path: message`. */
+const validationErrors = (app: string, build: (chart: AppChart) => void): string[] => renderScope(build, { app }).problems;
 
 describe('container resources', () => {
   it('reads Kubernetes quantities', () => {
@@ -37,7 +35,7 @@ describe('container resources', () => {
   });
 
   it('names the construct, workload and container of a bad patch on an upstream workload', () => {
-    const errors = validationErrors((chart) =>
+    const errors = validationErrors('web', (chart) =>
       workloadResources(chart, 'sizes', {
         kind: 'Deployment',
         name: 'controller',
@@ -45,13 +43,14 @@ describe('container resources', () => {
       }),
     );
     expect(errors).toEqual([
-      'lab/sizes: Deployment controller: container "manager": requests.memory 1Gi is more than limits.memory 512Mi: the API server refuses it',
+      'lab/web/sizes: Deployment controller: container "manager": requests.memory 1Gi is more than limits.memory 512Mi: the API server refuses it',
     ]);
   });
 
   it('sizes every container of the Argo CD install, and refuses an override for a container it does not have', () => {
     const argocd = (resources?: Record<string, ReturnType<typeof containerResources>>) =>
       validationErrors(
+        'argocd',
         (chart) =>
           new ArgoCd(chart, 'argocd', {
             url: 'https://argocd.example.test',
@@ -68,11 +67,11 @@ describe('container resources', () => {
     expect(argocd({ 'argocd-server/argocd-server': containerResources('50m', '256Mi', '1Gi') })).toEqual([]);
     expect(argocd({ 'argocd-server/server': containerResources('50m', '256Mi', '1Gi') })).toEqual([
       expect.stringMatching(
-        /^lab\/argocd: resources: "argocd-server\/server" is no container of the install; known: argocd-application-controller/,
+        /^lab\/argocd\/argocd: resources: "argocd-server\/server" is no container of the install; known: argocd-application-controller/,
       ),
     ]);
     expect(argocd({ 'argocd-server/argocd-server': containerResources('50m', '2Gi', '1Gi') })).toEqual([
-      'lab/argocd/Resources-argocd-server: Deployment argocd-server: container "argocd-server": requests.memory 2Gi is more than limits.memory 1Gi: the API server refuses it',
+      'lab/argocd/argocd/Resources-argocd-server: Deployment argocd-server: container "argocd-server": requests.memory 2Gi is more than limits.memory 1Gi: the API server refuses it',
     ]);
   });
 
@@ -96,10 +95,11 @@ describe('container resources', () => {
 
   it('checks cert-manager resource overrides', () => {
     const errors = validationErrors(
+      'cert-manager',
       (chart) => new CertManager(chart, 'cert-manager', { resources: { webhook: containerResources('1', '1Gi', '64Mi') } }),
     );
     expect(errors).toEqual([
-      'lab/cert-manager: resources.webhook: requests.memory 1Gi is more than limits.memory 64Mi: the API server refuses it',
+      'lab/cert-manager/cert-manager: resources.webhook: requests.memory 1Gi is more than limits.memory 64Mi: the API server refuses it',
     ]);
   });
 });

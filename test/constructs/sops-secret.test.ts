@@ -2,20 +2,12 @@ import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { SopsSecret } from '../../constructs/secrets/sops-secret.js';
 import type { AppChart } from '../../framework/app-chart.js';
-import { defineCluster } from '../../framework/cluster.js';
-import { renderCluster } from '../../pipeline/render.js';
+import { renderScope } from '../helpers/render.js';
 
-/** Renders one app `web` of cluster `lab` whose build is `build`. */
+/** Renders one app `web` of cluster `lab` whose build is `build`: its SOPS files and the problems. */
 function renderWeb(build: (chart: AppChart) => void) {
-  const result = renderCluster(
-    'lab',
-    defineCluster({ parseInventory: () => ({}), apps: () => [{ name: 'web', namespace: 'web', build }] }),
-    {},
-  );
-  return {
-    files: result.apps.flatMap((app) => app.encryptedFiles.map(({ entry }) => entry.source)),
-    problems: result.problems.map((problem) => `${problem.origin.constructPath}: ${problem.message}`),
-  };
+  const { app, problems } = renderScope(build);
+  return { files: app.encryptedFiles.map(({ entry }) => entry.source), problems };
 }
 
 describe('the SOPS file convention', () => {
@@ -50,6 +42,7 @@ describe('the SOPS file convention', () => {
       // Said once, by sopsFile; a path outside the project is synth's sops.file finding where the file is read.
       expect.stringMatching(/^lab\/web: sopsFile\("\.\.\/argocd\/argocd-secret"\): the name of a Secret /),
     ]);
+    // Deliberately outside an app: there is no app folder to default to.
     const alone = new SopsSecret(new Chart(new App(), 'test'), 'token', { name: 'api-token', namespace: 'web' });
     expect(alone.node.validate()).toEqual([
       "SopsSecret outside an app needs its file: pass file (inside an app it defaults to the app's own)",

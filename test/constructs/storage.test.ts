@@ -1,4 +1,3 @@
-import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registeredKinds } from '../../constructs/kinds.js';
@@ -22,9 +21,10 @@ import {
 } from '../../constructs/storage/driver-config.js';
 import { CsiNamespace } from '../../constructs/storage/namespace.js';
 import { EXTERNAL_SNAPSHOTTER_VERSION, SNAPSHOT_CRDS, SnapshotController } from '../../constructs/storage/snapshot-controller.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
+import type { AppChart } from '../../framework/app-chart.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
+import { renderScope } from '../helpers/render.js';
 
 const NFS: NfsDriverConfig = {
   driver: 'freenas-nfs',
@@ -52,37 +52,21 @@ const CREDENTIALS: DriverCredentials = {
   sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nexample\n-----END OPENSSH PRIVATE KEY-----\n',
 };
 
-type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; [key: string]: unknown };
+/** A driver `id` over an NFS default; its SOPS files are the app's own (AppChart.sopsFile). */
+const driver = (chart: AppChart, id: string, props: Partial<DemocraticCsiDriverProps> = {}) =>
+  new DemocraticCsiDriver(chart, id, { namespace: 'storage', csiDriverName: `org.example.${id}`, config: NFS, ...props });
 
-/** Builds drivers (id -> props over an NFS default) in one chart, as one app of a cluster would. */
-function build(drivers: Record<string, Partial<DemocraticCsiDriverProps>>) {
-  const chart = new Chart(new App(), 'lab', { disableResourceNameHashes: true });
-  const built = Object.entries(drivers).map(
-    ([id, props]) =>
-      new DemocraticCsiDriver(chart, id, {
-        namespace: 'storage',
-        csiDriverName: `org.example.${id}`,
-        config: NFS,
-        configFile: `secrets/lab/storage/${id}-driver-config.sops.yaml`,
-        ...props,
-      }),
-  );
-  const contributions = chart.node
-    .findAll()
-    .map((c) => (c as unknown as Record<symbol, (() => KustomizeEntries) | undefined>)[KUSTOMIZE_CONTRIBUTION]?.())
-    .filter((entries): entries is KustomizeEntries => entries !== undefined);
-  // Serializing validates the whole chart, so only tests of valid drivers look at the objects.
-  const find = (kind: string, name: string) => (chart.toJson() as Manifest[]).find((o) => o.kind === kind && o.metadata.name === name);
-  return { chart, drivers: built, contributions, find };
-}
+/** Renders drivers (id -> props) as app `storage` of cluster `lab`. */
+const build = (drivers: Record<string, Partial<DemocraticCsiDriverProps>>) =>
+  renderScope((chart) => Object.entries(drivers).map(([id, props]) => driver(chart, id, props)), { app: 'storage' });
 
 const one = (props: Partial<DemocraticCsiDriverProps> = {}) => build({ nfs: props });
-const errorsOf = (props: Partial<DemocraticCsiDriverProps>) => one(props).drivers[0]?.node.validate() ?? [];
+const errorsOf = (props: Partial<DemocraticCsiDriverProps>) => one(props).messages;
 
 describe('DemocraticCsiDriver', () => {
   it('pins the upstream chart and renders its values from the typed config', () => {
-    const { contributions, drivers } = one();
-    const chart = contributions.flatMap((c) => c.helmCharts ?? [])[0];
+    const { app, built: drivers } = one();
+    const chart = app.helmCharts[0];
     expect(chart).toMatchObject({
       name: 'democratic-csi',
       repo: DEMOCRATIC_CSI_CHART_REPO,
@@ -129,7 +113,7 @@ describe('DemocraticCsiDriver', () => {
   it('gives the node plugin of an iSCSI driver the host path of iscsiadm', () => {
     const iscsiadmHostPath = '/run/current-system/sw/bin/iscsiadm';
     const values = (config: typeof NFS | typeof ISCSI) =>
-      one({ config, iscsiadmHostPath }).contributions.flatMap((c) => c.helmCharts ?? [])[0]?.valuesInline as {
+      one({ config, iscsiadmHostPath }).app.helmCharts[0]?.valuesInline as {
         node: { driver: { extraEnv: unknown[] } };
         driver: { config: { driver: string } };
       };
@@ -139,7 +123,7 @@ describe('DemocraticCsiDriver', () => {
   });
 
   it('reads the whole driver config from one SOPS file holding driver-config-file.yaml', () => {
-    expect(one().contributions.flatMap((c) => c.encryptedFiles ?? [])).toEqual([
+    expect(one().app.encryptedFiles.map(({ entry }) => entry)).toEqual([
       {
         source: 'secrets/lab/storage/nfs-driver-config.sops.yaml',
         kind: 'Secret',
@@ -151,7 +135,7 @@ describe('DemocraticCsiDriver', () => {
       },
     ]);
     // Its example for npm run new: the typed config with placeholder credentials, digest stamped.
-    const [entry] = one().contributions.flatMap((c) => c.encryptedFiles ?? []);
+    const [entry] = one().app.encryptedFiles.map(({ entry }) => entry);
     const example = entry?.example?.() as { metadata: { annotations: Record<string, string> }; stringData: Record<string, string> };
     expect(Object.keys(example.stringData)).toEqual(['driver-config-file.yaml']);
     expect(example.stringData['driver-config-file.yaml']).toContain('PLACEHOLDER-not-a-TrueNAS-API-key');
@@ -159,9 +143,11 @@ describe('DemocraticCsiDriver', () => {
   });
 
   it('renders the CSIDriver and the classes, default annotation only when asked', () => {
-    const nodeStage = (chart: Chart) =>
-      new SopsSecret(chart, 'chap', { file: 'secrets/lab/storage/chap.sops.yaml', name: 'chap', namespace: 'storage' });
-    const { find, drivers, chart } = one({
+    const {
+      find,
+      built: drivers,
+      problems,
+    } = one({
       storageClasses: [
         { name: 'nfs', mountOptions: ['noatime', 'nfsvers=3'] },
         {
@@ -177,6 +163,7 @@ describe('DemocraticCsiDriver', () => {
         { name: 'nfs-default', deletionPolicy: 'Delete', default: true, parameters: { detachedSnapshots: 'true' } },
       ],
     });
+    expect(problems).toEqual([]);
     expect(find('CSIDriver', 'org.example.nfs')).toEqual({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'CSIDriver',
@@ -213,17 +200,25 @@ describe('DemocraticCsiDriver', () => {
     });
 
     // CHAP credentials reach the node plugin as the CSI node-stage secret parameters.
-    const chap = build({
-      iscsi: {
-        config: {
-          ...ISCSI,
-          iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 1 }] },
-        },
-        chapFile: 'secrets/lab/storage/iscsi-chap.sops.yaml',
-        storageClasses: [{ name: 'iscsi', fsType: 'xfs', secrets: { 'node-stage': nodeStage(chart) } }],
-      },
-    });
-    expect(chap.drivers[0]?.node.validate()).toEqual([]);
+    const chap = renderScope(
+      (chart) =>
+        driver(chart, 'iscsi', {
+          config: {
+            ...ISCSI,
+            iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 1 }] },
+          },
+          storageClasses: [
+            {
+              name: 'iscsi',
+              fsType: 'xfs',
+              secrets: { 'node-stage': new SopsSecret(chart, 'chap', { name: 'chap', namespace: 'storage' }) },
+            },
+          ],
+        }),
+      { app: 'storage' },
+    );
+    expect(chap.problems).toEqual([]);
+    expect(chap.app.encryptedFiles.map(({ entry }) => entry.source)).toContain('secrets/lab/storage/chap.sops.yaml');
     expect(chap.find('StorageClass', 'iscsi')?.parameters).toEqual({
       fsType: 'xfs',
       'csi.storage.k8s.io/node-stage-secret-name': 'chap',
@@ -232,19 +227,20 @@ describe('DemocraticCsiDriver', () => {
   });
 
   it('renders only schema-valid objects', async () => {
-    const chart = new Chart(new App(), 'lab', { disableResourceNameHashes: true });
-    new CsiNamespace(chart, 'namespace', { name: 'storage' });
-    new DemocraticCsiDriver(chart, 'iscsi', {
-      namespace: 'storage',
-      csiDriverName: 'org.example.iscsi',
-      config: ISCSI,
-      configFile: 'secrets/lab/storage/iscsi-driver-config.sops.yaml',
-      storageClasses: [{ name: 'iscsi', fsType: 'xfs', default: true }],
-      snapshotClasses: [{ name: 'iscsi', deletionPolicy: 'Delete' }],
-    });
-    const objects = (chart.toJson() as Record<string, unknown>[]).map((manifest) => ({ manifest, origin: { constructPath: 'lab' } }));
-    expect(objects.map((o) => o.manifest.kind).sort()).toEqual(['CSIDriver', 'Namespace', 'StorageClass', 'VolumeSnapshotClass']);
-    const result = await validateObjects(objects, { registry: new SchemaRegistry(registeredKinds) });
+    const { app, problems } = renderScope(
+      (chart) => {
+        new CsiNamespace(chart, 'namespace', { name: 'storage' });
+        driver(chart, 'iscsi', {
+          config: ISCSI,
+          storageClasses: [{ name: 'iscsi', fsType: 'xfs', default: true }],
+          snapshotClasses: [{ name: 'iscsi', deletionPolicy: 'Delete' }],
+        });
+      },
+      { app: 'storage' },
+    );
+    expect(problems).toEqual([]);
+    expect(app.objects.map((o) => o.manifest.kind).sort()).toEqual(['CSIDriver', 'Namespace', 'StorageClass', 'VolumeSnapshotClass']);
+    const result = await validateObjects(app.objects, { registry: new SchemaRegistry(registeredKinds) });
     expect(result.problems).toEqual([]);
   });
 });
@@ -333,13 +329,13 @@ describe('DemocraticCsiDriver validation', () => {
     expect(errorsOf({ config: { ...NFS, datasets: { volumes: 'tank/k8s', snapshots: 'tank/k8s/snapshots' } } })).toEqual([
       'driver config: datasets.snapshots "tank/k8s/snapshots" overlaps datasets.volumes "tank/k8s": the driver needs two separate parents, neither inside the other',
     ]);
-    const { drivers } = build({
+    const { problems } = build({
       nfs: {},
       fast: { config: { ...NFS, datasets: { volumes: 'tank/k8s/nfs/volumes/fast', snapshots: 'fast/snaps' } } },
     });
-    expect(drivers[0]?.node.validate()).toEqual([]);
-    expect(drivers[1]?.node.validate()).toEqual([
-      'dataset "tank/k8s/nfs/volumes/fast" overlaps "tank/k8s/nfs/volumes" of driver lab/nfs on the same NAS: each driver needs datasets of its own',
+    // Only the second driver is refused, naming the first.
+    expect(problems).toEqual([
+      'lab/storage/fast: dataset "tank/k8s/nfs/volumes/fast" overlaps "tank/k8s/nfs/volumes" of driver lab/storage/nfs on the same NAS: each driver needs datasets of its own',
     ]);
   });
 
@@ -357,13 +353,12 @@ describe('DemocraticCsiDriver validation', () => {
       ...ISCSI,
       iscsi: { ...ISCSI.iscsi, targetGroups: [{ portalGroup: 1, initiatorGroup: 1, authType: 'CHAP', authGroup: 2 }] },
     };
-    const { drivers, find } = build({
-      iscsi: { config, chapFile: 'secrets/lab/storage/iscsi-chap.sops.yaml', storageClasses: [{ name: 'iscsi', fsType: 'ext4' }] },
-    });
-    const [driver] = drivers;
-    expect(driver?.node.validate()).toEqual([]);
-    expect(driver?.configSecret.file).toBe('secrets/lab/storage/iscsi-driver-config.sops.yaml');
-    expect([driver?.chapSecret?.file, driver?.chapSecret?.secretName, driver?.chapSecret?.keys]).toEqual([
+    // Both files default to the app's own (AppChart.sopsFile): no path is given.
+    const { built, find, problems } = build({ iscsi: { config, storageClasses: [{ name: 'iscsi', fsType: 'ext4' }] } });
+    const [iscsi] = built;
+    expect(problems).toEqual([]);
+    expect(iscsi?.configSecret.file).toBe('secrets/lab/storage/iscsi-driver-config.sops.yaml');
+    expect([iscsi?.chapSecret?.file, iscsi?.chapSecret?.secretName, iscsi?.chapSecret?.keys]).toEqual([
       'secrets/lab/storage/iscsi-chap.sops.yaml',
       'iscsi-chap',
       ['node-db.node.session.auth.authmethod', 'node-db.node.session.auth.username', 'node-db.node.session.auth.password'],
@@ -374,35 +369,34 @@ describe('DemocraticCsiDriver validation', () => {
       'csi.storage.k8s.io/node-stage-secret-namespace': 'storage',
     });
     // Without CHAP there is no credentials file to ask for.
-    expect(build({ iscsi: { config: ISCSI } }).drivers[0]?.chapSecret).toBeUndefined();
+    expect(build({ iscsi: { config: ISCSI } }).built[0]?.chapSecret).toBeUndefined();
   });
 });
 
 describe('SnapshotController', () => {
-  function render(props: ConstructorParameters<typeof SnapshotController>[2] = {}) {
-    const chart = new Chart(new App(), 'lab', { disableResourceNameHashes: true });
-    const controller = new SnapshotController(chart, 'snapshots', props);
-    const entries = chart.node
-      .findAll()
-      .map((c) => (c as unknown as Record<symbol, (() => KustomizeEntries) | undefined>)[KUSTOMIZE_CONTRIBUTION]?.())
-      .filter((e): e is KustomizeEntries => e !== undefined);
-    return { controller, entries, errors: chart.node.findAll().flatMap((c) => c.node.validate()) };
-  }
+  const render = (props: ConstructorParameters<typeof SnapshotController>[2] = {}) => {
+    const {
+      built: controller,
+      app,
+      messages,
+    } = renderScope((chart) => new SnapshotController(chart, 'snapshots', props), {
+      app: 'snapshots',
+    });
+    return { controller, app, errors: messages };
+  };
 
   it('installs the snapshot CRDs and controller of one upstream release, running that release', () => {
-    const { entries, errors } = render();
+    const { app, errors } = render();
     const base = `https://raw.githubusercontent.com/kubernetes-csi/external-snapshotter/${EXTERNAL_SNAPSHOTTER_VERSION}`;
-    expect(entries.flatMap((e) => e.resources ?? [])).toEqual([
+    expect(app.resources).toEqual([
       `${base}/client/config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml`,
       `${base}/client/config/crd/snapshot.storage.k8s.io_volumesnapshotcontents.yaml`,
       `${base}/client/config/crd/snapshot.storage.k8s.io_volumesnapshots.yaml`,
       `${base}/deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml`,
       `${base}/deploy/kubernetes/snapshot-controller/setup-snapshot-controller.yaml`,
     ]);
-    expect(entries.flatMap((e) => e.crds ?? []).flatMap((c) => c.kinds)).toEqual([...SNAPSHOT_CRDS[0].kinds]);
-    expect(JSON.stringify(entries.flatMap((e) => e.patches ?? []))).toContain(
-      `registry.k8s.io/sig-storage/snapshot-controller:${EXTERNAL_SNAPSHOTTER_VERSION}`,
-    );
+    expect(app.crds.flatMap(({ crds }) => crds.kinds)).toEqual([...SNAPSHOT_CRDS[0].kinds]);
+    expect(JSON.stringify(app.patches)).toContain(`registry.k8s.io/sig-storage/snapshot-controller:${EXTERNAL_SNAPSHOTTER_VERSION}`);
     expect(errors).toEqual([]);
   });
 
