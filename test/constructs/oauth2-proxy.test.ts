@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEFAULT_AUTH_RESPONSE_HEADERS, ForwardAuthMiddleware } from '../../constructs/ingress/forward-auth.js';
+import {
+  DEFAULT_AUTH_RESPONSE_HEADERS,
+  ForwardAuthMiddleware,
+  type ForwardAuthMiddlewareProps,
+} from '../../constructs/ingress/forward-auth.js';
 import {
   OAUTH2_PROXY_SECRET_KEYS,
   OAUTH2_PROXY_VERSION,
@@ -12,80 +15,61 @@ import {
 } from '../../constructs/ingress/oauth2-proxy.js';
 import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
 import { SopsSecret } from '../../constructs/secrets/sops-secret.js';
-import { applyAddons } from '../../framework/addons.js';
-import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
+import type { Addon } from '../../framework/addons.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
+import { renderScope, type TestObject } from '../helpers/render.js';
 import { loadExampleKeys, REPO_ROOT, referenceDecrypt } from '../sops/helpers.js';
 
-type Manifest = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: manifests are plain JSON; tests read into them freely.
-  spec?: any;
-  data?: Record<string, string>;
-  automountServiceAccountToken?: boolean;
-};
-
+/** The credentials' file in the app traefik of the default cluster: the SopsSecret's default there. */
 const SECRET_FILE = 'secrets/k8s-235/traefik/oauth2-proxy.sops.yaml';
 const keys = await loadExampleKeys();
 
-function build(props: Partial<OAuth2ProxyProps> = {}, secretNamespace = 'traefik') {
-  const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-  const credentials = new SopsSecret(chart, 'credentials', { file: SECRET_FILE, name: 'oauth2-proxy', namespace: secretNamespace });
-  const proxy = new OAuth2Proxy(chart, 'oauth2-proxy', {
-    namespace: 'traefik',
-    oidcIssuerUrl: 'https://gitlab.example.org',
-    host: 'auth.example.org',
-    cookieDomains: ['.example.org'],
-    allowedEmails: ['alice@example.org', 'bob@example.net'],
-    trustedProxyCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'],
-    credentials,
-    ...props,
-  });
-  return { chart, proxy, credentials };
+/** OAuth2Proxy and its credentials in the app traefik of the default cluster, rendered as synth renders them. */
+function render(
+  props: Partial<OAuth2ProxyProps> = {},
+  { addons = [metricsAddon], secretNamespace = 'traefik' }: { addons?: readonly Addon[]; secretNamespace?: string } = {},
+) {
+  const rendered = renderScope(
+    (chart) => {
+      const credentials = new SopsSecret(chart, 'credentials', { name: 'oauth2-proxy', namespace: secretNamespace });
+      const proxy = new OAuth2Proxy(chart, 'oauth2-proxy', {
+        namespace: 'traefik',
+        oidcIssuerUrl: 'https://gitlab.example.org',
+        host: 'auth.example.org',
+        cookieDomains: ['.example.org'],
+        allowedEmails: ['alice@example.org', 'bob@example.net'],
+        trustedProxyCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'],
+        credentials,
+        ...props,
+      });
+      return { proxy, credentials };
+    },
+    { cluster: 'k8s-235', app: 'traefik', addons },
+  );
+  return { ...rendered, ...rendered.built, errors: rendered.messages };
 }
 
-/** Builds and synthesizes (which runs every construct's validation and throws on an error). */
-function render(props: Partial<OAuth2ProxyProps> = {}, addons = [metricsAddon]) {
-  const { chart, proxy } = build(props);
-  applyAddons(chart, addons);
-  const objects = chart.toJson() as Manifest[];
-  const find = (kind: string, name: string): Manifest => {
-    const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
-    if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
-    return found;
-  };
-  const errors = chart.node.findAll().flatMap((construct) => construct.node.validate());
-  return { chart, proxy, objects, find, errors };
-}
-
-function container(find: (kind: string, name: string) => Manifest) {
-  return find('Deployment', 'oauth2-proxy').spec.template.spec.containers[0];
+function container(get: (kind: string, name: string) => TestObject) {
+  return get('Deployment', 'oauth2-proxy').spec.template.spec.containers[0];
 }
 
 describe('OAuth2Proxy', () => {
   it('declares the keys it reads from its credentials, so synth checks the SOPS file holds them', () => {
-    const { credentials, chart } = build();
+    const { credentials, get, app } = render();
     expect(credentials.keys).toEqual(['client-id', 'client-secret', 'cookie-secret']);
-    const deployment = (
-      chart.toJson() as {
-        kind: string;
-        spec: { template: { spec: { containers: { env?: { valueFrom?: { secretKeyRef?: { key: string } } }[] }[] } } };
-      }[]
-    ).find((object) => object.kind === 'Deployment');
-    const read = deployment?.spec.template.spec.containers.flatMap((c) =>
-      (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])),
-    );
+    const containers: { env?: { valueFrom?: { secretKeyRef?: { key: string } } }[] }[] = get('Deployment', 'oauth2-proxy').spec.template
+      .spec.containers;
+    const read = containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])));
     expect([...new Set(read)].sort()).toEqual([...credentials.keys].sort());
-    expect(credentials[KUSTOMIZE_CONTRIBUTION]().encryptedFiles?.[0]?.keys).toEqual(credentials.keys);
+    expect(credentials.file).toBe(SECRET_FILE);
+    expect(app.encryptedFiles.map(({ entry }) => [entry.source, entry.keys])).toEqual([[SECRET_FILE, credentials.keys]]);
   });
 
   it('runs as a reverse proxy behind forward-auth, answering 202 from its static upstream', () => {
-    const { find, errors } = render();
+    const { get, errors } = render();
     expect(errors).toEqual([]);
-    const { image, args } = container(find);
+    const { image, args } = container(get);
     expect(image).toBe(`quay.io/oauth2-proxy/oauth2-proxy:${OAUTH2_PROXY_VERSION}`);
     expect(args).toEqual(
       expect.arrayContaining([
@@ -108,9 +92,9 @@ describe('OAuth2Proxy', () => {
   });
 
   it('passes the tokens on only when asked, and then copies their headers too', () => {
-    const { find } = render({ passTokens: true });
-    expect(container(find).args).toEqual(expect.arrayContaining(['--pass-access-token=true', '--set-authorization-header=true']));
-    expect(find('Middleware', 'forward-auth').spec.forwardAuth.authResponseHeaders).toEqual([
+    const { get } = render({ passTokens: true });
+    expect(container(get).args).toEqual(expect.arrayContaining(['--pass-access-token=true', '--set-authorization-header=true']));
+    expect(get('Middleware', 'forward-auth').spec.forwardAuth.authResponseHeaders).toEqual([
       'X-Auth-Request-User',
       'X-Auth-Request-Email',
       'X-Auth-Request-Access-Token',
@@ -119,18 +103,18 @@ describe('OAuth2Proxy', () => {
   });
 
   it('refuses a missing or malformed list of trusted proxy CIDRs', () => {
-    expect(build({ trustedProxyCidrs: [] }).proxy.node.validate()).toEqual([
+    expect(render({ trustedProxyCidrs: [] }).proxy.node.validate()).toEqual([
       expect.stringContaining('trustedProxyCidrs is empty: name the pod CIDRs the reverse proxy runs in'),
     ]);
-    expect(build({ trustedProxyCidrs: ['10.244.0.0/33', 'traefik'] }).proxy.node.validate()).toEqual([
+    expect(render({ trustedProxyCidrs: ['10.244.0.0/33', 'traefik'] }).proxy.node.validate()).toEqual([
       expect.stringContaining('trustedProxyCidrs: "10.244.0.0/33" is not a CIDR'),
       expect.stringContaining('trustedProxyCidrs: "traefik" is not a CIDR'),
     ]);
   });
 
   it('keeps the session in a secure cookie for the cluster domains, refreshed hourly and valid for a week', () => {
-    const { find } = render({ whitelistDomains: ['*.example.org'] });
-    const { args } = container(find);
+    const { get } = render({ whitelistDomains: ['*.example.org'] });
+    const { args } = container(get);
     expect(args).toEqual(
       expect.arrayContaining([
         '--cookie-secure=true',
@@ -142,21 +126,21 @@ describe('OAuth2Proxy', () => {
       ]),
     );
     // Without whitelistDomains, browsers may return to any host under the cookie domains.
-    expect(container(render().find).args).toContain('--whitelist-domain=.example.org');
+    expect(container(render().get).args).toContain('--whitelist-domain=.example.org');
   });
 
   it('admits only the allow-list: the authenticated-emails file is the mounted ConfigMap, and no e-mail domain is set', () => {
-    const { find, proxy } = render();
-    const { args, env, volumeMounts } = container(find);
+    const { get, proxy } = render();
+    const { args, env, volumeMounts } = container(get);
     expect(args).toContain('--authenticated-emails-file=/etc/oauth2-proxy/authenticated-emails/emails.txt');
     expect(args.filter((arg: string) => arg.startsWith('--email-domain'))).toEqual([]);
     expect(env.map((variable: { name: string }) => variable.name)).not.toContain('OAUTH2_PROXY_EMAIL_DOMAINS');
 
-    const configMap = find('ConfigMap', 'oauth2-proxy-authenticated-emails');
+    const configMap = get('ConfigMap', 'oauth2-proxy-authenticated-emails');
     expect(configMap.metadata.namespace).toBe('traefik');
     expect(configMap.data).toEqual({ 'emails.txt': 'alice@example.org\nbob@example.net\n' });
     expect(volumeMounts).toEqual([{ name: 'authenticated-emails', mountPath: '/etc/oauth2-proxy/authenticated-emails', readOnly: true }]);
-    expect(find('Deployment', 'oauth2-proxy').spec.template.spec.volumes).toEqual([
+    expect(get('Deployment', 'oauth2-proxy').spec.template.spec.volumes).toEqual([
       { name: 'authenticated-emails', configMap: { name: 'oauth2-proxy-authenticated-emails' } },
     ]);
     expect(proxy.node.validate()).toEqual([]);
@@ -164,7 +148,7 @@ describe('OAuth2Proxy', () => {
 
   it('rolls the pods when the allow-list changes', () => {
     const checksum = (emails: string[]) =>
-      render({ allowedEmails: emails }).find('Deployment', 'oauth2-proxy').spec.template.metadata.annotations[
+      render({ allowedEmails: emails }).get('Deployment', 'oauth2-proxy').spec.template.metadata.annotations[
         'checksum/authenticated-emails'
       ];
     expect(checksum(['alice@example.org'])).toMatch(/^[0-9a-f]{64}$/);
@@ -173,18 +157,18 @@ describe('OAuth2Proxy', () => {
   });
 
   it('reads the client id, client secret and cookie secret from the SOPS Secret', () => {
-    const { find } = render();
-    expect(container(find).env).toEqual([
+    const { get } = render();
+    expect(container(get).env).toEqual([
       { name: 'OAUTH2_PROXY_CLIENT_ID', valueFrom: { secretKeyRef: { name: 'oauth2-proxy', key: 'client-id' } } },
       { name: 'OAUTH2_PROXY_CLIENT_SECRET', valueFrom: { secretKeyRef: { name: 'oauth2-proxy', key: 'client-secret' } } },
       { name: 'OAUTH2_PROXY_COOKIE_SECRET', valueFrom: { secretKeyRef: { name: 'oauth2-proxy', key: 'cookie-secret' } } },
     ]);
-    expect(container(find).args.some((arg: string) => /^--(client-secret|cookie-secret|client-id)=/.test(arg))).toBe(false);
+    expect(container(get).args.some((arg: string) => /^--(client-secret|cookie-secret|client-id)=/.test(arg))).toBe(false);
   });
 
   it('creates the forward-auth Middleware on its own root, trusting forwarded headers and passing identity headers on', () => {
-    const { find, proxy } = render();
-    const middleware = find('Middleware', 'forward-auth');
+    const { get, proxy } = render();
+    const middleware = get('Middleware', 'forward-auth');
     expect(middleware.apiVersion).toBe('traefik.io/v1alpha1');
     expect(middleware.metadata.namespace).toBe('traefik');
     expect(middleware.spec.forwardAuth).toMatchObject({
@@ -194,7 +178,7 @@ describe('OAuth2Proxy', () => {
     });
     // The refreshed session cookie (whole or split) reaches the browser through the 202.
     expect(middleware.spec.forwardAuth.addAuthCookiesToResponse).toEqual(expect.arrayContaining(['_oauth2_proxy', '_oauth2_proxy_0']));
-    expect(container(find).args).toContain('--cookie-name=_oauth2_proxy');
+    expect(container(get).args).toContain('--cookie-name=_oauth2_proxy');
     expect(proxy.forwardAuth.ref).toEqual({ namespace: 'traefik', name: 'forward-auth' });
     expect(proxy.forwardAuth.providerName).toBe('traefik-forward-auth@kubernetescrd');
     expect(proxy.service.toJson()).toMatchObject({
@@ -206,20 +190,20 @@ describe('OAuth2Proxy', () => {
   });
 
   it('follows the provider, cluster domain and middleware name it is given', () => {
-    const { find, proxy, errors } = render({ provider: 'gitlab', clusterDomain: 'k8s.internal', middlewareName: 'sso', name: 'sso-proxy' });
+    const { get, proxy, errors } = render({ provider: 'gitlab', clusterDomain: 'k8s.internal', middlewareName: 'sso', name: 'sso-proxy' });
     expect(errors).toEqual([]);
-    expect(find('Deployment', 'sso-proxy').spec.template.spec.containers[0].args).toEqual(
+    expect(get('Deployment', 'sso-proxy').spec.template.spec.containers[0].args).toEqual(
       expect.arrayContaining(['--provider=gitlab', '--oidc-issuer-url=https://gitlab.example.org']),
     );
-    expect(find('Middleware', 'sso').spec.forwardAuth.address).toBe('http://sso-proxy.traefik.svc.k8s.internal/');
+    expect(get('Middleware', 'sso').spec.forwardAuth.address).toBe('http://sso-proxy.traefik.svc.k8s.internal/');
     expect(proxy.forwardAuth.providerName).toBe('traefik-sso@kubernetescrd');
   });
 
   it('runs under the restricted Pod Security Standard without an API token, spread over nodes', () => {
-    const { find } = render();
-    const serviceAccount = find('ServiceAccount', 'oauth2-proxy');
+    const { get } = render();
+    const serviceAccount = get('ServiceAccount', 'oauth2-proxy');
     expect(serviceAccount.automountServiceAccountToken).toBe(false);
-    const pod = find('Deployment', 'oauth2-proxy').spec.template.spec;
+    const pod = get('Deployment', 'oauth2-proxy').spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBe('oauth2-proxy');
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -236,26 +220,26 @@ describe('OAuth2Proxy', () => {
       maxSkew: 1,
       nodeTaintsPolicy: 'Honor',
     });
-    expect(find('Deployment', 'oauth2-proxy').spec.replicas).toBe(2);
-    expect(find('PodDisruptionBudget', 'oauth2-proxy').spec.maxUnavailable).toBe(1);
+    expect(get('Deployment', 'oauth2-proxy').spec.replicas).toBe(2);
+    expect(get('PodDisruptionBudget', 'oauth2-proxy').spec.maxUnavailable).toBe(1);
   });
 
   it('serves HTTP on Service port 80 and metrics for Prometheus', () => {
-    const { find, objects } = render();
-    const service = find('Service', 'oauth2-proxy');
+    const { get, objects } = render();
+    const service = get('Service', 'oauth2-proxy');
     expect(service.spec.ports).toEqual([
       { name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' },
       { name: 'metrics', port: 44180, protocol: 'TCP', targetPort: 'metrics' },
     ]);
-    expect(container(find).ports).toEqual([
+    expect(container(get).ports).toEqual([
       { name: 'http', containerPort: 4180, protocol: 'TCP' },
       { name: 'metrics', containerPort: 44180, protocol: 'TCP' },
     ]);
-    const monitor = find('ServiceMonitor', 'oauth2-proxy');
+    const monitor = get('ServiceMonitor', 'oauth2-proxy');
     expect(monitor.spec.selector.matchLabels).toEqual(service.metadata.labels);
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
     expect(render({ serviceMonitor: false }).objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
-    expect(render({}, []).objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+    expect(render({}, { addons: [] }).objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
     for (const object of objects) {
       expect(object.metadata.name, `${object.kind}`).toBeTruthy();
       expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('traefik');
@@ -264,9 +248,10 @@ describe('OAuth2Proxy', () => {
 
   it('renders only objects that pass their schemas', async () => {
     for (const props of [{}, { provider: 'gitlab' as const, pkce: false, serviceMonitor: false }]) {
-      const { chart } = render(props);
+      const { objects, problems: renderProblems } = render(props);
+      expect(renderProblems).toEqual([]);
       const { problems } = await validateObjects(
-        chart.toJson().map((manifest) => ({ manifest, origin: {} })),
+        objects.map((manifest) => ({ manifest, origin: {} })),
         { registry: new SchemaRegistry() },
       );
       expect(problems).toEqual([]);
@@ -288,33 +273,42 @@ describe('OAuth2Proxy', () => {
     [{ extraArgs: ['--email-domain=*'] }, /must not set --email-domain/],
     [{ replicas: 0 }, /replicas must be a positive integer/],
   ] as [Partial<OAuth2ProxyProps>, RegExp][])('rejects %j', (props, message) => {
-    const { chart, proxy } = build(props);
+    const { proxy, problems } = render(props);
     expect(proxy.node.validate()).toContainEqual(expect.stringMatching(message));
     // Synth fails, naming the construct path.
-    expect(() => chart.toJson()).toThrow(/\[test\/oauth2-proxy\]/);
+    expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^k8s-235/traefik/oauth2-proxy: .*${message.source}`)));
   });
 
   it('rejects credentials from another namespace', () => {
-    const { proxy } = build({}, 'default');
+    const { proxy, problems } = render({}, { secretNamespace: 'default' });
     expect(proxy.node.validate()).toContainEqual('credentials Secret "oauth2-proxy" is in namespace default, not traefik');
+    expect(problems).toContainEqual('k8s-235/traefik/oauth2-proxy: credentials Secret "oauth2-proxy" is in namespace default, not traefik');
   });
 
   it('accepts Go durations and an image pinned by digest', () => {
     const digest = `quay.io/oauth2-proxy/oauth2-proxy@sha256:${'a'.repeat(64)}`;
-    expect(build({ cookieRefresh: '30m', cookieExpire: '1h30m', image: digest }).proxy.node.validate()).toEqual([]);
-    expect(build({ cookieRefresh: '0' }).proxy.node.validate()).toEqual([]);
-    expect(build({ cookieRefresh: '1.5h', cookieExpire: '2h0m0s' }).proxy.node.validate()).toEqual([]);
+    for (const props of [
+      { cookieRefresh: '30m', cookieExpire: '1h30m', image: digest },
+      { cookieRefresh: '0' },
+      { cookieRefresh: '1.5h', cookieExpire: '2h0m0s' },
+    ]) {
+      const { proxy, problems } = render(props);
+      expect(proxy.node.validate(), JSON.stringify(props)).toEqual([]);
+      expect(problems, JSON.stringify(props)).toEqual([]);
+    }
   });
 });
 
 describe('ForwardAuthMiddleware', () => {
-  const chart = () => new Chart(new App(), 'test', { disableResourceNameHashes: true });
+  /** A ForwardAuthMiddleware alone, in the app edge. */
+  const render = (props: ForwardAuthMiddlewareProps) =>
+    renderScope((chart) => new ForwardAuthMiddleware(chart, 'auth', props), { app: 'edge' });
 
   it('defaults to the name forward-auth, trusted forwarded headers and the identity headers', () => {
-    const middleware = new ForwardAuthMiddleware(chart(), 'auth', { namespace: 'edge', address: 'http://auth.edge.svc.cluster.local/' });
+    const { built: middleware, get, problems } = render({ namespace: 'edge', address: 'http://auth.edge.svc.cluster.local/' });
     expect(middleware.ref).toEqual({ namespace: 'edge', name: 'forward-auth' });
     expect(middleware.providerName).toBe('edge-forward-auth@kubernetescrd');
-    expect(middleware.resource.toJson()).toMatchObject({
+    expect(get('Middleware', 'forward-auth')).toMatchObject({
       metadata: { name: 'forward-auth', namespace: 'edge' },
       spec: {
         forwardAuth: {
@@ -324,25 +318,28 @@ describe('ForwardAuthMiddleware', () => {
         },
       },
     });
-    expect((middleware.resource.toJson() as Manifest).spec.forwardAuth.addAuthCookiesToResponse).toBeUndefined();
+    expect(get('Middleware', 'forward-auth').spec.forwardAuth.addAuthCookiesToResponse).toBeUndefined();
     expect(middleware.node.validate()).toEqual([]);
+    expect(problems).toEqual([]);
   });
 
   it('writes trustForwardHeader out even when false (Traefik v3.7 warns when it is unset)', () => {
-    const middleware = new ForwardAuthMiddleware(chart(), 'auth', {
-      namespace: 'edge',
-      address: 'https://auth.example.org/',
-      trustForwardHeader: false,
-    });
-    expect((middleware.resource.toJson() as Manifest).spec.forwardAuth.trustForwardHeader).toBe(false);
+    const { get } = render({ namespace: 'edge', address: 'https://auth.example.org/', trustForwardHeader: false });
+    expect(get('Middleware', 'forward-auth').spec.forwardAuth.trustForwardHeader).toBe(false);
   });
 
   it('rejects an address that is not an http(s) URL and an invalid name', () => {
-    const middleware = new ForwardAuthMiddleware(chart(), 'auth', { namespace: 'edge', name: 'Forward_Auth', address: 'oauth2-proxy:80' });
+    const { built: middleware, problems } = render({ namespace: 'edge', name: 'Forward_Auth', address: 'oauth2-proxy:80' });
     expect(middleware.node.validate()).toEqual([
       '"edge/Forward_Auth" is not a valid namespace/name for a Middleware',
       'address "oauth2-proxy:80" is not an http(s) URL',
     ]);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'lab/edge/auth: "edge/Forward_Auth" is not a valid namespace/name for a Middleware',
+        'lab/edge/auth: address "oauth2-proxy:80" is not an http(s) URL',
+      ]),
+    );
   });
 });
 

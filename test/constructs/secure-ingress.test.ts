@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { k8s, Service } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { AcmeClusterIssuer, type IClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { UpstreamService } from '../../constructs/core/upstream-service.js';
@@ -11,10 +11,10 @@ import {
   type SecureIngressProps,
   UPSTREAM_BACKEND_ANNOTATION,
 } from '../../constructs/ingress/secure-ingress.js';
-import { type AppDefinition, defineCluster } from '../../framework/cluster.js';
-import { renderCluster } from '../../pipeline/render.js';
+import type { AppDefinition } from '../../framework/cluster.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
+import { renderApp, renderScope, type TestObject } from '../helpers/render.js';
 
 /** The forward-auth Middleware of an SSO proxy (outside any app: no cross-app check applies). */
 function forwardAuth(namespace: string, name: string): ForwardAuthMiddleware {
@@ -24,7 +24,7 @@ function forwardAuth(namespace: string, name: string): ForwardAuthMiddleware {
 const sso = forwardAuth('traefik', 'forward-auth');
 
 /** The app's Service `web`, ports `http` (80) and `metrics` (9090), in the chart the Ingress is rendered in. */
-function webService(chart: Chart, namespace?: string): k8s.KubeService {
+function webService(chart: Construct, namespace?: string): k8s.KubeService {
   return new k8s.KubeService(chart, 'web-service', {
     metadata: { name: 'web', ...(namespace ? { namespace } : {}) },
     spec: {
@@ -37,7 +37,7 @@ function webService(chart: Chart, namespace?: string): k8s.KubeService {
 }
 
 /** A ClusterIssuer through HTTP-01, in the chart the Ingress is rendered in. */
-function issuer(chart: Chart, name = 'letsencrypt-prod'): IClusterIssuer {
+function issuer(chart: Construct, name = 'letsencrypt-prod'): IClusterIssuer {
   return new AcmeClusterIssuer(chart, name, {
     server: LETS_ENCRYPT.production,
     email: 'acme@example.org',
@@ -45,34 +45,52 @@ function issuer(chart: Chart, name = 'letsencrypt-prod'): IClusterIssuer {
   });
 }
 
+/** The SecureIngress's construct path: cluster lab, app web, id web. */
+const AT = 'lab/web/web:';
+
+interface IngressManifest {
+  metadata: { name: string; annotations: Record<string, string> };
+  spec: {
+    ingressClassName: string;
+    tls: { hosts: string[]; secretName: string }[];
+    rules: { host: string; http: { paths: unknown[] } }[];
+  };
+}
+
+/** A SecureIngress `web` in the app web, by default to the app's Service `web` and through a ClusterIssuer of the app. */
 function render(
   props: Omit<SecureIngressProps, 'backend' | 'issuer'> & Partial<Pick<SecureIngressProps, 'backend' | 'issuer'>>,
-  backend: (chart: Chart) => SecureIngressProps['backend'] = (chart) => ({ service: webService(chart), port: 'http' }),
+  backend: (chart: Construct) => SecureIngressProps['backend'] = (chart) => ({ service: webService(chart), port: 'http' }),
+  clusterIssuer: (chart: Construct) => IClusterIssuer = (chart) => issuer(chart),
 ) {
-  const scope = new Construct(new App(), 'cluster');
-  const chart = new Chart(scope, 'app', { disableResourceNameHashes: true });
-  const ingress = new SecureIngress(chart, 'web', {
-    ...props,
-    backend: props.backend ?? backend(chart),
-    issuer: props.issuer ?? issuer(chart),
-  });
-  const manifest = ingress.resource.toJson() as {
-    metadata: { name: string; annotations: Record<string, string> };
-    spec: {
-      ingressClassName: string;
-      tls: { hosts: string[]; secretName: string }[];
-      rules: { host: string; http: { paths: unknown[] } }[];
-    };
+  const rendered = renderScope(
+    (chart) =>
+      new SecureIngress(chart, 'web', {
+        ...props,
+        backend: props.backend ?? backend(chart),
+        issuer: props.issuer ?? clusterIssuer(chart),
+      }),
+    { app: 'web' },
+  );
+  return {
+    ingress: rendered.built,
+    /** The Ingress as synth writes it. */
+    get manifest(): IngressManifest & TestObject {
+      return rendered.get('Ingress', props.name ?? 'web') as IngressManifest & TestObject;
+    },
+    /** The errors synth reports at the SecureIngress. */
+    errors: rendered.problems.flatMap((problem) => (problem.startsWith(`${AT} `) ? [problem.slice(AT.length + 1)] : [])),
+    problems: rendered.problems,
   };
-  return { ingress, manifest, errors: ingress.node.validate() };
 }
 
 const base = { hosts: ['web.example.org'] } as const;
 
 describe('SecureIngress', () => {
   it('uses SSO through the forward-auth Middleware object it is given', () => {
-    const { manifest, errors } = render({ ...base, auth: { sso } });
+    const { manifest, errors, problems } = render({ ...base, auth: { sso } });
     expect(errors).toEqual([]);
+    expect(problems).toEqual([]);
     expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBe('traefik-forward-auth@kubernetescrd');
     expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBeUndefined();
   });
@@ -89,8 +107,9 @@ describe('SecureIngress', () => {
   });
 
   it('records the reason on a public ingress and adds no forward-auth', () => {
-    const { manifest, errors } = render({ ...base, auth: { public: 'sign-in endpoint of the SSO proxy' } });
+    const { manifest, errors, problems } = render({ ...base, auth: { public: 'sign-in endpoint of the SSO proxy' } });
     expect(errors).toEqual([]);
+    expect(problems).toEqual([]);
     expect(manifest.metadata.annotations[PUBLIC_REASON_ANNOTATION]).toBe('sign-in endpoint of the SSO proxy');
     expect(manifest.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toBeUndefined();
   });
@@ -114,8 +133,9 @@ describe('SecureIngress', () => {
   });
 
   it('names the ClusterIssuer object it is given', () => {
-    const { manifest, errors } = render({ ...base, auth: { sso }, issuer: issuer(new Chart(new App(), 'certs'), 'letsencrypt-staging') });
+    const { manifest, errors, problems } = render({ ...base, auth: { sso } }, undefined, (chart) => issuer(chart, 'letsencrypt-staging'));
     expect(errors).toEqual([]);
+    expect(problems).toEqual([]);
     expect(manifest.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt-staging');
   });
 
@@ -148,10 +168,7 @@ describe('SecureIngress', () => {
           });
       },
     });
-    const problems = (cluster: string, apps: AppDefinition<unknown, unknown>[]) =>
-      renderCluster(cluster, defineCluster({ parseInventory: () => ({}), apps: () => apps }), {}).problems.map(
-        (problem) => `${problem.origin.constructPath}: ${problem.message}`,
-      );
+    const problems = (cluster: string, apps: AppDefinition<unknown, unknown>[]) => renderApp(apps, { cluster }).problems;
     expect(problems('lab', [certs, traefik, web([])])).toEqual([
       'lab/web/web: forward-auth Middleware traefik/forward-auth is made by app "traefik": add that app to the dependsOn of "web", so that it syncs first',
       'lab/web/web: ClusterIssuer letsencrypt-prod is made by app "cert-manager": add that app to the dependsOn of "web", so that it syncs first',
@@ -186,8 +203,9 @@ describe('SecureIngress', () => {
   });
 
   it('routes to the Service object it is given, by port name or number', () => {
-    const { manifest, errors } = render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 9090 }));
+    const { manifest, errors, problems } = render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 9090 }));
     expect(errors).toEqual([]);
+    expect(problems).toEqual([]);
     expect(manifest.spec.rules[0]?.http.paths).toEqual([
       { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 9090 } } } },
     ]);
@@ -196,15 +214,16 @@ describe('SecureIngress', () => {
       port: 'http',
     }));
     expect(plus.errors).toEqual([]);
+    expect(plus.problems).toEqual([]);
     expect(JSON.stringify(plus.manifest.spec.rules)).toContain('"name":"web-plus"');
   });
 
   it('refuses a port the Service does not have, or a Service of another namespace', () => {
     expect(render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 'https' })).errors).toEqual([
-      'backend Service web has no port named "https" (its ports: http (80), metrics (9090))',
+      'backend Service web/web has no port named "https" (its ports: http (80), metrics (9090))',
     ]);
     expect(render({ ...base, auth: { sso } }, (chart) => ({ service: webService(chart), port: 443 })).errors).toEqual([
-      'backend Service web has no port 443 (its ports: http (80), metrics (9090))',
+      'backend Service web/web has no port 443 (its ports: http (80), metrics (9090))',
     ]);
     expect(
       render({ ...base, auth: { sso }, namespace: 'web' }, (chart) => ({ service: webService(chart, 'other'), port: 'http' })).errors,
@@ -218,8 +237,12 @@ describe('SecureIngress', () => {
       ports: [{ name: 'http', port: 80 }],
       providedBy: 'https://example.org/install.yaml',
     });
-    const { manifest, errors } = render({ ...base, auth: { sso }, namespace: 'argocd' }, () => ({ service: upstream, port: 'http' }));
+    const { manifest, errors, problems } = render({ ...base, auth: { sso }, namespace: 'argocd' }, () => ({
+      service: upstream,
+      port: 'http',
+    }));
     expect(errors).toEqual([]);
+    expect(problems).toEqual([]);
     expect(manifest.metadata.annotations[UPSTREAM_BACKEND_ANNOTATION]).toBe('https://example.org/install.yaml');
     expect(render({ ...base, auth: { sso }, namespace: 'argocd' }, () => ({ service: upstream, port: 'grpc' })).errors).toEqual([
       'backend Service argocd/argocd-server has no port named "grpc" (its ports: http (80))',

@@ -1,20 +1,18 @@
-import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ForwardAuthMiddleware } from '../../constructs/ingress/forward-auth.js';
 import { TraefikController } from '../../constructs/ingress/traefik.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries } from '../../framework/contributions.js';
+import { renderScope } from '../helpers/render.js';
 
-type Manifest = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
-
+/** Traefik and its SSO Middleware, in the app traefik. */
 function render() {
-  const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-  new TraefikController(chart, 'traefik');
-  new ForwardAuthMiddleware(chart, 'sso', { namespace: 'traefik', address: 'http://oauth2-proxy.traefik.svc.cluster.local/' });
-  const objects = chart.toJson() as Manifest[];
-  const patches = chart.node
-    .findAll()
-    .flatMap((c) => (c as unknown as Record<symbol, () => KustomizeEntries>)[KUSTOMIZE_CONTRIBUTION]?.().patches ?? []);
-  return { objects, patches, find: (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name) };
+  const { objects, app, find } = renderScope(
+    (chart) => {
+      new TraefikController(chart, 'traefik');
+      new ForwardAuthMiddleware(chart, 'sso', { namespace: 'traefik', address: 'http://oauth2-proxy.traefik.svc.cluster.local/' });
+    },
+    { app: 'traefik' },
+  );
+  return { objects, patches: app.patches, find };
 }
 
 describe('Traefik hardening', () => {
