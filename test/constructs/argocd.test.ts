@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { AcmeClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
@@ -8,17 +8,11 @@ import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, K
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
 import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
-import { applyAddons } from '../../framework/addons.js';
-import { KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type PatchEntry } from '../../framework/contributions.js';
+import type { Addon } from '../../framework/addons.js';
+import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { SchemaRegistry } from '../../pipeline/schemas.js';
 import { validateObjects } from '../../pipeline/validate.js';
-
-type Manifest = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec: Record<string, unknown>;
-};
+import { renderScope, type TestObject } from '../helpers/render.js';
 
 const BASE: Omit<ArgoCdProps, 'issuer'> = {
   url: 'https://gitops.example.org',
@@ -31,39 +25,41 @@ const SHARED_UPSTREAM = join(import.meta.dirname, '..', '..', '..', 'shared', 'u
 
 const INSTALL_URL = 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml';
 
-function build(overrides: Partial<ArgoCdProps> = {}) {
-  const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-  const issuer = new AcmeClusterIssuer(chart, 'letsencrypt-prod', {
-    server: LETS_ENCRYPT.production,
-    email: 'acme@example.org',
-    solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
-  });
-  return new ArgoCd(chart, 'argocd', { ...BASE, issuer, ...overrides });
+/** Argo CD (and the ClusterIssuer of its Ingress) rendered as app argocd of cluster lab. */
+function render(overrides: Partial<ArgoCdProps> = {}, addons: readonly Addon[] = [metricsAddon]) {
+  const rendered = renderScope(
+    (chart) => {
+      const issuer = new AcmeClusterIssuer(chart, 'letsencrypt-prod', {
+        server: LETS_ENCRYPT.production,
+        email: 'acme@example.org',
+        solver: { type: 'http01-ingress', ingressClassName: 'traefik' },
+      });
+      return new ArgoCd(chart, 'argocd', { ...BASE, issuer, ...overrides });
+    },
+    { app: 'argocd', addons },
+  );
+  const { app } = rendered;
+  const patchOf = (kind: string, name: string) =>
+    app.patches.find((p) => p.target.kind === kind && p.target.name === name)?.patch as TestObject | undefined;
+  return {
+    ...rendered,
+    argocd: rendered.built,
+    patches: app.patches,
+    resources: app.resources,
+    encryptedFiles: app.encryptedFiles.map(({ entry }) => entry),
+    namespaces: app.kustomizeNamespaces.map(({ namespace }) => namespace),
+    patchOf,
+  };
 }
 
-function render(overrides: Partial<ArgoCdProps> = {}, addons = [metricsAddon]) {
-  const argocd = build(overrides);
-  const chart = argocd.node.scope as Chart;
-  applyAddons(chart, addons);
-  const objects = chart.toJson() as Manifest[];
-  const entries = chart.node
-    .findAll()
-    .map((c) => (c as unknown as Record<symbol, (() => KustomizeEntries) | undefined>)[KUSTOMIZE_CONTRIBUTION]?.());
-  const patches = entries.flatMap((e) => e?.patches ?? []);
-  const resources = entries.flatMap((e) => e?.resources ?? []);
-  const encryptedFiles = entries.flatMap((e) => e?.encryptedFiles ?? []);
-  const namespaces = entries.flatMap((e) => (e?.namespace === undefined ? [] : [e.namespace]));
-  const patchOf = (kind: string, name: string) => {
-    const found = patches.find((p: PatchEntry) => p.target.kind === kind && p.target.name === name);
-    // biome-ignore lint/suspicious/noExplicitAny: patches are free-form strategic-merge data, read by path in assertions
-    return found?.patch as Record<string, any> | undefined;
-  };
-  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-  return { chart, argocd, objects, patches, resources, encryptedFiles, namespaces, patchOf, find };
+/** The messages of the problems reported at `construct` itself. */
+function messagesAt(problems: readonly string[], construct: IConstruct): string[] {
+  const prefix = `${construct.node.path}: `;
+  return problems.flatMap((problem) => (problem.startsWith(prefix) ? [problem.slice(prefix.length)] : []));
 }
 
 describe('ArgoCd', () => {
-  const { argocd, objects, patches, resources, encryptedFiles, namespaces, patchOf, find } = render();
+  const { argocd, app, objects, messages, patches, resources, encryptedFiles, namespaces, patchOf, find } = render();
 
   it('merges the GitLab client secret and webhook token from a SOPS file into the upstream argocd-secret', () => {
     expect(encryptedFiles).toEqual([
@@ -82,13 +78,13 @@ describe('ArgoCd', () => {
   });
 
   it('refuses a namespace other than argocd, which the upstream ClusterRoleBindings name', () => {
-    expect(build({ namespace: 'gitops' }).node.validate()).toEqual([
+    expect(render({ namespace: 'gitops' }).messages).toEqual([
       'namespace "gitops": the upstream install binds its ClusterRoles to ServiceAccounts in "argocd", which the kustomization namespace does not rewrite; run Argo CD in "argocd"',
     ]);
   });
 
   it('refuses Dex without the file holding its client secret', () => {
-    expect(build({ secretFile: undefined }).node.validate()).toEqual([
+    expect(render({ secretFile: undefined }).messages).toEqual([
       'dex needs the GitLab client secret: set secretFile to a SOPS file with key dex.gitlab.clientSecret',
     ]);
   });
@@ -189,7 +185,7 @@ describe('ArgoCd', () => {
       priority: number;
       services: { name: string; port: string; scheme?: string }[];
     }[];
-    const ingress = find('Ingress', 'argocd-server') as Manifest;
+    const ingress = find('Ingress', 'argocd-server') as TestObject;
     const ingressBackend = (ingress.spec.rules as { http: { paths: { backend: unknown }[] } }[])[0]?.http.paths[0]?.backend;
     // Which scheme each route gets: the Ingress (everything on the host) plain HTTP, the gRPC router h2c.
     const schemes = [
@@ -270,6 +266,7 @@ describe('ArgoCd', () => {
     expect(ksops).toContain(`KUSTOMIZE_MAJOR_VERSION='v${major}'`);
     expect(ksops).toContain(`KUSTOMIZE_VERSION="\${KUSTOMIZE_MAJOR_VERSION}.${rest}"`);
     expect(argocd[KUSTOMIZE_CONTRIBUTION]().toolchain).toBe(argocd.toolchain);
+    expect(app.toolchains).toEqual([{ toolchain: argocd.toolchain, constructPath: 'lab/argocd/argocd' }]);
   });
 
   it("with ksopsReplacesKustomize, installs KSOPS's kustomize and says the renderer runs it", () => {
@@ -288,10 +285,7 @@ describe('ArgoCd', () => {
   });
 
   it('refuses a release whose repo server tools it does not know, unless they are given', () => {
-    const errors = (props: Partial<ArgoCdProps>) => {
-      const argocd = build(props);
-      return argocd.node.findAll().flatMap((c) => c.node.validate());
-    };
+    const errors = (props: Partial<ArgoCdProps>) => render(props).messages;
     expect(errors({ version: 'v3.6.0' })).toContain(
       'no repo-server tools are known for Argo CD v3.6.0: pass repoServerTools with the kustomize and helm versions of its hack/tool-versions.sh',
     );
@@ -337,7 +331,7 @@ describe('ArgoCd', () => {
       'utf8',
     );
     const service = parseAllDocuments(install)
-      .map((document) => document.toJS() as Manifest | null)
+      .map((document) => document.toJS() as TestObject | null)
       .find((object) => object?.kind === 'Service' && object.metadata.name === 'argocd-server');
     const ports = ((service?.spec.ports ?? []) as { name: string; port: number }[]).map(({ name, port }) => ({ name, port }));
     expect(argocd.serverService).toMatchObject({ namespace: 'argocd', name: 'argocd-server', ports, providedBy: INSTALL_URL });
@@ -363,6 +357,7 @@ describe('ArgoCd', () => {
     );
     expect(problems).toEqual([]);
     expect(argocd.node.validate()).toEqual([]);
+    expect(messages).toEqual([]);
   });
 
   it.each([
@@ -373,12 +368,12 @@ describe('ArgoCd', () => {
     [{ rbac: { operatorGroups: [] } }, /operatorGroups must name at least one group/],
     [{ ksopsImage: 'viaductoss/ksops:latest' }, /floating tag "latest"/],
   ] as [Partial<ArgoCdProps>, RegExp][])('rejects %o', (overrides, message) => {
-    const construct = build(overrides);
-    expect(construct.node.validate()).toContainEqual(expect.stringMatching(message));
+    const { argocd, problems } = render(overrides);
+    expect(messagesAt(problems, argocd)).toContainEqual(expect.stringMatching(message));
   });
 
   it('rejects a floating install URL through the RemoteResource', () => {
-    const construct = build({ version: 'master' });
-    expect(construct.install.node.validate()).toContainEqual(expect.stringMatching(/not pinned/));
+    const { argocd, problems } = render({ version: 'master' });
+    expect(messagesAt(problems, argocd.install)).toContainEqual(expect.stringMatching(/not pinned/));
   });
 });

@@ -1,6 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SYNC_RETRY, GitOpsApplications, type GitOpsApplicationsProps } from '../../constructs/gitops/applications.js';
@@ -10,6 +9,7 @@ import type { Manifest } from '../../framework/model.js';
 import { runSynth } from '../../pipeline/commands.js';
 import { captureContext } from '../helpers/io.js';
 import { makeProject, PROJECT } from '../helpers/project.js';
+import { renderApp } from '../helpers/render.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -67,27 +67,26 @@ describe('generated Applications', () => {
     const spec = (parse(read('storage')) as { spec: { syncPolicy: Record<string, unknown> } }).spec.syncPolicy;
     expect(spec.retry).toEqual(DEFAULT_SYNC_RETRY);
     expect(DEFAULT_SYNC_RETRY).toEqual({ limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' }, refresh: true });
-    const cluster = { name: 'lab', apps: [{ name: 'gitops', dependsOn: [], wave: 0, serverSideApply: false }], pinnedSources: () => [] };
-    const applications = (retry: GitOpsApplicationsProps['retry']) => {
-      const chart = new Chart(new App(), 'test', { disableResourceNameHashes: true });
-      const built = new GitOpsApplications(chart, 'apps', {
-        cluster,
-        rootApp: 'gitops',
-        repoURL: 'https://git.example.org/x.git',
-        targetRevision: 'main',
-        retry,
+    // The root app alone, rendered as cluster lab.
+    const applications = (retry: GitOpsApplicationsProps['retry']) =>
+      renderApp({
+        name: 'gitops',
+        namespace: 'argocd',
+        build(chart, _inventory, cluster) {
+          new GitOpsApplications(chart, 'apps', {
+            cluster,
+            rootApp: 'gitops',
+            repoURL: 'https://git.example.org/x.git',
+            targetRevision: 'main',
+            retry,
+          });
+        },
       });
-      return {
-        manifests: () => chart.toJson() as { kind: string; spec: { syncPolicy?: Record<string, unknown> } }[],
-        errors: built.node.validate(),
-      };
-    };
-    expect(
-      applications(false)
-        .manifests()
-        .find((m) => m.kind === 'Application')?.spec.syncPolicy?.retry,
-    ).toBeUndefined();
-    expect(applications({ limit: 1.5, backoff: { duration: 'soon', factor: 0, maxDuration: '5m' }, refresh: true }).errors).toEqual([
+    const withoutRetry = applications(false);
+    expect(withoutRetry.messages).toEqual([]);
+    expect(withoutRetry.all('Application')).not.toEqual([]);
+    for (const application of withoutRetry.all('Application')) expect(application.spec.syncPolicy?.retry).toBeUndefined();
+    expect(applications({ limit: 1.5, backoff: { duration: 'soon', factor: 0, maxDuration: '5m' }, refresh: true }).messages).toEqual([
       'retry.limit must be a whole number (got 1.5)',
       'retry.backoff.factor must be a whole number of 1 or more (got 0)',
       'retry.backoff.duration "soon" must be a duration such as 10s, 5m or 1h',

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
@@ -10,16 +9,17 @@ import { declareMetrics, metricsEndpoints } from '../../constructs/monitoring/me
 import { metricsTargetPolicy } from '../../constructs/monitoring/policies.js';
 import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
 import { applyAddons } from '../../framework/addons.js';
-import { type AppDefinition, defineCluster } from '../../framework/cluster.js';
+import type { AppChart } from '../../framework/app-chart.js';
 import { objectRef } from '../../framework/model.js';
-import { renderCluster } from '../../pipeline/render.js';
 import { projectRoot } from '../helpers/io.js';
+import { renderApp, renderScope } from '../helpers/render.js';
 
 const inventory = cluster.parseInventory(JSON.parse(readFileSync(join(projectRoot, 'inventory', 'k8s-235.json'), 'utf8')));
 
-function monitorsOf(definition: typeof cluster) {
-  const result = renderCluster('k8s-235', definition, inventory);
-  expect(result.problems).toEqual([]);
+/** Every ServiceMonitor of k8s-235, its apps rendered with the addons given (the composition's own by default). */
+function monitorsOf(addons = cluster.addons) {
+  const { problems, result } = renderApp(cluster.apps(inventory), { cluster: 'k8s-235', inventory, ...(addons ? { addons } : {}) });
+  expect(problems).toEqual([]);
   return result.apps.flatMap((app) =>
     app.objects.filter((o) => o.manifest.kind === 'ServiceMonitor').map((o) => ({ app: app.name, ...o })),
   );
@@ -37,13 +37,12 @@ class Exporter extends Construct {
   }
 }
 
-const app = (build: AppDefinition<unknown>['build']): AppDefinition<unknown> => ({ name: 'web', namespace: 'web', build });
-const render = (build: AppDefinition<unknown>['build'], addons = [metricsAddon]) =>
-  renderCluster('lab', defineCluster({ parseInventory: (data) => data, apps: () => [app(build)], addons: () => addons }), {});
+/** `build` rendered as app web of cluster lab, with the metrics addon unless told otherwise. */
+const render = <T>(build: (chart: AppChart) => T, addons = [metricsAddon]) => renderScope(build, { addons });
 
 describe('the metrics addon', () => {
   it('turns each endpoint k8s-235 declares into the ServiceMonitor dist/ holds, under the declaring construct', () => {
-    const monitors = monitorsOf(cluster);
+    const monitors = monitorsOf();
     expect(monitors.map(({ app, origin }) => `${app} ${origin.constructPath}`).sort()).toEqual([
       'argocd k8s-235/argocd/argocd/ControllerMetrics',
       'argocd k8s-235/argocd/argocd/RepoServerMetrics',
@@ -61,29 +60,30 @@ describe('the metrics addon', () => {
   });
 
   it('is the only source of ServiceMonitors: without it k8s-235 renders none', () => {
-    expect(monitorsOf({ ...cluster, addons: undefined })).toEqual([]);
+    expect(monitorsOf(() => [])).toEqual([]);
   });
 
   it('selects the declared Service by namespace and labels, and its ServiceMonitor meets the metrics policy', () => {
-    const result = render((chart) => new Exporter(chart, 'exporter', ['http', 'metrics']));
-    expect(result.problems).toEqual([]);
-    const objects = result.apps[0]?.objects ?? [];
-    expect(objects.find((o) => o.manifest.kind === 'ServiceMonitor')?.manifest).toEqual({
-      apiVersion: 'monitoring.coreos.com/v1',
-      kind: 'ServiceMonitor',
-      metadata: { name: 'exporter', namespace: 'web' },
-      spec: {
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'exporter' } },
-        namespaceSelector: { matchNames: ['web'] },
-        endpoints: [{ port: 'metrics', interval: '1m' }],
+    const { problems, all, app } = render((chart) => new Exporter(chart, 'exporter', ['http', 'metrics']));
+    expect(problems).toEqual([]);
+    expect(all('ServiceMonitor')).toEqual([
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: 'exporter', namespace: 'web' },
+        spec: {
+          selector: { matchLabels: { 'app.kubernetes.io/name': 'exporter' } },
+          namespaceSelector: { matchNames: ['web'] },
+          endpoints: [{ port: 'metrics', interval: '1m' }],
+        },
       },
-    });
-    const policyObjects = objects.map(({ manifest, origin }) => ({ manifest, origin, app: 'web' }));
+    ]);
+    const policyObjects = app.objects.map(({ manifest, origin }) => ({ manifest, origin, app: 'web' }));
     expect(metricsTargetPolicy.check(policyObjects, { syncsAfter: () => false, built: true })).toEqual([]);
   });
 
   it('makes an endpoint whose port the Service lacks an error of the declaring construct', () => {
-    const result = render((chart) => new Exporter(chart, 'exporter', ['http'], 'http-metrics'));
+    const { result } = render((chart) => new Exporter(chart, 'exporter', ['http'], 'http-metrics'));
     expect(result.problems).toEqual([
       {
         origin: { constructPath: 'lab/web/exporter' },
@@ -95,7 +95,7 @@ describe('the metrics addon', () => {
   });
 
   it('refuses an object that is no Service, a Service in no namespace, and one endpoint id declared twice', () => {
-    const result = render((chart) => {
+    const { problems, all } = render((chart) => {
       const scope = new Construct(chart, 'odd');
       const map = new k8s.KubeConfigMap(scope, 'map', { metadata: { name: 'map', namespace: 'web' } });
       declareMetrics(scope, { name: 'odd', service: map });
@@ -106,27 +106,39 @@ describe('the metrics addon', () => {
       });
       declareMetrics(nowhere, { name: 'nowhere', service });
     });
-    expect(result.problems.map((p) => `${p.origin.constructPath}: ${p.message}`)).toEqual([
+    expect(problems).toEqual([
       'lab/web/odd: metrics endpoint "ServiceMonitor": ConfigMap map is not a Service; pass the Service serving the metrics',
       'lab/web/nowhere: metrics endpoint "ServiceMonitor": Service nowhere names no namespace; set its metadata.namespace',
     ]);
-    expect(result.apps[0]?.objects.filter((o) => o.manifest.kind === 'ServiceMonitor').map((o) => objectRef(o.manifest).name)).toEqual([
-      'odd',
-    ]);
-    const scope = new Construct(Testing.chart(), 'twice');
+    expect(all('ServiceMonitor').map((o) => o.metadata.name)).toEqual(['odd']);
     const service = { namespace: 'web', labels: { app: 'x' } };
-    declareMetrics(scope, { name: 'a', service });
-    expect(() => declareMetrics(scope, { name: 'b', service })).toThrow(/metrics endpoint "ServiceMonitor" is declared twice on .*twice/);
+    const { built: declareAgain } = render((chart) => {
+      const scope = new Construct(chart, 'twice');
+      declareMetrics(scope, { name: 'a', service });
+      return () => declareMetrics(scope, { name: 'b', service });
+    });
+    expect(declareAgain).toThrow(/metrics endpoint "ServiceMonitor" is declared twice on .*twice/);
   });
 
   it('selects an upstream Service by the labels given, leaving its ports to the deep build', () => {
-    const chart = new Chart(Testing.app(), 'lab');
-    const scope = new Construct(chart, 'upstream');
-    declareMetrics(scope, {
-      id: 'Controller',
-      name: 'controller',
-      service: { namespace: 'ops', labels: { 'app.kubernetes.io/name': 'c' } },
-    });
+    // The composition lists the addon twice.
+    const {
+      built: scope,
+      all,
+      messages,
+      result,
+    } = render(
+      (chart) => {
+        const upstream = new Construct(chart, 'upstream');
+        declareMetrics(upstream, {
+          id: 'Controller',
+          name: 'controller',
+          service: { namespace: 'ops', labels: { 'app.kubernetes.io/name': 'c' } },
+        });
+        return upstream;
+      },
+      [metricsAddon, metricsAddon],
+    );
     expect(metricsEndpoints(scope)).toEqual([
       {
         id: 'Controller',
@@ -137,17 +149,18 @@ describe('the metrics addon', () => {
         interval: '30s',
       },
     ]);
-    // Applying twice still gives one ServiceMonitor.
-    applyAddons(chart, [metricsAddon]);
-    applyAddons(chart, [metricsAddon]);
-    const monitors = (chart.toJson() as { kind: string; spec: { selector: unknown } }[]).filter((o) => o.kind === 'ServiceMonitor');
-    expect(monitors.map((o) => o.spec.selector)).toEqual([{ matchLabels: { 'app.kubernetes.io/name': 'c' } }]);
-    expect(chart.node.findAll().flatMap((construct) => construct.node.validate())).toEqual([]);
+    // Listed twice, and applied again after the render, it still gives one ServiceMonitor.
+    expect(all('ServiceMonitor').map((o) => o.spec.selector)).toEqual([{ matchLabels: { 'app.kubernetes.io/name': 'c' } }]);
+    const children = scope.node.children.map((child) => child.node.path);
+    expect(children).toEqual(['lab/web/upstream/Controller']);
+    expect(applyAddons(result.scope, [metricsAddon])).toEqual([]);
+    expect(scope.node.children.map((child) => child.node.path)).toEqual(children);
+    expect(messages).toEqual([]);
   });
 
   it('renders nothing for a declaration without the addon', () => {
-    const result = render((chart) => new Exporter(chart, 'exporter', ['metrics']), []);
-    expect(result.problems).toEqual([]);
-    expect(result.apps[0]?.objects.map((o) => o.manifest.kind)).toEqual(['Service']);
+    const { problems, objects } = render((chart) => new Exporter(chart, 'exporter', ['metrics']), []);
+    expect(problems).toEqual([]);
+    expect(objects.map((o) => o.kind)).toEqual(['Service']);
   });
 });

@@ -3,10 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { type Addon, applyAddons } from '../../framework/addons.js';
-import { type AppDefinition, defineCluster } from '../../framework/cluster.js';
+import type { AppDefinition } from '../../framework/cluster.js';
 import { KUSTOMIZE_CONTRIBUTION } from '../../framework/contributions.js';
 import { objectRef } from '../../framework/model.js';
-import { renderCluster } from '../../pipeline/render.js';
+import { renderApp } from '../helpers/render.js';
 
 /** Records every visit, by construct path. */
 function recorder(name = 'recorder'): Addon & { readonly visits: string[] } {
@@ -92,21 +92,16 @@ describe('addons in a render', () => {
       seen.push(`build api (web has ${chart.node.scope?.node.findChild('web').node.findAll().length} constructs)`);
       new k8s.KubeConfigMap(chart, 'settings', { metadata: { name: 'api-settings' } });
     });
-    const result = renderCluster(
-      'lab',
-      defineCluster({ parseInventory: (data) => data, apps: () => [configMaps, other], addons: () => [mirror] }),
-      {},
-    );
-    expect(result.problems).toEqual([]);
+    const { problems, objects, result } = renderApp([configMaps, other], { addons: [mirror], name: 'web' });
+    expect(problems).toEqual([]);
     expect(seen).toEqual(['build api (web has 2 constructs)']);
-    const names = (name: string) => result.apps.find((rendered) => rendered.name === name)?.objects.map((o) => objectRef(o.manifest).name);
-    expect(names('web')).toEqual(['settings', 'settings-mirror']);
-    expect(names('api')).toEqual(['api-settings', 'api-settings-mirror']);
+    expect(objects.map((o) => o.metadata.name)).toEqual(['settings', 'settings-mirror']);
+    const api = result.apps.find((rendered) => rendered.name === 'api');
+    expect(api?.objects.map((o) => objectRef(o.manifest).name)).toEqual(['api-settings', 'api-settings-mirror']);
   });
 
   it('render nothing of theirs without being listed', () => {
-    const result = renderCluster('lab', defineCluster({ parseInventory: (data) => data, apps: () => [configMaps] }), {});
-    expect(result.apps[0]?.objects.map((o) => objectRef(o.manifest).name)).toEqual(['settings']);
+    expect(renderApp(configMaps).objects.map((o) => o.metadata.name)).toEqual(['settings']);
   });
 
   it('add constructs that are validated and whose contributions are collected', () => {
@@ -119,15 +114,11 @@ describe('addons in a render', () => {
         Object.assign(added, { [KUSTOMIZE_CONTRIBUTION]: () => ({ resources: ['https://example.org/extra.yaml'] }) });
       },
     };
-    const result = renderCluster(
-      'lab',
-      defineCluster({ parseInventory: (data) => data, apps: () => [configMaps], addons: () => [checked] }),
-      {},
-    );
+    const { result, app: web } = renderApp(configMaps, { addons: [checked] });
     expect(result.problems).toEqual([
       { origin: { constructPath: 'lab/web/Added' }, rule: 'construct', message: 'the added construct is wrong' },
     ]);
-    expect(result.apps[0]?.resources).toEqual(['https://example.org/extra.yaml']);
+    expect(web.resources).toEqual(['https://example.org/extra.yaml']);
   });
 
   it('report a failing visit, a failing list and an item that is no addon', () => {
@@ -138,9 +129,7 @@ describe('addons in a render', () => {
       },
     };
     const render = (addons: () => readonly Addon[]) =>
-      renderCluster('lab', defineCluster({ parseInventory: (data) => data, apps: () => [configMaps], addons }), {}).problems.map(
-        (p) => `${p.origin.constructPath}: ${p.message} [${p.rule}]`,
-      );
+      renderApp(configMaps, { addons }).result.problems.map((p) => `${p.origin.constructPath}: ${p.message} [${p.rule}]`);
     // A thrown error names the file and line it came from.
     expect(render(() => [failing])).toEqual([
       expect.stringMatching(/^lab\/web\/settings: addon "failing": no \(at .*addons\.test\.ts:\d+\) \[construct\]$/),

@@ -20,8 +20,11 @@ export interface RenderOptions<I> {
   readonly namespace?: string;
   /** What build() and the other apps receive. @default {} */
   readonly inventory?: I;
-  /** Addons applied over the cluster, as a composition lists them. @default none */
-  readonly addons?: readonly Addon[];
+  /**
+   * Addons applied over the cluster, as a composition lists them; or the composition's
+   * `addons(inventory)` itself, for tests of what the render makes of a list that fails. @default none
+   */
+  readonly addons?: readonly Addon[] | ((inventory: I) => readonly Addon[]);
   /** Other apps of the cluster (what the scope's app may depend on and `use`). @default none */
   readonly apps?: readonly AppDefinition<I, unknown>[];
   /** The scope's app's dependencies. @default none */
@@ -91,10 +94,11 @@ export function renderApp<I>(
 }
 
 function renderApps<I>(apps: readonly AppDefinition<I, unknown>[], options: RenderOptions<I>): RenderResult {
-  const addons = options.addons ?? [];
+  const listed = options.addons ?? [];
+  const addons = typeof listed === 'function' ? listed : () => listed;
   return renderCluster(
     options.cluster ?? 'lab',
-    defineCluster<I>({ parseInventory: (data) => data as I, apps: () => apps, addons: () => addons }),
+    defineCluster<I>({ parseInventory: (data) => data as I, apps: () => apps, addons }),
     (options.inventory ?? {}) as I,
   );
 }
