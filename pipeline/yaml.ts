@@ -86,7 +86,30 @@ export function repeatedKey(document: Document): { readonly key: string; readonl
  * it knows no sexagesimal numbers (`1:30` stays a string) and keeps timestamps as strings.
  */
 const KUBERNETES_YAML_1_1 = (tags: Tags) =>
-  tags.filter((tag) => typeof tag === 'string' || !(tag.format === 'TIME' || tag.tag === 'tag:yaml.org,2002:timestamp'));
+  tags
+    .filter((tag) => typeof tag === 'string' || !(tag.format === 'TIME' || tag.tag === 'tag:yaml.org,2002:timestamp'))
+    .map((tag) => (typeof tag === 'string' || tag.tag !== FLOAT_TAG || !tag.test ? tag : { ...tag, test: goFloat(tag.test) }));
+
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+
+/**
+ * A YAML 1.1 float pattern narrowed to what go-yaml v2 reads as a float: it parses the text with
+ * Go's ParseFloat (underscores dropped when it starts with a digit or a sign), so `.`, `._` and
+ * `.e5` stay strings (an ArgoCD `path: .` is a path, not NaN).
+ */
+function goFloat(pattern: RegExp): RegExp {
+  return new GoFloatPattern(pattern.source, pattern.flags);
+}
+
+/** The yaml package resolves plain scalars with the tag's `test`; this one adds Go's ParseFloat. */
+class GoFloatPattern extends RegExp {
+  override test(text: string): boolean {
+    if (!super.test(text)) return false;
+    if (/^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/.test(text)) return true;
+    const plain = text.startsWith('.') ? text : text.replace(/_/g, '');
+    return !Number.isNaN(Number(plain));
+  }
+}
 
 /**
  * Parses a multi-document YAML file as Kubernetes reads it (YAML 1.1: `yes`/`on` are booleans,

@@ -40,3 +40,13 @@ describe('limits no schema states', () => {
     expect(await rules(2 * 1024 * 1024)).toEqual(['size: is 2097257 bytes as JSON', 'size: holds 2097152 bytes of data']);
   });
 });
+
+describe("Kubernetes' YAML reader", () => {
+  it('reads what go-yaml v2 reads as strings as strings: ".", "._" and ".e5" are no floats', () => {
+    const { objects } = parseManifests(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: ., b: ._, c: .e5, d: .5, e: 1_0.5, f: 1.}\n',
+      'x.yaml',
+    );
+    expect(objects[0]?.manifest.data).toEqual({ a: '.', b: '._', c: '.e5', d: 0.5, e: 10.5, f: 1 });
+  });
+});
