@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEntryPoint } from '../pipeline/entry-point.js';
-import { matchCreationRule, parseSopsConfig, type SopsCreationRule } from '../pipeline/sops/config.js';
+import { matchCreationRule, parseSopsConfig } from '../pipeline/sops/config.js';
 import { chooseSopsWriter } from '../pipeline/sops/writer.js';
 import { exitWith, projectContext, type ToolContext } from './project.js';
 

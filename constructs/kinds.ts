@@ -1,7 +1,9 @@
 import { runValidateFunc, type ValidateFunc } from '@kubernetes-models/validate';
 import { type RegisteredKind, type SchemaCheck, schemaViolations } from '../framework/schema.js';
+import type { Structures } from '../framework/structure.js';
 import { validate as validateVolumeSnapshot } from '../imports/snapshot.storage.k8s.io/SnapshotStorageK8sIoV1VolumeSnapshot.js';
 import { validate as validateVolumeSnapshotClass } from '../imports/snapshot.storage.k8s.io/SnapshotStorageK8sIoV1VolumeSnapshotClass.js';
+import snapshotStructureFile from '../imports/snapshot.storage.k8s.io/structure.json' with { type: 'json' };
 
 /** A schema check from a validator generated into imports/ (the same compiled-Ajv form the kubernetes-models packages ship). */
 function generatedCheck(validate: (data: unknown) => boolean): SchemaCheck {
@@ -15,6 +17,8 @@ function generatedCheck(validate: (data: unknown) => boolean): SchemaCheck {
   };
 }
 
+const snapshotStructures = snapshotStructureFile as unknown as Structures;
+
 /**
  * Kinds the library emits that no kubernetes-models package covers. Each comes with a schema
  * check generated from its upstream CRD (see imports/), or without one for a stated reason.
@@ -26,11 +30,13 @@ export const registeredKinds: readonly RegisteredKind[] = [
     kind: 'VolumeSnapshotClass',
     scope: 'Cluster',
     check: generatedCheck(validateVolumeSnapshotClass),
+    structure: snapshotStructures.kinds['snapshot.storage.k8s.io/v1/VolumeSnapshotClass'],
   },
   {
     apiVersion: 'snapshot.storage.k8s.io/v1',
     kind: 'VolumeSnapshot',
     scope: 'Namespaced',
     check: generatedCheck(validateVolumeSnapshot),
+    structure: snapshotStructures.kinds['snapshot.storage.k8s.io/v1/VolumeSnapshot'],
   },
 ];

@@ -1,4 +1,5 @@
 import type { Manifest } from './model.js';
+import type { FieldType } from './structure.js';
 
 /** Whether objects of a kind live in a namespace. */
 export type Scope = 'Namespaced' | 'Cluster';
@@ -22,6 +23,11 @@ export interface RegisteredKind {
   readonly check?: SchemaCheck;
   readonly reason?: string;
   readonly buildConfig?: boolean;
+  /**
+   * Where the kind's fields may stand, for strict validation (generated from its CRD, see
+   * pipeline/strict/generate.ts). Without it, fields the schema does not define pass unnoticed.
+   */
+  readonly structure?: FieldType;
 }
 
 interface AjvLikeError {

@@ -69,10 +69,12 @@ every object and writes dist/<cluster>/<app>/. Writes nothing when any problem i
   --root DIR   project root (default: this project)
   --out DIR    output folder (default: <root>/dist)`;
 
-const VALIDATE_USAGE = `usage: npm run validate -- PATH...
+const VALIDATE_USAGE = `usage: npm run validate -- [--no-strict] PATH...
 
 Validates YAML files (and JSON files holding Kubernetes objects), or folders of them
 (recursively), with the object rules synth applies. A path that holds none is an error.
+Fields a kind does not define are errors, as for the API server's strict field validation;
+--no-strict lets them pass (foreign YAML, objects written for another Kubernetes version).
 Exit 0 when all are valid, 1 when any is not, 2 on usage errors.`;
 
 function seconds(): string {
@@ -371,10 +373,17 @@ export async function runValidate(argv: readonly string[], context: CommandConte
   const { io } = context;
   let positionals: string[];
   let help = false;
+  let strict = true;
   try {
-    const parsed = parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' }, 'no-strict': { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
     positionals = parsed.positionals;
     help = parsed.values.help ?? false;
+    strict = !(parsed.values['no-strict'] ?? false);
   } catch (error) {
     io.err(`validate: ${error instanceof Error ? error.message : String(error)}`);
     io.err(VALIDATE_USAGE);
@@ -441,6 +450,7 @@ export async function runValidate(argv: readonly string[], context: CommandConte
   const result = await validateObjects(objects, {
     registry,
     duplicateScope: (object) => object.buildRoot,
+    strict,
   });
   problems.push(...result.problems);
   report(problems, io.out);

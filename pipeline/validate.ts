@@ -8,6 +8,7 @@ import {
   type Problem,
   type SourcedObject,
 } from '../framework/model.js';
+import { apiServerViolations, podTemplatePorts } from '../framework/rules/api-server.js';
 import {
   ANNOTATIONS_MAX_BYTES,
   dns1123LabelError,
@@ -17,6 +18,7 @@ import {
   qualifiedNameError,
 } from '../framework/rules/metadata.js';
 import { hasSecretValues, sopsEncryptionErrors, withoutSopsFields } from '../framework/rules/sops.js';
+import { unknownFieldsOfObject } from '../framework/structure.js';
 import { type KindInfo, removedApi, type SchemaRegistry } from './schemas.js';
 
 export interface ValidationResult<T extends SourcedObject = SourcedObject> {
@@ -291,6 +293,11 @@ export interface ValidateOptions<T extends SourcedObject = SourcedObject> {
    * would be written into dist as it is and applied without KSOPS. @default every object may be one
    */
   readonly sopsFile?: (object: T) => boolean;
+  /**
+   * Strict field validation, as the API server's (`kubectl apply --validate=strict`): a field
+   * the kind's structure does not define is an error (`schema.unknown-field`). @default true
+   */
+  readonly strict?: boolean;
 }
 
 /** Applies every object rule and returns all problems found (never stops at the first). */
@@ -354,17 +361,29 @@ export async function validateObjects<T extends SourcedObject>(
       : inline
         ? withoutSopsFields(manifest)
         : checkSecret(object, problems);
+    // A field the schema already refused is not refused again by the rules below.
+    const refused = new Set<string>();
     if (info?.check) {
       for (const violation of info.check(schemaInput)) {
         // The metadata rules below say the same of metadata's own fields, more precisely.
         if (/^metadata\.(name|namespace|generateName|labels|annotations)(\.|$)/.test(violation.path)) continue;
+        refused.add(violation.path);
         const at = violation.path ? `${violation.path}: ` : '';
         problems.push({ origin, object: ref, rule: 'schema', message: `${at}${readableViolation(violation.message)}` });
+      }
+    }
+    if (info?.structure !== undefined && options.strict !== false) {
+      for (const violation of unknownFieldsOfObject(schemaInput, info.structure, options.registry.structures)) {
+        problems.push({ origin, object: ref, rule: 'schema.unknown-field', message: `${violation.path}: ${violation.message}` });
       }
     }
     if (info?.buildConfig) continue;
     checkMetadata(object, info, problems);
     checkLimits(object, problems);
+    for (const violation of apiServerViolations(schemaInput)) {
+      if (refused.has(violation.path)) continue;
+      problems.push({ origin, object: ref, rule: violation.rule, message: `${violation.path}: ${violation.message}` });
+    }
     const key = duplicateKey(manifest, options.duplicateScope?.(object) ?? '');
     if (key !== undefined) {
       const first = seen.get(key);
@@ -380,5 +399,49 @@ export async function validateObjects<T extends SourcedObject>(
       }
     }
   }
+  problems.push(...serviceTargetPorts(validated, options.duplicateScope));
   return { problems, objects: validated };
+}
+
+/**
+ * A Service's named target port must be a container port name of the pods it selects: the
+ * endpoints controller finds no port otherwise, and the Service has no endpoints. Checked where
+ * the pods' templates are among the objects (a chart's pods rendered elsewhere are not).
+ */
+function serviceTargetPorts<T extends SourcedObject>(objects: readonly T[], scopeOf: ((object: T) => string) | undefined): Problem[] {
+  const problems: Problem[] = [];
+  const namespaceOf = (manifest: Manifest) =>
+    isRecord(manifest.metadata) && typeof manifest.metadata.namespace === 'string' ? manifest.metadata.namespace : '';
+  const templates = objects.flatMap((object) => {
+    const found = podTemplatePorts(object.manifest);
+    return found ? [{ ...found, namespace: namespaceOf(object.manifest), scope: scopeOf?.(object) ?? '' }] : [];
+  });
+  for (const object of objects) {
+    const { manifest } = object;
+    if (manifest.apiVersion !== 'v1' || manifest.kind !== 'Service' || !isRecord(manifest.spec)) continue;
+    const selector = manifest.spec.selector;
+    if (!isRecord(selector) || Object.keys(selector).length === 0) continue;
+    const scope = scopeOf?.(object) ?? '';
+    const selected = templates.filter(
+      (template) =>
+        template.scope === scope &&
+        template.namespace === namespaceOf(manifest) &&
+        Object.entries(selector).every(([key, value]) => template.labels[key] === value),
+    );
+    if (selected.length === 0) continue;
+    const ports = Array.isArray(manifest.spec.ports) ? manifest.spec.ports.filter(isRecord) : [];
+    ports.forEach((port, index) => {
+      const target = port.targetPort;
+      if (typeof target !== 'string' || /^\d+$/.test(target)) return;
+      if (selected.some((template) => template.ports.has(target))) return;
+      const known = [...new Set(selected.flatMap((template) => [...template.ports]))];
+      problems.push({
+        origin: object.origin,
+        object: objectRef(manifest),
+        rule: 'api.service-target-port',
+        message: `spec.ports.${index}.targetPort: names port "${target}", which no container of the pods this Service selects declares (they have ${known.join(', ') || 'no named port'}): the Service would have no endpoints`,
+      });
+    });
+  }
+  return problems;
 }

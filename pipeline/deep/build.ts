@@ -600,6 +600,8 @@ export async function deepBuild(options: DeepOptions): Promise<DeepResult> {
       objectCount += objects.length;
       upstreamObjects += objects.filter((object) => object.upstream).length;
 
+      // Custom resources are held to the CRDs the build installs, as the API server holds them.
+      options.registry.learnCustomResourceDefinitions(objects.map((object) => object.manifest));
       const validation = await validateObjects(objects, {
         registry: options.registry,
         // KSOPS's output is the decrypted Secret ArgoCD applies: plaintext is what it must be here.

@@ -43,6 +43,19 @@ describe('bad-input corpus', () => {
       'secret.sops',
       'list',
       'data.key',
+      'schema.unknown-field',
+      'api.selector',
+      'api.container-name',
+      'api.port-name',
+      'api.port',
+      'api.volume-name',
+      'api.volume-mount',
+      'api.env-name',
+      'api.probe-port',
+      'api.service-target-port',
+      'api.cron-schedule',
+      'api.quantity',
+      'api.resource-name',
     ]) {
       expect(rules, `no corpus file exercises [${rule}]`).toContain(rule);
     }
@@ -79,6 +92,41 @@ describe('bad-input corpus', () => {
     const files = new Set(context.out.slice(0, -1).map((line) => line.split(/[: ]/)[0]));
     expect([...files].sort()).toEqual(invalid.map((file) => `test/corpus/invalid/${file}`));
     expect(context.out.at(-1)).toContain(`problems in ${invalid.length} files`);
+  });
+
+  it('counts at least 30 strict-mode cases: unknown fields per kind and CR package, and each API-server rule', () => {
+    const strict = invalid.filter((file) => expectations(file).some((e) => e.rule === 'schema.unknown-field' || e.rule.startsWith('api.')));
+    const cases = strict.flatMap((file) =>
+      expectations(file).filter((e) => e.rule === 'schema.unknown-field' || e.rule.startsWith('api.')),
+    );
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+    const kinds = new Set(cases.filter((e) => e.rule === 'schema.unknown-field').map((e) => e.text.split(' ')[0]));
+    for (const kind of [
+      'Deployment',
+      'StatefulSet',
+      'CronJob',
+      'Service',
+      'ConfigMap',
+      'Ingress',
+      'NetworkPolicy',
+      'Application',
+      'Certificate',
+      'Middleware',
+      'ServiceMonitor',
+      'VolumeSnapshotClass',
+    ]) {
+      expect(kinds, `no unknown-field case for ${kind}`).toContain(kind);
+    }
+  });
+
+  it('lets foreign YAML through with --no-strict, and only the unknown fields', async () => {
+    const strict = captureContext();
+    expect(await runValidate(['test/corpus/invalid/strict-deployment.yaml'], strict)).toBe(1);
+    const loose = captureContext();
+    expect(await runValidate(['--no-strict', 'test/corpus/invalid/strict-deployment.yaml'], loose)).toBe(0);
+    const rbac = captureContext();
+    expect(await runValidate(['--no-strict', 'test/corpus/invalid/strict-rbac.yaml'], rbac)).toBe(1);
+    expect(rbac.out.filter((line) => line.endsWith(']')).map((line) => line.slice(line.lastIndexOf('[')))).toEqual(['[schema]']);
   });
 
   it('exits 2 on usage errors', async () => {
