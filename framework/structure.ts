@@ -97,12 +97,15 @@ export function unknownFields(value: unknown, type: FieldType, structures: Struc
 
 const MAX_DEPTH = 200;
 
+/** What an embedded resource (`x-kubernetes-embedded-resource`) has without its schema saying so. */
+const EMBEDDED_FIELDS: Readonly<Record<string, FieldType>> = { apiVersion: 0, kind: 0, metadata: OBJECT_META };
+
 type Resolved = Exclude<FieldType, string>;
 
 function resolve(type: FieldType, structures: Structures): Resolved {
   let current = type;
   for (let hops = 0; typeof current === 'string' && hops < 50; hops += 1) {
-    const next: FieldType | undefined = structures.types[current];
+    const next: FieldType | undefined = Object.hasOwn(structures.types, current) ? structures.types[current] : undefined;
     if (next === undefined) return 1;
     current = next;
   }
@@ -147,9 +150,12 @@ function walk(value: unknown, type: FieldType, structures: Structures, path: str
   }
   for (const [key, item] of Object.entries(value)) {
     path.push(key);
-    const field =
-      resolved.f[key] ??
-      (resolved.e === 1 ? ({ apiVersion: 0, kind: 0, metadata: OBJECT_META } as Record<string, FieldType>)[key] : undefined);
+    // Own fields only: a key such as "constructor" or "__proto__" is a field name, not the prototype's.
+    const field = Object.hasOwn(resolved.f, key)
+      ? resolved.f[key]
+      : resolved.e === 1 && Object.hasOwn(EMBEDDED_FIELDS, key)
+        ? EMBEDDED_FIELDS[key]
+        : undefined;
     if (field !== undefined) {
       walk(item, field, structures, path, out, depth + 1);
     } else if (resolved.m !== undefined) {

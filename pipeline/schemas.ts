@@ -188,15 +188,19 @@ export function isBuiltInGroup(group: string): boolean {
 }
 
 interface ModelClass {
+  (...args: never[]): unknown;
   apiVersion?: unknown;
   kind?: unknown;
-  new (data: unknown): { validate(): void };
+  readonly prototype: { validate(): void };
 }
 
 function modelCheck(model: ModelClass): SchemaCheck {
+  // The validator the package set on the class, run on the manifest itself: an instance would
+  // take the manifest's keys as its own, and a field named "validate" or "toJSON" would replace them.
+  const validate = model.prototype.validate as (this: unknown) => void;
   return (manifest) => {
     try {
-      new model(manifest).validate();
+      validate.call(manifest);
       return [];
     } catch (error) {
       return schemaViolations(error);
@@ -300,7 +304,8 @@ export class SchemaRegistry {
       return undefined;
     }
     const scope: Scope = CLUSTER_SCOPED.has(`${group}/${kind}`) ? 'Cluster' : 'Namespaced';
-    const structure = (await this.structuresOf(pkg)).kinds[`${apiVersion}/${kind}`];
+    const kinds = (await this.structuresOf(pkg)).kinds;
+    const structure = Object.hasOwn(kinds, `${apiVersion}/${kind}`) ? kinds[`${apiVersion}/${kind}`] : undefined;
     return { apiVersion, kind, scope, check: modelCheck(model), ...(structure !== undefined ? { structure } : {}) };
   }
 }
