@@ -13,7 +13,7 @@ import {
 } from '../framework/model.js';
 import type { RegisteredKind } from '../framework/schema.js';
 import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
-import { compareTree, outputTargetError, recoverInterruptedWrite, writeTree } from './output.js';
+import { compareTree, outputTargetError, recoverInterruptedWrite, type TreeWrite, writeTree } from './output.js';
 import { SchemaRegistry } from './schemas.js';
 import { type FoundExample, synthesize } from './synth.js';
 import { validateObjects } from './validate.js';
@@ -213,12 +213,16 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     announceExamples(result.examples, io);
     return 0;
   }
+  let write: TreeWrite;
   try {
-    writeTree(distDir, result.files);
+    write = writeTree(distDir, result.files);
   } catch (error) {
     return failed(error);
   }
-  io.out(`synth: ${summary} written to ${shown}/ in ${seconds()}`);
+  const changes = write.unchanged
+    ? ': already up to date, nothing written'
+    : ` written to ${shown}/ (${plural(write.written, 'file')} new or changed)`;
+  io.out(`synth: ${summary}${changes} in ${seconds()}`);
   announceExamples(result.examples, io);
   return 0;
 }

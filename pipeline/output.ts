@@ -1,4 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { compareStrings } from '../framework/model.js';
 
@@ -68,13 +79,35 @@ export function recoverInterruptedWrite(distDir: string): void {
   }
 }
 
+/** What writeTree did: nothing when dist already held every file as wanted, else how many files it wrote and reused. */
+export interface TreeWrite {
+  readonly unchanged: boolean;
+  readonly written: number;
+  readonly reused: number;
+}
+
+/** Whether `path` is a regular file (not a link) holding exactly `content`. */
+function holds(path: string, content: string): boolean {
+  try {
+    const stat = lstatSync(path);
+    return stat.isFile() && stat.size === Buffer.byteLength(content) && readFileSync(path, 'utf8') === content;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Writes the whole tree beside `distDir`, then swaps it in with two renames. A synth that fails or
- * is killed before the swap leaves `distDir` exactly as it was; files of removed objects and apps
- * disappear with the old tree.
+ * Writes the tree beside `distDir`, then swaps it in with two renames. A synth that fails or is
+ * killed before the swap leaves `distDir` exactly as it was; files of removed objects and apps
+ * disappear with the old tree. Only what changed is written: a file the old tree holds as wanted
+ * is hard-linked into the new one, and when every file is as wanted and none is extra, nothing is
+ * touched at all.
  */
-export function writeTree(distDir: string, files: ReadonlyMap<string, string>): void {
+export function writeTree(distDir: string, files: ReadonlyMap<string, string>): TreeWrite {
   recoverInterruptedWrite(distDir);
+  const existing = listFiles(distDir);
+  const kept = new Set(existing.filter((path) => files.has(path) && holds(join(distDir, path), files.get(path) as string)));
+  if (kept.size === files.size && existing.length === files.size) return { unchanged: true, written: 0, reused: kept.size };
   const parent = dirname(distDir);
   const name = basename(distDir);
   const token = `${name}-${process.pid}`;
@@ -82,6 +115,8 @@ export function writeTree(distDir: string, files: ReadonlyMap<string, string>): 
   const previous = join(parent, `${PREVIOUS_PREFIX}${token}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  let written = 0;
+  let reused = 0;
   try {
     const made = new Set<string>();
     for (const [path, content] of files) {
@@ -90,7 +125,17 @@ export function writeTree(distDir: string, files: ReadonlyMap<string, string>): 
         mkdirSync(folder, { recursive: true });
         made.add(folder);
       }
+      if (kept.has(path)) {
+        try {
+          linkSync(join(distDir, path), join(staging, path));
+          reused += 1;
+          continue;
+        } catch {
+          // A file system without hard links: write it.
+        }
+      }
       writeFileSync(join(staging, path), content);
+      written += 1;
     }
     if (existsSync(distDir)) renameSync(distDir, previous);
     renameSync(staging, distDir);
@@ -107,6 +152,7 @@ export function writeTree(distDir: string, files: ReadonlyMap<string, string>): 
       `synth: warning: the new tree is in place, but the previous one could not be removed (${reason}); delete ${previous}\n`,
     );
   }
+  return { unchanged: false, written, reused };
 }
 
 export interface TreeDifference {

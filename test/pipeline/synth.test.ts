@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,7 +58,30 @@ describe('synth', () => {
     expect(configMap).toContain('namespace: hello');
     expect(configMap).toContain('message: hello from tiny (k8s.example.org)');
     expect(readFileSync(join(out, 'tiny/hello/namespace-hello.yaml'), 'utf8')).not.toContain('namespace:');
-    expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 4 files written to .+ in \d+\.\d\d s$/);
+    expect(context.out[0]).toMatch(/^synth: 1 cluster, 1 app, 2 objects, 4 files written to .+ \(4 files new or changed\) in \d+\.\d\d s$/);
+  });
+
+  it('writes only what changed: nothing when dist is up to date, one file for one changed object', async () => {
+    // Two projects writing one dist: the second changes one object (a process imports a composition once).
+    const composition = (message: string) => configMapComposition({ web: { greeting: { message }, farewell: { message: 'bye' } } });
+    const hello = project({ 'inventory/lab.json': '{ "name": "lab" }', 'apps/lab.ts': composition('hello') });
+    const hi = project({ 'inventory/lab.json': '{ "name": "lab" }', 'apps/lab.ts': composition('hi') });
+    const dist = tempDir();
+    expect(await runSynth(['--root', hello, '--out', dist], captureContext())).toBe(0);
+    const inodes = () => Object.fromEntries(listFiles(dist).map((path) => [path, statSync(join(dist, path)).ino]));
+    const before = inodes();
+    const again = captureContext();
+    expect(await runSynth(['--root', hello, '--out', dist], again)).toBe(0);
+    expect(again.out[0]).toMatch(/: already up to date, nothing written in /);
+    expect(inodes()).toEqual(before);
+
+    const changed = captureContext();
+    expect(await runSynth(['--root', hi, '--out', dist], changed)).toBe(0);
+    expect(changed.out[0]).toMatch(/ written to .+ \(1 file new or changed\) in /);
+    const after = inodes();
+    // The changed object's file is new; every other file is the same file, linked into the new tree.
+    expect(Object.keys(before).filter((path) => after[path] !== before[path])).toEqual(['lab/web/configmap-greeting.yaml']);
+    expect(readFileSync(join(dist, 'lab/web/configmap-greeting.yaml'), 'utf8')).toContain('message: hi');
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
