@@ -412,22 +412,23 @@ function serviceTargetPorts<T extends SourcedObject>(objects: readonly T[], scop
   const problems: Problem[] = [];
   const namespaceOf = (manifest: Manifest) =>
     isRecord(manifest.metadata) && typeof manifest.metadata.namespace === 'string' ? manifest.metadata.namespace : '';
-  const templates = objects.flatMap((object) => {
+  // Pod templates by scope and namespace: a Service only selects pods of its own namespace.
+  const templates = new Map<string, { labels: Readonly<Record<string, unknown>>; ports: Set<string> }[]>();
+  for (const object of objects) {
     const found = podTemplatePorts(object.manifest);
-    return found ? [{ ...found, namespace: namespaceOf(object.manifest), scope: scopeOf?.(object) ?? '' }] : [];
-  });
+    if (!found) continue;
+    const key = `${scopeOf?.(object) ?? ''}\u0000${namespaceOf(object.manifest)}`;
+    const list = templates.get(key) ?? [];
+    list.push(found);
+    templates.set(key, list);
+  }
   for (const object of objects) {
     const { manifest } = object;
     if (manifest.apiVersion !== 'v1' || manifest.kind !== 'Service' || !isRecord(manifest.spec)) continue;
     const selector = manifest.spec.selector;
     if (!isRecord(selector) || Object.keys(selector).length === 0) continue;
-    const scope = scopeOf?.(object) ?? '';
-    const selected = templates.filter(
-      (template) =>
-        template.scope === scope &&
-        template.namespace === namespaceOf(manifest) &&
-        Object.entries(selector).every(([key, value]) => template.labels[key] === value),
-    );
+    const candidates = templates.get(`${scopeOf?.(object) ?? ''}\u0000${namespaceOf(manifest)}`) ?? [];
+    const selected = candidates.filter((template) => Object.entries(selector).every(([key, value]) => template.labels[key] === value));
     if (selected.length === 0) continue;
     const ports = Array.isArray(manifest.spec.ports) ? manifest.spec.ports.filter(isRecord) : [];
     ports.forEach((port, index) => {
