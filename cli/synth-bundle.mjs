@@ -116,6 +116,27 @@ const packageLocations = {
   },
 };
 
+/**
+ * The require() of the bundled CommonJS packages. Node warns that its punycode module is
+ * deprecated unless the caller is in node_modules; in the bundle no caller is, so a package's
+ * require('punycode') (ajv-formats-draft2019) would print a warning it never prints from source.
+ */
+const REQUIRE = `import { createRequire as __bundleRequire } from 'node:module';
+const require = ((base) => {
+  const bundleRequire = (id) => {
+    if (id !== 'punycode') return base(id);
+    const emitWarning = process.emitWarning;
+    process.emitWarning = (warning, ...rest) =>
+      (typeof rest[0] === 'object' ? rest[0]?.code : rest[1]) === 'DEP0040' ? undefined : emitWarning.call(process, warning, ...rest);
+    try {
+      return base(id);
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+  };
+  return Object.assign(bundleRequire, base);
+})(__bundleRequire(import.meta.url));`;
+
 /** The entry of the bundle: registers the compositions, then runs the command as cli/synth.ts does. */
 function entry(root, files) {
   const loaders = files.map((file) => `  ${JSON.stringify(join(root, file))}: () => import(${JSON.stringify(`./${file}`)}),`);
@@ -176,7 +197,7 @@ export async function buildSynthBundle(root) {
       target: 'node20',
       outfile: temporary,
       // CommonJS packages inside an ES module still call require() for Node's own modules.
-      banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
+      banner: { js: REQUIRE },
       sourcemap: 'external',
       sourcesContent: false,
       metafile: true,
