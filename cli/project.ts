@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registeredKinds } from '../constructs/kinds.js';
+import { unbundledStack } from '../pipeline/bundle.js';
 import { type CommandContext, consoleIo } from '../pipeline/commands.js';
 import type { SopsWriter } from '../pipeline/sops/writer.js';
 import { describeThrown } from '../pipeline/thrown.js';
@@ -80,7 +81,7 @@ export function exitWith(run: Promise<number>): void {
     },
     (error: unknown) => {
       settled = true;
-      process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(`internal error: ${error instanceof Error ? unbundledStack(error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 3;
     },
   );

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { type ClusterDefinition, InventoryError } from '../framework/cluster.js';
 import { compareStrings, type Problem } from '../framework/model.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
+import { bundledComposition } from './bundle.js';
 import { readProjectFile } from './project-files.js';
 import { withoutHost, withoutHostWhileLoading } from './sandbox.js';
 import { describeThrown } from './thrown.js';
@@ -251,9 +252,12 @@ export async function loadClusters(root: string, watchdog?: Watchdog): Promise<L
     let module: { default?: unknown };
     try {
       // The composition's top level (and that of every app file it imports) runs without the host.
-      const url = pathToFileURL(join(root, compositionFile)).href;
+      // A bundled command (.cache/synth.mjs) holds the project's compositions; tsx loads them from source.
+      const path = join(root, compositionFile);
+      const bundled = bundledComposition(path);
+      const url = pathToFileURL(path).href;
       watchdog?.step(`loading ${compositionFile}`);
-      module = (await withoutHostWhileLoading(root, () => import(url))) as { default?: unknown };
+      module = (await withoutHostWhileLoading(root, () => (bundled ? bundled() : import(url)))) as { default?: unknown };
     } catch (error) {
       problems.push({
         origin: { file: compositionFile },

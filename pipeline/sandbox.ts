@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import workerThreads from 'node:worker_threads';
+import { frameFile } from './bundle.js';
 
 /** The folders of app and construct code of this library (compositions in other projects import it). */
 const LIBRARY = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,7 +85,24 @@ const REASON =
 
 interface CallSite {
   getFileName(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
 }
+
+/** The file of the code that called this, as the stack names it (in a bundle: the source file it came from). */
+function callerFile(): string | undefined {
+  const prepare = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_error, sites) => sites;
+  const holder: { stack?: CallSite[] } = {};
+  Error.captureStackTrace(holder, callerFile);
+  const site = holder.stack?.[0];
+  Error.prepareStackTrace = prepare;
+  const name = site?.getFileName();
+  return name && site ? frameFile(name, site.getLineNumber(), site.getColumnNumber()) : undefined;
+}
+
+/** This file as its frames name it: SELF, or in a bundle the source this code came from. */
+const SELF_SOURCE = callerFile() ?? SELF;
 
 /** How library code (not apps or constructs) sees the environment while the sandbox is on. */
 export type LibraryEnvironment = 'empty' | 'real';
@@ -112,8 +130,10 @@ function install(root: string, libraryEnv: LibraryEnvironment): () => void {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
     for (const site of sites) {
-      const file = site.getFileName();
-      if (!file || file === SELF || file.endsWith(SELF)) continue;
+      const name = site.getFileName();
+      // In a bundle every frame names the bundle file: the source it came from is the file.
+      const file = name ? frameFile(name, site.getLineNumber(), site.getColumnNumber()) : name;
+      if (!file || file === SELF || file.endsWith(SELF) || file === SELF_SOURCE) continue;
       return guarded.some((dir) => file.includes(dir));
     }
     return false;

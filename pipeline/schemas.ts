@@ -52,29 +52,29 @@ const KUBERNETES_GROUPS = new Set([
   'storage.k8s.io',
 ]);
 
-const json = { with: { type: 'json' } } as const;
-const CORE_STRUCTURES = () => import('./strict/structures/kubernetes.json', json);
+// The import attributes are written out at each import: a bundler only follows a literal one.
+const CORE_STRUCTURES = () => import('./strict/structures/kubernetes.json', { with: { type: 'json' } });
 const MODEL_PACKAGES: readonly ModelPackage[] = [
   { name: 'kubernetes-models', groups: KUBERNETES_GROUPS, structures: CORE_STRUCTURES },
   {
     name: '@kubernetes-models/cert-manager',
     groups: new Set(['cert-manager.io', 'acme.cert-manager.io']),
-    structures: () => import('./strict/structures/cert-manager.json', json),
+    structures: () => import('./strict/structures/cert-manager.json', { with: { type: 'json' } }),
   },
   {
     name: '@kubernetes-models/traefik',
     groups: new Set(['traefik.io']),
-    structures: () => import('./strict/structures/traefik.json', json),
+    structures: () => import('./strict/structures/traefik.json', { with: { type: 'json' } }),
   },
   {
     name: '@kubernetes-models/argo-cd',
     groups: new Set(['argoproj.io']),
-    structures: () => import('./strict/structures/argo-cd.json', json),
+    structures: () => import('./strict/structures/argo-cd.json', { with: { type: 'json' } }),
   },
   {
     name: '@kubernetes-models/prometheus-operator',
     groups: new Set(['monitoring.coreos.com']),
-    structures: () => import('./strict/structures/prometheus-operator.json', json),
+    structures: () => import('./strict/structures/prometheus-operator.json', { with: { type: 'json' } }),
   },
 ];
 

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unbundledStack } from './bundle.js';
 
 /** The engine's own folders: a frame there is never the place an app or construct went wrong. */
 const LIBRARY = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +27,8 @@ export function describeThrown(error: unknown, root?: string): string {
   if (/Maximum call stack size exceeded/.test(message)) {
     message = `${message} (an endless recursion, or a value that holds itself or nests thousands deep)`;
   }
-  const frame = error.stack
+  const stack = error.stack === undefined ? undefined : unbundledStack(error.stack);
+  const frame = stack
     ?.split('\n')
     .slice(1)
     .find(

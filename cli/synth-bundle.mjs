@@ -1,0 +1,245 @@
+// Builds the one-file synth command (.cache/synth-<hash>.mjs) that cli/synth.mjs runs: the
+// command, the pipeline, the library, the packages they use and every composition of the
+// project in one ES module, so a synth loads one file instead of hundreds through tsx. Plain
+// JavaScript: it runs before anything could compile TypeScript.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+/** The folder of built files (git-ignored). */
+export const CACHE = '.cache';
+/** What says which bundle is current and what it was built from. */
+export const MANIFEST = 'synth.json';
+/** Bumped when the layout of the manifest or the bundle changes. */
+const FORMAT = 1;
+/** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here. */
+const SETTINGS = ['package.json', 'package-lock.json', 'tsconfig.json', 'cli/synth.mjs', 'cli/synth-bundle.mjs'];
+/** Folders whose listing decides what the bundle holds: a new inventory or composition is a new cluster. */
+const LISTED = ['apps', 'inventory'];
+/** The folders of the project's code. */
+const SOURCES = ['apps', 'constructs', 'framework', 'pipeline', 'inventory', 'cli', 'imports'];
+
+/** What a file or folder holds, as a hash: a folder's sorted entry names, a file's bytes. */
+export function contentHash(path, isDirectory) {
+  const hash = createHash('sha256');
+  if (isDirectory) hash.update(readdirSync(path).sort().join('\n'));
+  else hash.update(readFileSync(path));
+  return hash.digest('hex');
+}
+
+/** The stat fields a change of content always moves (a write sets ctime, and so does setting mtime back). */
+export function statKey(stats) {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+}
+
+/** The compositions of the project: apps/<cluster>.ts of each inventory/<cluster>.json, as loadClusters finds them. */
+function compositions(root) {
+  const inventory = join(root, 'inventory');
+  if (!existsSync(inventory)) return [];
+  return readdirSync(inventory)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => `apps/${file.slice(0, -'.json'.length)}.ts`)
+    .filter((file) => existsSync(join(root, file)))
+    .sort();
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Where each source starts in the generated file, from a source map's mappings: flat triples of
+ * 0-based line, column and source index, one each time the source changes. The sandbox looks a
+ * call site up here on every guarded call, so it is kept this small.
+ */
+export function sourceStarts(mappings) {
+  const digits = new Int8Array(128).fill(-1);
+  for (let index = 0; index < BASE64.length; index += 1) digits[BASE64.charCodeAt(index)] = index;
+  const starts = [];
+  let line = 0;
+  let column = 0;
+  let source = 0;
+  let current = -1;
+  let at = 0;
+  const value = () => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const digit = digits[mappings.charCodeAt(at)];
+      at += 1;
+      result += (digit & 31) << shift;
+      if ((digit & 32) === 0) break;
+      shift += 5;
+    }
+    return result & 1 ? -(result >>> 1) : result >>> 1;
+  };
+  while (at < mappings.length) {
+    const char = mappings[at];
+    if (char === ';') {
+      line += 1;
+      column = 0;
+      at += 1;
+      continue;
+    }
+    if (char === ',') {
+      at += 1;
+      continue;
+    }
+    column += value();
+    const hasSource = at < mappings.length && mappings[at] !== ',' && mappings[at] !== ';';
+    if (!hasSource) continue;
+    source += value();
+    value(); // original line
+    value(); // original column
+    if (at < mappings.length && mappings[at] !== ',' && mappings[at] !== ';') value(); // name
+    if (source !== current) {
+      starts.push(line, column, source);
+      current = source;
+    }
+  }
+  return starts;
+}
+
+/**
+ * CommonJS packages that read `__dirname` or `__filename` (cdk8s finds a helper script beside
+ * itself) get their own values: an ES module has neither.
+ */
+const packageLocations = {
+  name: 'package-locations',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, (args) => {
+      const contents = readFileSync(args.path, 'utf8');
+      if (!/\b__(?:dirname|filename)\b/.test(contents)) return undefined;
+      const locals = `var __dirname = ${JSON.stringify(dirname(args.path))}, __filename = ${JSON.stringify(args.path)};`;
+      // On the first line (after a "use strict", which must stay first), so no line moves.
+      const directive = /^\s*(['"])use strict\1;?/.exec(contents)?.[0] ?? '';
+      return { contents: `${directive}${locals} ${contents.slice(directive.length)}`, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/**
+ * The require() of the bundled CommonJS packages. Node warns that its punycode module is
+ * deprecated unless the caller is in node_modules; in the bundle no caller is, so a package's
+ * require('punycode') (ajv-formats-draft2019) would print a warning it never prints from source.
+ */
+const REQUIRE = `import { createRequire as __bundleRequire } from 'node:module';
+const require = ((base) => {
+  const bundleRequire = (id) => {
+    if (id !== 'punycode') return base(id);
+    const emitWarning = process.emitWarning;
+    process.emitWarning = (warning, ...rest) =>
+      (typeof rest[0] === 'object' ? rest[0]?.code : rest[1]) === 'DEP0040' ? undefined : emitWarning.call(process, warning, ...rest);
+    try {
+      return base(id);
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+  };
+  return Object.assign(bundleRequire, base);
+})(__bundleRequire(import.meta.url));`;
+
+/** The entry of the bundle: registers the compositions, then runs the command as cli/synth.ts does. */
+function entry(root, files) {
+  const loaders = files.map((file) => `  ${JSON.stringify(join(root, file))}: () => import(${JSON.stringify(`./${file}`)}),`);
+  return [
+    "import { registerBundle } from './pipeline/bundle.ts';",
+    '',
+    `registerBundle(import.meta.url, {\n${loaders.join('\n')}\n});`,
+    "await import('./cli/synth.ts');",
+    '',
+  ].join('\n');
+}
+
+/** The stat keys of every file and folder a bundle can be built from, by path from the root. */
+function statsOf(root) {
+  const stats = new Map();
+  const visit = (path) => {
+    const found = statSync(join(root, path), { throwIfNoEntry: false });
+    if (!found) return;
+    stats.set(path, statKey(found));
+    if (found.isDirectory()) for (const name of readdirSync(join(root, path))) visit(join(path, name));
+  };
+  for (const path of [...SOURCES, ...SETTINGS]) visit(path);
+  return stats;
+}
+
+function record(root, path) {
+  const full = join(root, path);
+  const stats = statSync(full, { throwIfNoEntry: false });
+  if (!stats) return undefined;
+  const isDirectory = stats.isDirectory();
+  return { path, directory: isDirectory, stat: statKey(stats), hash: contentHash(full, isDirectory) };
+}
+
+/**
+ * Builds the bundle of `root` into `<root>/.cache/` and writes the manifest naming it. Returns the
+ * bundle's path, or undefined with the reason when it cannot be built (esbuild missing, a file
+ * that does not compile): the caller then runs the command from source, which reports the
+ * problem as it always does.
+ */
+export async function buildSynthBundle(root) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch (error) {
+    return { error: `esbuild cannot be loaded: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const cache = join(root, CACHE);
+  mkdirSync(cache, { recursive: true });
+  const before = statsOf(root);
+  const temporary = join(cache, `synth-build-${process.pid}.mjs`);
+  let result;
+  try {
+    result = await esbuild.build({
+      stdin: { contents: entry(root, compositions(root)), resolveDir: root, sourcefile: 'synth-entry.mjs', loader: 'js' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: temporary,
+      // CommonJS packages inside an ES module still call require() for Node's own modules.
+      banner: { js: REQUIRE },
+      sourcemap: 'external',
+      sourcesContent: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [packageLocations],
+      write: true,
+    });
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    rmSync(`${temporary}.map`, { force: true });
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.startsWith('<') && input !== 'synth-entry.mjs')
+    .map((input) => relative(root, resolve(root, input)))
+    .filter((input) => !input.startsWith(`..${sep}`) && !input.split(sep).includes('node_modules'));
+  const records = [...new Set([...inputs, ...SETTINGS, ...LISTED])].sort().map((path) => record(root, path) ?? { path, missing: true });
+  // A file changed while esbuild ran: what it read may not be what was hashed, so this build is
+  // used once and the next run builds again.
+  const changed = records.some((entry) => (entry.stat ?? undefined) !== before.get(entry.path));
+  const key = createHash('sha256')
+    .update(JSON.stringify([FORMAT, records.map((entry) => [entry.path, entry.hash ?? null])]))
+    .digest('hex')
+    .slice(0, 16);
+  const bundle = join(cache, `synth-${key}.mjs`);
+  const map = JSON.parse(readFileSync(`${temporary}.map`, 'utf8'));
+  const sources = map.sources.map((source) => resolve(cache, source));
+  writeFileSync(`${bundle}.sources.json`, JSON.stringify({ sources, starts: sourceStarts(map.mappings) }));
+  renameSync(`${temporary}.map`, `${bundle}.map`);
+  renameSync(temporary, bundle);
+  if (!changed) {
+    const manifest = { format: FORMAT, root, bundle: relative(cache, bundle), files: records };
+    const written = join(cache, `${MANIFEST}.${process.pid}`);
+    writeFileSync(written, `${JSON.stringify(manifest, null, 1)}\n`);
+    renameSync(written, join(cache, MANIFEST));
+  }
+  // Earlier bundles go once no run of them can still be reading their map (an hour is ample).
+  for (const file of readdirSync(cache)) {
+    if (!file.startsWith('synth-') || file.startsWith(`synth-${key}.`)) continue;
+    const path = join(cache, file);
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats && Date.now() - stats.mtimeMs > 3_600_000) rmSync(path, { force: true });
+  }
+  return { bundle };
+}

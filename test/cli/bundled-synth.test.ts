@@ -1,0 +1,132 @@
+// `npm run synth` runs cli/synth.mjs, which runs the command from its one-file build in .cache/.
+// These run that launcher in a temporary project laid out like this one (its own apps/ and
+// inventory/, this project's code and packages), so what holds under tsx must hold in the bundle:
+// the sandbox refuses app code by the file it is written in, and errors name that file and line.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../helpers/io.js';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+function bundledProject(): string {
+  const root = join(tmpdir(), `synth-bundle-test-${process.pid}-${roots.length}`);
+  rmSync(root, { recursive: true, force: true });
+  roots.push(root);
+  mkdirSync(join(root, 'apps'), { recursive: true });
+  mkdirSync(join(root, 'inventory'), { recursive: true });
+  for (const folder of ['framework', 'pipeline', 'constructs', 'imports', 'node_modules']) {
+    symlinkSync(join(projectRoot, folder), join(root, folder), 'dir');
+  }
+  // The launcher finds the project from its own file, so cli/ is a copy, not a link.
+  mkdirSync(join(root, 'cli'));
+  for (const file of readdirSync(join(projectRoot, 'cli'))) copyFileSync(join(projectRoot, 'cli', file), join(root, 'cli', file));
+  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) copyFileSync(join(projectRoot, file), join(root, file));
+  writeFileSync(join(root, 'inventory/lab.json'), '{}\n');
+  return root;
+}
+
+const composition = (build: string, before = '') => `import { k8s } from 'cdk8s-plus-28';
+import { defineCluster } from '../framework/cluster.ts';
+${before}
+export default defineCluster({
+  parseInventory: (data) => data,
+  apps: () => [{ name: 'web', namespace: 'web', build(chart) {
+    ${build}
+    new k8s.KubeConfigMap(chart, 'facts', { metadata: { name: 'facts' }, data: { value: 'plain' } });
+  } }],
+});
+`;
+
+const timeless = (text: string) => text.replace(/ in \d+\.\d+ s\b/g, ' in N s');
+
+/**
+ * Runs synth through the launcher, and once more from source (tsx): both must say the same.
+ * (Not for a failure of cli/ code: from source, the copied cli/ is not this library's engine.)
+ */
+function synth(root: string, files: Record<string, string>, compare = true) {
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(root, path), content);
+  const run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, INIT_CWD: root } });
+  const bundled = run([join(root, 'cli/synth.mjs')]);
+  if (!compare) return bundled;
+  const source = run(['--import', 'tsx', join(root, 'cli/synth.ts')]);
+  expect({ status: bundled.status, stdout: timeless(bundled.stdout), stderr: timeless(bundled.stderr) }).toEqual({
+    status: source.status,
+    stdout: timeless(source.stdout),
+    stderr: timeless(source.stderr),
+  });
+  return bundled;
+}
+
+/** The bundle the manifest names: the launcher ran the build, not the sources. */
+function currentBundle(root: string): string {
+  const manifest = JSON.parse(readFileSync(join(root, '.cache/synth.json'), 'utf8')) as { bundle: string };
+  const bundle = join(root, '.cache', manifest.bundle);
+  expect(existsSync(bundle)).toBe(true);
+  return bundle;
+}
+
+describe('the bundled synth', () => {
+  const root = bundledProject();
+
+  it('renders a plain cluster from the bundle', () => {
+    const result = synth(root, { 'apps/lab.ts': composition('') });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(root, 'dist/lab/web/configmap-facts.yaml'), 'utf8')).toContain('value: plain');
+    currentBundle(root);
+  });
+
+  it('refuses app code reading the environment, naming the app, after rebuilding for the changed composition', () => {
+    const before = currentBundle(root);
+    const result = synth(root, { 'apps/lab.ts': composition('void process.env.HOME;') });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /^lab\/web: reading process\.env\.HOME while building: apps and constructs read nothing .* \[construct\]$/m,
+    );
+    expect(currentBundle(root)).not.toBe(before);
+  });
+
+  it('names the line of the composition an error was thrown at, not the bundle', () => {
+    const result = synth(root, { 'apps/lab.ts': composition("throw new Error('no facts');") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('lab/web: no facts (at apps/lab.ts:7) [construct]');
+    expect(result.stderr).not.toContain('.cache');
+  });
+
+  it('refuses the top level of a composition reaching the host, naming the file and line', () => {
+    const result = synth(root, { 'apps/lab.ts': composition('', "import { hostname } from 'node:os';\nconst host = hostname();") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /^apps\/lab\.ts: cannot load the composition: calling os\.hostname\(\) while building: .*\(at apps\/lab\.ts:4\)/m,
+    );
+  });
+
+  it.each([
+    [
+      'a process.exit in build()',
+      'process.exit(0);',
+      /^lab\/web: process\.exit\(0\) was called while the command ran: .*\(at apps\/lab\.ts:7\) \[construct\]$/m,
+    ],
+    [
+      'a promise left to fail',
+      "void Promise.reject(new Error('late'));",
+      /^error: late \(at \/.*\/apps\/lab\.ts:7\) was thrown outside any step/m,
+    ],
+  ])('reports %s at the app line', (_what, build, expected) => {
+    const result = synth(root, { 'apps/lab.ts': composition(build) }, false);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(expected);
+  });
+
+  it('lets library code the app calls reach the host, as it does from source', () => {
+    const result = synth(root, { 'apps/lab.ts': composition('') });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
