@@ -14,6 +14,7 @@ import {
 import type { RegisteredKind } from '../framework/schema.js';
 import { checkKustomizeNamespace, withNamespace } from './kustomize-namespace.js';
 import { compareTree, outputTargetError, recoverInterruptedWrite, type TreeWrite, writeTree } from './output.js';
+import { PhaseClock } from './phases.js';
 import { SchemaRegistry } from './schemas.js';
 import { type FoundExample, synthesize } from './synth.js';
 import { validateObjects } from './validate.js';
@@ -53,7 +54,7 @@ export interface CommandContext {
 /** The default step limit: fifteen times what a whole synth of 10,000 objects takes here. */
 const STEP_TIMEOUT_SECONDS = 120;
 
-const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--root DIR] [--out DIR]
+const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--timings] [--root DIR] [--out DIR]
 
 Renders every app of every cluster (inventory/<cluster>.json + apps/<cluster>.ts), validates
 every object and writes dist/<cluster>/<app>/. Writes nothing when any problem is found.
@@ -66,6 +67,8 @@ every object and writes dist/<cluster>/<app>/. Writes nothing when any problem i
                pinned upstream files and charts (upstream.lock.json; UPSTREAM_MIRROR or the
                cache of 'npm run upstream -- fetch'), and check every object built; SOPS files
                are decrypted with SOPS_AGE_KEY_FILE when set; needs 'npm run tools'
+  --timings    print where the time went on the standard error: start (Node and the modules),
+               load, render, validate, layout (YAML), compare or write
   --root DIR   project root (default: this project)
   --out DIR    output folder (default: <root>/dist)`;
 
@@ -115,7 +118,18 @@ function announceExamples(examples: readonly FoundExample[], io: Io): void {
 
 export async function runSynth(argv: readonly string[], context: CommandContext): Promise<number> {
   const { io } = context;
-  let values: { check?: boolean; deep?: boolean; production?: boolean; root?: string; out?: string; help?: boolean };
+  // Everything before this line (Node's start, loading the modules) is the start phase.
+  const phases = new PhaseClock();
+  phases.record('start', performance.now());
+  let values: {
+    check?: boolean;
+    deep?: boolean;
+    production?: boolean;
+    root?: string;
+    out?: string;
+    help?: boolean;
+    timings?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -125,6 +139,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
         production: { type: 'boolean' },
         root: { type: 'string' },
         out: { type: 'string' },
+        timings: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -157,8 +172,14 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     }
     watchdog = startWatchdog('synth', limit);
   }
-  const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds), watchdog });
+  const result = await synthesize({ root, registry: new SchemaRegistry(context.kinds), watchdog, phases });
+  phases.leave();
   watchdog.stop();
+  // On the standard error, so that what synth prints on its output stays the same with it.
+  const timings = () => {
+    phases.leave();
+    if (values.timings) io.err(`synth timings: ${phases.describe()}`);
+  };
   const { stats } = result;
   if (result.problems.length > 0) {
     const count = reportDistinct(result.problems, io.err);
@@ -196,6 +217,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
   if (values.check) {
     let diff: ReturnType<typeof compareTree>;
     try {
+      phases.enter('compare');
       recoverInterruptedWrite(distDir);
       diff = compareTree(distDir, result.files);
     } catch (error) {
@@ -209,12 +231,14 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
       io.err(`synth --check: ${shown}/ is out of date (${plural(count, 'file')}); run 'npm run synth' and commit the result`);
       return 1;
     }
+    timings();
     io.out(`synth --check: ${shown}/ is up to date (${summary}) in ${seconds()}`);
     announceExamples(result.examples, io);
     return 0;
   }
   let write: TreeWrite;
   try {
+    phases.enter('write');
     write = writeTree(distDir, result.files);
   } catch (error) {
     return failed(error);
@@ -222,6 +246,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
   const changes = write.unchanged
     ? ': already up to date, nothing written'
     : ` written to ${shown}/ (${plural(write.written, 'file')} new or changed)`;
+  timings();
   io.out(`synth: ${summary}${changes} in ${seconds()}`);
   announceExamples(result.examples, io);
   return 0;

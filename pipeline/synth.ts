@@ -9,6 +9,7 @@ import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './
 import { layoutApp } from './layout.js';
 import { loadClusters } from './load.js';
 import { OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT } from './output.js';
+import type { PhaseClock } from './phases.js';
 import { readProjectFile } from './project-files.js';
 import { type RenderedApp, renderCluster } from './render.js';
 import { withoutHost } from './sandbox.js';
@@ -25,6 +26,8 @@ export interface SynthOptions {
   readonly registry: SchemaRegistry;
   /** Told each step, so that a step that never ends is named (the CLI's watchdog). */
   readonly watchdog?: Watchdog;
+  /** Told each phase (load, render, validate, layout), for `--timings`. */
+  readonly phases?: PhaseClock;
 }
 
 export interface SynthStats {
@@ -214,7 +217,8 @@ function externalCustomResources(
 
 /** Renders and validates every cluster of the project; returns the dist tree or every problem found. */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
-  const { root, registry, watchdog } = options;
+  const { root, registry, watchdog, phases } = options;
+  phases?.enter('load');
   const loaded = await loadClusters(root, watchdog);
   const problems: Problem[] = [...loaded.problems];
   const files = new Map<string, string>();
@@ -226,6 +230,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   let heldBack = 0;
 
   for (const cluster of loaded.clusters) {
+    phases?.enter('render');
     const rendered = withoutHost(root, () => renderCluster(cluster.name, cluster.definition, cluster.inventory, { root, watchdog }));
     problems.push(...rendered.problems);
     // The renderer must be able to build what every app uses.
@@ -302,6 +307,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       clusterObjects.push(...entry.objects.map((object) => ({ ...object, app: entry.app.name })));
     }
     // Secrets reach dist only as SOPS files behind KSOPS: nothing else may carry secret values.
+    phases?.enter('validate');
     const validation = await validateObjects(clusterObjects, { registry, sopsFile: (object) => sopsFileObjects.has(object.manifest) });
     problems.push(...validation.problems);
     // Validation keeps each object's app, List items included.
@@ -335,6 +341,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       }
     }
 
+    phases?.enter('layout');
     for (const { app, objects: appObjects, encrypted, kustomizeNamespace } of perApp) {
       const layout = layoutApp({
         appName: app.name,

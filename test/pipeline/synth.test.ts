@@ -84,6 +84,19 @@ describe('synth', () => {
     expect(readFileSync(join(dist, 'lab/web/configmap-greeting.yaml'), 'utf8')).toContain('message: hi');
   });
 
+  it('says where the time went with --timings, on the standard error only', async () => {
+    const plain = captureContext();
+    const timed = captureContext();
+    expect(await runSynth(['--root', tinyCluster, '--out', tempDir()], plain)).toBe(0);
+    expect(await runSynth(['--root', tinyCluster, '--out', tempDir(), '--timings'], timed)).toBe(0);
+    expect(plain.err).toEqual([]);
+    expect(timed.err).toHaveLength(1);
+    expect(timed.err[0]).toMatch(
+      /^synth timings: start \d+\.\d{3} s, load \d+\.\d{3} s, render \d+\.\d{3} s, validate \d+\.\d{3} s, layout \d+\.\d{3} s, write \d+\.\d{3} s$/,
+    );
+    expect(timed.out.length).toBe(plain.out.length);
+  });
+
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!kubectl)('writes app folders kustomize can build (needs kubectl)', async () => {
     const out = tempDir();
