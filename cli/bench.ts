@@ -1,3 +1,10 @@
+/**
+ * `npm run bench`: how long synth takes, as whole processes timed from outside, each against a
+ * yardstick measured in the same run (a bare `node -e 0`, `kubectl kustomize` of the same files),
+ * pair by pair so that a machine whose speed drifts still gives a fair ratio. Prints each step as
+ * it starts; the default run takes about two minutes, `--full` adds the long kustomize reference
+ * over the largest generated cluster (kustomize grows faster than linearly: minutes at 10,000).
+ */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,27 +20,40 @@ interface Run {
   readonly seconds: number;
   /** Peak resident memory in KiB, when GNU time is available. */
   readonly maxRssKiB?: number;
-  /** User plus system CPU seconds, when GNU time is available: steadier than wall time on a busy machine. */
+  /** User plus system CPU seconds, when GNU time is available. */
   readonly cpuSeconds?: number;
+  /** Milliseconds per phase, from `synth --timings`. */
+  readonly phases?: ReadonlyMap<string, number>;
 }
 
 const GNU_TIME = '/usr/bin/time';
 const hasGnuTime = existsSync(GNU_TIME);
+const MARKER = '@@bench ';
 
 function run(command: readonly string[], cwd: string): Run {
-  const marker = '@@bench ';
   const start = performance.now();
   const result = hasGnuTime
-    ? spawnSync(GNU_TIME, ['-f', `${marker}%e %M %U %S`, ...command], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 })
+    ? spawnSync(GNU_TIME, ['-f', `${MARKER}%e %M %U %S`, ...command], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 })
     : spawnSync(command[0] as string, command.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = (performance.now() - start) / 1000;
-  if (result.status !== 0) {
-    throw new Error(`${command.join(' ')} failed (exit ${result.status}):\n${result.stderr}`);
-  }
-  const line = result.stderr.split('\n').find((text) => text.startsWith(marker));
-  if (!line) return { seconds };
-  const [, rss, user, system] = line.slice(marker.length).split(' ');
-  return { seconds, maxRssKiB: Number(rss), cpuSeconds: Number(user) + Number(system) };
+  if (result.status !== 0) throw new Error(`${command.join(' ')} failed (exit ${result.status}):\n${result.stderr}`);
+  const lines = result.stderr.split('\n');
+  const timings = lines.find((text) => text.startsWith('synth timings: '));
+  const phases = timings
+    ? new Map(
+        timings
+          .slice('synth timings: '.length)
+          .split(', ')
+          .map((part) => {
+            const [name, value] = part.split(' ');
+            return [name as string, Number(value) * 1000] as const;
+          }),
+      )
+    : undefined;
+  const line = lines.find((text) => text.startsWith(MARKER));
+  if (!line) return { seconds, ...(phases ? { phases } : {}) };
+  const [, rss, user, system] = line.slice(MARKER.length).split(' ');
+  return { seconds, maxRssKiB: Number(rss), cpuSeconds: Number(user) + Number(system), ...(phases ? { phases } : {}) };
 }
 
 function median(values: readonly number[]): number {
@@ -42,16 +62,50 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** `median [min–max]` of some figures, with a unit. */
+function spread(values: readonly number[], digits: number, unit: string): string {
+  return `${median(values).toFixed(digits)}${unit} [${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}]`;
+}
+
 function describe(runs: readonly Run[]): string {
-  const seconds = runs.map((r) => r.seconds);
   const rss = runs.map((r) => r.maxRssKiB).filter((v): v is number => v !== undefined);
   const memory = rss.length > 0 ? `, peak ${(Math.max(...rss) / 1024).toFixed(0)} MiB` : '';
   const cpu = runs.map((r) => r.cpuSeconds).filter((v): v is number => v !== undefined);
   const cpuText = cpu.length > 0 ? `, CPU ${median(cpu).toFixed(2)} s` : '';
-  return `${median(seconds).toFixed(3)} s median [${Math.min(...seconds).toFixed(3)}–${Math.max(...seconds).toFixed(3)}]${memory}${cpuText}`;
+  return `${spread(
+    runs.map((r) => r.seconds),
+    3,
+    ' s',
+  )}${memory}${cpuText}`;
 }
 
-/** Copies the generated objects flat beside one kustomization, the reference kustomize builds. */
+/** Median milliseconds per phase over the runs that reported phases. */
+function phaseLine(runs: readonly Run[]): string {
+  const names = [...new Set(runs.flatMap((r) => [...(r.phases?.keys() ?? [])]))];
+  if (names.length === 0) return 'no phases reported';
+  return names
+    .map((name) => `${name} ${median(runs.flatMap((r) => (r.phases?.has(name) ? [r.phases.get(name) as number] : []))).toFixed(0)} ms`)
+    .join(', ');
+}
+
+/** A and B in turn, `runs` times after one warm-up of each; the ratios are A/B pair by pair. */
+function paired(a: readonly string[], b: readonly string[], runs: number, cwd: string) {
+  run(a, cwd);
+  run(b, cwd);
+  const ours: Run[] = [];
+  const theirs: Run[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const x = run(a, cwd);
+    const y = run(b, cwd);
+    ours.push(x);
+    theirs.push(y);
+    ratios.push(x.seconds / y.seconds);
+  }
+  return { ours, theirs, ratios };
+}
+
+/** Copies a dist's object files flat beside one kustomization, the reference kustomize builds. */
 function kustomizeReference(dist: string, dir: string): number {
   mkdirSync(dir, { recursive: true });
   const resources: string[] = [];
@@ -68,92 +122,148 @@ function kustomizeReference(dist: string, dir: string): number {
   return resources.length;
 }
 
+const USAGE = 'usage: npm run bench [-- --runs N] [--objects N] [--full]\n';
+
 function main(): number {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: { type: 'string', default: '5' },
-      'reference-runs': { type: 'string', default: '3' },
-      objects: { type: 'string', default: '10000' },
-    },
-  });
-  const runs = Number(values.runs);
-  // kubectl kustomize takes minutes over 10,000 objects; a few paired runs give a stable ratio.
-  const referenceRuns = Math.min(runs, Number(values['reference-runs']));
-  const objects = Number(values.objects);
-  if (
-    !Number.isInteger(runs) ||
-    runs < 1 ||
-    !Number.isInteger(referenceRuns) ||
-    referenceRuns < 1 ||
-    !Number.isInteger(objects) ||
-    objects < 10
-  ) {
-    process.stderr.write('usage: npm run bench [-- --runs N] [--reference-runs N] [--objects N]\n');
+  let values: { runs: string; objects: string; full?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        runs: { type: 'string', default: '5' },
+        objects: { type: 'string', default: '10000' },
+        full: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }) as { values: typeof values });
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const runs = Number(values.runs);
+  const objects = Number(values.objects);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(objects) || objects < 40) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const full = values.full === true;
+  // The generated clusters are timed fewer times by default: each costs seconds.
+  const largeRuns = full ? runs : Math.min(runs, 3);
+  const referenceSize = full ? objects : Math.min(objects, 2000);
   const root = projectContext.root;
   const work = mkdtempSync(join(tmpdir(), 'synth-bench-'));
-  const node = [process.execPath, '--import', 'tsx', join(root, 'cli/synth.ts')];
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
   const log = (text: string) => process.stdout.write(`${text}\n`);
+  const step = (text: string) => log(`[${elapsed()}] ${text} ...`);
+  const node = process.execPath;
+  const launcher = [node, join(root, 'cli/synth.mjs'), '--timings'];
+  // Another project's composition is not in the bundle: --root runs synth from source.
+  const fromSource = [node, '--import', 'tsx', join(root, 'cli/synth.ts'), '--timings'];
+  const bare = [node, '-e', '0'];
+  const ratios: [string, string][] = [];
   try {
     log(
-      `benchmark: ${runs} runs each after one warm-up (kustomize reference: ${referenceRuns} runs, files already in page cache); Node ${process.version}; ${hasGnuTime ? 'peak memory from GNU time' : 'no GNU time: memory not measured'}`,
+      `benchmark: Node ${process.version}; ${runs} paired runs after a warm-up (generated clusters: ${largeRuns}); ${hasGnuTime ? 'peak memory from GNU time' : 'no GNU time: memory not measured'}${full ? '; --full' : ''}`,
     );
 
-    const defaultDist = join(work, 'default-dist');
-    const defaultCommand = [...node, '--out', defaultDist];
-    run(defaultCommand, root);
-    const defaultRuns = Array.from({ length: runs }, () => run(defaultCommand, root));
-    log(`  default cluster, full synth (render, validate, write): ${describe(defaultRuns)}`);
+    step(`default cluster: synth (from the bundle) against node -e 0, ${runs} pairs`);
+    const distDir = join(work, 'default-dist');
+    const synth = paired([...launcher, '--out', distDir], bare, runs, root);
+    log(`  synth: ${describe(synth.ours)}; node -e 0: ${describe(synth.theirs)}; ratio ${spread(synth.ratios, 1, '×')}`);
+    log(`  phases (median): ${phaseLine(synth.ours)}`);
+    ratios.push(['synth / node -e 0', spread(synth.ratios, 1, '×')]);
+
+    step(`default cluster: synth --check against node -e 0, ${runs} pairs`);
+    const check = paired([...launcher, '--check', '--out', distDir], bare, runs, root);
+    log(`  synth --check: ${describe(check.ours)}; node -e 0: ${describe(check.theirs)}; ratio ${spread(check.ratios, 1, '×')}`);
+    log(`  phases (median): ${phaseLine(check.ours)}`);
+    ratios.push(['synth --check / node -e 0', spread(check.ratios, 1, '×')]);
+
+    step(`default cluster: npm run synth -- --check against node -e 0, ${runs} pairs (npm's own start included)`);
+    const npm = paired(['npm', 'run', '-s', 'synth', '--', '--check', '--out', distDir], bare, runs, root);
+    log(`  npm run synth -- --check: ${describe(npm.ours)}; ratio ${spread(npm.ratios, 1, '×')}`);
+    ratios.push(['npm run synth -- --check / node -e 0', spread(npm.ratios, 1, '×')]);
 
     const sizes = [Math.round(objects / 4), Math.round(objects / 2), objects];
-    const commands = sizes.map((size) => {
+    const generated = sizes.map((size) => {
+      step(`generated cluster of ${size} objects: writing it and a first synth`);
       const dir = join(work, `generated-${size}`);
       writeGeneratedCluster(dir, root, size);
-      const command = [...node, '--root', dir];
+      const command = [...fromSource, '--root', dir];
       run(command, root);
-      return { size, dir, command, runs: [] as Run[] };
+      return { size, dir, synth: command, check: [...command, '--check'], runs: [] as Run[], checks: [] as Run[] };
     });
-    const largest = commands.at(-1) as (typeof commands)[number];
+    const largest = generated.at(-1) as (typeof generated)[number];
     const sample = readFileSync(join(largest.dir, 'dist', 'bench', 'app-00000', 'kustomization.yaml'), 'utf8');
     if (!sample.includes('deployment-app-00000.yaml')) throw new Error('generated cluster output looks wrong');
-    const referenceDir = join(work, 'kustomize-reference');
-    const count = kustomizeReference(join(largest.dir, 'dist'), referenceDir);
-    const reference =
-      spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? ['kubectl', 'kustomize', referenceDir] : undefined;
-    const theirs: Run[] = [];
-    const ratios: number[] = [];
     // Round by round, every size once, so all sizes see the same machine conditions.
-    for (let i = 0; i < runs; i += 1) {
-      for (const entry of commands) entry.runs.push(run(entry.command, root));
-      if (reference && i < referenceRuns) {
-        const b = run(reference, root);
-        theirs.push(b);
-        ratios.push((largest.runs.at(-1) as Run).seconds / b.seconds);
+    for (let i = 0; i < largeRuns; i += 1) {
+      step(`generated clusters: round ${i + 1} of ${largeRuns} (synth over an unchanged dist, and --check, at each size)`);
+      for (const entry of generated) {
+        entry.runs.push(run(entry.synth, root));
+        entry.checks.push(run(entry.check, root));
       }
     }
-    for (const entry of commands) log(`  generated cluster, ${entry.size} objects: ${describe(entry.runs)}`);
-    if (reference) {
-      log(`  reference: kubectl kustomize over the same ${count} objects: ${describe(theirs)}`);
-      log(
-        `  ratio synth / kustomize (pairwise median): ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`,
-      );
-    } else {
-      log('  reference: kubectl not found, no kustomize comparison');
+    for (const entry of generated) {
+      log(`  ${entry.size} objects: synth ${describe(entry.runs)}; --check ${describe(entry.checks)}`);
+      log(`    phases of synth (median): ${phaseLine(entry.runs)}`);
     }
-    // Marginal cost per added object between sizes (CPU time when measured): similar figures mean linear growth.
-    const cost = (entry: (typeof commands)[number]) => median(entry.runs.map((r) => r.cpuSeconds ?? r.seconds));
-    const marginal = commands.slice(1).map((entry, i) => {
-      const previous = commands[i] as (typeof commands)[number];
-      const ms = ((cost(entry) - cost(previous)) / (entry.size - previous.size)) * 1000;
-      return `${previous.size}->${entry.size}: ${ms.toFixed(3)} ms/object`;
+    const cost = (list: readonly Run[]) => median(list.map((r) => r.cpuSeconds ?? r.seconds));
+    const marginal = generated.slice(1).map((entry, i) => {
+      const previous = generated[i] as (typeof generated)[number];
+      const ms = ((cost(entry.runs) - cost(previous.runs)) / (entry.size - previous.size)) * 1000;
+      return `${previous.size}→${entry.size}: ${ms.toFixed(3)} ms/object`;
     });
-    log(`  growth (marginal ${hasGnuTime ? 'CPU' : 'wall'} time per added object): ${marginal.join(', ')}`);
+    log(`  growth (marginal ${hasGnuTime ? 'CPU' : 'wall'} time per added object; similar figures mean linear): ${marginal.join(', ')}`);
+    ratios.push([
+      `synth of ${objects} objects (from source)`,
+      spread(
+        largest.runs.map((r) => r.seconds),
+        2,
+        ' s',
+      ),
+    ]);
+
+    const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+    if (kubectl) {
+      const reference = generated.find((entry) => entry.size === referenceSize) ?? generatedAt(referenceSize);
+      const referenceDir = join(work, 'kustomize-reference');
+      const count = kustomizeReference(join(reference.dir, 'dist'), referenceDir);
+      const referenceRuns = full ? Math.min(runs, 3) : runs;
+      step(
+        `synth --check of ${reference.size} objects against kubectl kustomize of the same ${count} files, ${referenceRuns} pairs${full ? '' : ' (--full: at the largest size)'}`,
+      );
+      const versus = paired(reference.check, ['kubectl', 'kustomize', referenceDir], referenceRuns, root);
+      log(
+        `  synth --check: ${describe(versus.ours)}; kubectl kustomize: ${describe(versus.theirs)}; ratio ${spread(versus.ratios, 2, '×')}`,
+      );
+      ratios.push([`synth --check / kubectl kustomize, ${reference.size} objects`, spread(versus.ratios, 2, '×')]);
+    } else {
+      log('  kubectl not found: no kustomize reference');
+    }
+    ratios.push(['diff of two dists', 'not measured: npm run diff does not exist yet']);
+
+    log(`\nratios side by side (median [min–max]), ${elapsed()} in all:`);
+    const width = Math.max(...ratios.map(([name]) => name.length));
+    for (const [name, value] of ratios) log(`  ${name.padEnd(width)}  ${value}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   return 0;
+
+  function generatedAt(size: number) {
+    step(`generated cluster of ${size} objects for the kustomize reference`);
+    const dir = join(work, `generated-${size}`);
+    writeGeneratedCluster(dir, root, size);
+    const command = [...fromSource, '--root', dir];
+    run(command, root);
+    return { size, dir, check: [...command, '--check'] };
+  }
 }
 
 process.exitCode = main();
