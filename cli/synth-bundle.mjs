@@ -192,6 +192,8 @@ export async function buildSynthBundle(root) {
     result = await esbuild.build({
       stdin: { contents: entry(root, compositions(root)), resolveDir: root, sourcefile: 'synth-entry.mjs', loader: 'js' },
       bundle: true,
+      // The metafile names its inputs relative to this folder, whatever the caller's directory.
+      absWorkingDir: root,
       platform: 'node',
       format: 'esm',
       target: 'node20',
