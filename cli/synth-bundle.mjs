@@ -13,7 +13,10 @@ export const MANIFEST = 'synth.json';
 /** Bumped when the layout of the manifest or the bundle changes. */
 const FORMAT = 1;
 /** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here. */
-const SETTINGS = ['package.json', 'package-lock.json', 'tsconfig.json', 'cli/synth.mjs', 'cli/synth-bundle.mjs'];
+/** Written by the bundle's runs (pipeline/bundle.ts MODEL_MODULES_FILE): the kinds' model modules the next build holds. */
+const MODEL_MODULES = '.cache/model-modules.json';
+const MODEL_SPECIFIER = /^(kubernetes-models|@kubernetes-models\/[a-z0-9-]+)\/([a-z0-9.-]+\/)?v[a-z0-9]+\/[A-Za-z][A-Za-z0-9]*$/;
+const SETTINGS = ['package.json', 'package-lock.json', 'tsconfig.json', 'cli/synth.mjs', 'cli/synth-bundle.mjs', MODEL_MODULES];
 /** Folders whose listing decides what the bundle holds: a new inventory or composition is a new cluster. */
 const LISTED = ['apps', 'inventory'];
 /** The folders of the project's code. */
@@ -138,15 +141,29 @@ const require = ((base) => {
 })(__bundleRequire(import.meta.url));`;
 
 /** The entry of the bundle: registers the compositions, then runs the command as cli/synth.ts does. */
-function entry(root, files) {
+function entry(root, files, models) {
   const loaders = files.map((file) => `  ${JSON.stringify(join(root, file))}: () => import(${JSON.stringify(`./${file}`)}),`);
+  const modelLoaders = models.map((specifier) => `  ${JSON.stringify(specifier)}: () => import(${JSON.stringify(specifier)}),`);
   return [
-    "import { registerBundle } from './pipeline/bundle.ts';",
+    "import { recordModelModules, registerBundle } from './pipeline/bundle.ts';",
+    "import { modelModulesLoaded } from './pipeline/schemas.ts';",
     '',
-    `registerBundle(import.meta.url, {\n${loaders.join('\n')}\n});`,
+    `registerBundle(import.meta.url, {\n${loaders.join('\n')}\n}, {\n${modelLoaders.join('\n')}\n});`,
+    // The kinds this run validated that the bundle lacks go to the list the next build holds.
+    "process.on('exit', () => recordModelModules(modelModulesLoaded()));",
     "await import('./cli/synth.ts');",
     '',
   ].join('\n');
+}
+
+/** The model modules earlier runs loaded (.cache/model-modules.json), each a package's kind module. */
+function modelModules(root) {
+  try {
+    const listed = JSON.parse(readFileSync(join(root, MODEL_MODULES), 'utf8'));
+    return Array.isArray(listed) ? listed.filter((entry) => typeof entry === 'string' && MODEL_SPECIFIER.test(entry)).sort() : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The stat keys of every file and folder a bundle can be built from, by path from the root. */
@@ -190,7 +207,12 @@ export async function buildSynthBundle(root) {
   let result;
   try {
     result = await esbuild.build({
-      stdin: { contents: entry(root, compositions(root)), resolveDir: root, sourcefile: 'synth-entry.mjs', loader: 'js' },
+      stdin: {
+        contents: entry(root, compositions(root), modelModules(root)),
+        resolveDir: root,
+        sourcefile: 'synth-entry.mjs',
+        loader: 'js',
+      },
       bundle: true,
       // The metafile names its inputs relative to this folder, whatever the caller's directory.
       absWorkingDir: root,

@@ -16,6 +16,8 @@ interface Bundle {
   readonly url: string;
   /** Composition loaders by absolute file path. */
   readonly compositions: ReadonlyMap<string, () => Promise<unknown>>;
+  /** Loaders of the model modules (`kubernetes-models/apps/v1/Deployment`) the bundle holds. */
+  readonly models: ReadonlyMap<string, () => Promise<unknown>>;
   /** The bundle's source files (absolute paths). */
   readonly sources: readonly string[];
   /** Where each source starts in the bundle: flat triples of 0-based line, column and source index, in order. */
@@ -26,12 +28,57 @@ let bundle: Bundle | undefined;
 let sourceMap: SourceMap | undefined;
 // Taken before the sandbox replaces them: this module reads the bundle's map while it is on.
 const readFile = fs.readFileSync;
+const writeFile = fs.writeFileSync;
+const rename = fs.renameSync;
+
+/** The file, beside the bundles, listing the model modules synth loaded: the next build holds them. */
+export const MODEL_MODULES_FILE = 'model-modules.json';
 
 /** Called by the bundle's entry: `sources` is the table cli/synth-bundle.mjs wrote beside the bundle. */
-export function registerBundle(url: string, compositions: Record<string, () => Promise<unknown>>): void {
+export function registerBundle(
+  url: string,
+  compositions: Record<string, () => Promise<unknown>>,
+  models: Record<string, () => Promise<unknown>> = {},
+): void {
   const path = fileURLToPath(url);
   const table = JSON.parse(readFile(`${path}.sources.json`, 'utf8')) as { sources: string[]; starts: number[] };
-  bundle = { path, url, compositions: new Map(Object.entries(compositions)), sources: table.sources, starts: table.starts };
+  bundle = {
+    path,
+    url,
+    compositions: new Map(Object.entries(compositions)),
+    models: new Map(Object.entries(models)),
+    sources: table.sources,
+    starts: table.starts,
+  };
+}
+
+/** The loader of a model module the bundle holds, or undefined (it is then imported from node_modules). */
+export function bundledModel(specifier: string): (() => Promise<unknown>) | undefined {
+  return bundle?.models.get(specifier);
+}
+
+/**
+ * Adds the model modules a run loaded to the list the next build reads, when the bundle lacks
+ * any: the kinds a project uses change seldom, so the list only grows, and a build follows it.
+ */
+export function recordModelModules(loaded: readonly string[]): void {
+  if (!bundle || loaded.every((specifier) => bundle?.models.has(specifier))) return;
+  const file = resolve(dirname(bundle.path), MODEL_MODULES_FILE);
+  let known: string[] = [];
+  try {
+    const parsed = JSON.parse(readFile(file, 'utf8')) as unknown;
+    if (Array.isArray(parsed)) known = parsed.filter((entry): entry is string => typeof entry === 'string');
+  } catch {
+    // None yet.
+  }
+  const all = [...new Set([...known, ...loaded])].sort();
+  if (all.length === known.length) return;
+  try {
+    writeFile(`${file}.${process.pid}`, `${JSON.stringify(all, null, 1)}\n`);
+    rename(`${file}.${process.pid}`, file);
+  } catch {
+    // Only the next runs are slower.
+  }
 }
 
 /** The loader of a composition the bundle holds (by absolute path), or undefined. */

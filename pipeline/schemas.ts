@@ -1,6 +1,7 @@
 import { groupOf } from '../framework/model.js';
 import { type RegisteredKind, type SchemaCheck, type Scope, schemaViolations } from '../framework/schema.js';
 import type { FieldType, Structures } from '../framework/structure.js';
+import { bundledModel } from './bundle.js';
 import { crdStructures } from './strict/crd.js';
 
 /** What the pipeline knows about an `apiVersion` + `kind`. */
@@ -208,6 +209,13 @@ function modelCheck(model: ModelClass): SchemaCheck {
   };
 }
 
+const MODEL_MODULES_LOADED = new Set<string>();
+
+/** The model modules (`kubernetes-models/apps/v1/Deployment`) loaded so far by any registry, for the one-file build. */
+export function modelModulesLoaded(): string[] {
+  return [...MODEL_MODULES_LOADED].sort();
+}
+
 /**
  * Resolves `apiVersion` + `kind` to a schema and a scope. Model modules load lazily, once per kind,
  * so validating a cluster only pays for the kinds it uses.
@@ -294,7 +302,9 @@ export class SchemaRegistry {
     if (!pkg) return undefined;
     let module: Record<string, unknown>;
     try {
-      module = (await import(`${pkg.name}/${apiVersion}/${kind}`)) as Record<string, unknown>;
+      const specifier = `${pkg.name}/${apiVersion}/${kind}`;
+      const bundled = bundledModel(specifier);
+      module = (await (bundled ? bundled() : import(specifier))) as Record<string, unknown>;
     } catch {
       return undefined;
     }
@@ -303,6 +313,7 @@ export class SchemaRegistry {
     if (typeof model !== 'function' || model.apiVersion !== apiVersion || model.kind !== kind) {
       return undefined;
     }
+    MODEL_MODULES_LOADED.add(`${pkg.name}/${apiVersion}/${kind}`);
     const scope: Scope = CLUSTER_SCOPED.has(`${group}/${kind}`) ? 'Cluster' : 'Namespaced';
     const kinds = (await this.structuresOf(pkg)).kinds;
     const structure = Object.hasOwn(kinds, `${apiVersion}/${kind}`) ? kinds[`${apiVersion}/${kind}`] : undefined;

@@ -134,4 +134,17 @@ describe('the bundled synth', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
+
+  it('holds the model modules earlier runs validated with, after one rebuild, and then stays', () => {
+    const files = { 'apps/lab.ts': composition('') };
+    synth(root, files, false);
+    const listed = JSON.parse(readFileSync(join(root, '.cache/model-modules.json'), 'utf8')) as string[];
+    expect(listed).toContain('kubernetes-models/v1/ConfigMap');
+    synth(root, files, false);
+    const holding = currentBundle(root);
+    expect(readFileSync(holding, 'utf8')).toContain('node_modules/kubernetes-models/v1/ConfigMap.js');
+    const again = synth(root, files);
+    expect(again.status).toBe(0);
+    expect(currentBundle(root)).toBe(holding);
+  });
 });
