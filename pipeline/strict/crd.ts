@@ -10,19 +10,22 @@
 import { isRecord, type Manifest } from '../../framework/model.js';
 import type { FieldType, ObjectType } from '../../framework/structure.js';
 
-export function schemaStructure(schema: unknown): FieldType {
-  if (!isRecord(schema)) return 1;
+/** Deeper than this, a schema is taken as free-form: no real CRD nests so far, and a hostile one cannot overflow the stack. */
+const MAX_SCHEMA_DEPTH = 64;
+
+export function schemaStructure(schema: unknown, depth = 0): FieldType {
+  if (!isRecord(schema) || depth > MAX_SCHEMA_DEPTH) return 1;
   if (schema['x-kubernetes-int-or-string'] === true) return 0;
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
   const embedded = schema['x-kubernetes-embedded-resource'] === true;
   const type = schema.type;
-  if (type === 'array') return { a: schemaStructure(schema.items) };
+  if (type === 'array') return { a: schemaStructure(schema.items, depth + 1) };
   const properties = isRecord(schema.properties) ? schema.properties : undefined;
   const additional = schema.additionalProperties;
   if (type === 'object' || properties || additional !== undefined || embedded || (type === undefined && preserve)) {
     const fields: Record<string, FieldType> = {};
-    for (const [name, child] of Object.entries(properties ?? {})) fields[name] = schemaStructure(child);
-    const rest = additional === true ? 1 : isRecord(additional) ? schemaStructure(additional) : undefined;
+    for (const [name, child] of Object.entries(properties ?? {})) fields[name] = schemaStructure(child, depth + 1);
+    const rest = additional === true ? 1 : isRecord(additional) ? schemaStructure(additional, depth + 1) : undefined;
     if (!properties && !embedded) {
       if (rest !== undefined) return preserve ? 1 : { m: rest };
       if (preserve) return 1;

@@ -96,6 +96,21 @@ describe('strict structures', () => {
     ]);
   });
 
+  it('takes a schema nested past any real CRD as free-form, without overflowing the stack', () => {
+    let schema: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 20_000; i += 1) schema = { type: 'object', properties: { next: schema } };
+    const crd = {
+      ...WIDGET_CRD,
+      spec: { ...WIDGET_CRD.spec, versions: [{ name: 'v1', served: true, schema: { openAPIV3Schema: schema } }] },
+    };
+    const root = crdStructures(crd)['example.com/v1/Widget'];
+    let depth = 0;
+    for (let type = root as unknown; typeof type === 'object' && type !== null && 'f' in type; depth += 1) {
+      type = (type as { f: Record<string, unknown> }).f.next;
+    }
+    expect(depth).toBe(65);
+  });
+
   it('suggests a field only when it is near', () => {
     expect(nearestField('replika', ['replicas', 'selector'])).toBe('replicas');
     expect(nearestField('runAsNonroot', ['runAsNonRoot', 'runAsUser'])).toBe('runAsNonRoot');
