@@ -5,13 +5,43 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ARGOCD_VERSION } from '../constructs/gitops/argocd.js';
+import { TRAEFIK_VERSION } from '../constructs/ingress/traefik.js';
 import type { CommandContext } from '../pipeline/commands.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
-import { structureFiles } from '../pipeline/strict/generate.js';
+import { type CrdStructureSource, MODEL_STRUCTURE_FOLDER, structureFiles } from '../pipeline/strict/generate.js';
 import { exitWith, projectContext } from './project.js';
 
+const UPSTREAM = '../shared/upstream/raw.githubusercontent.com';
+
+/**
+ * The CRD files structures are made from, at the versions the constructs pin: the kinds the
+ * library registers (constructs/kinds.ts, from ../shared/crds), and the custom resources it
+ * renders whose CRDs a pinned upstream install carries, so that synth holds them to the CRDs the
+ * cluster will really have rather than to a model package's declarations. (cert-manager's CRDs
+ * ship as Helm templates and prometheus-operator's are not installed by this project yet: those
+ * kinds keep their packages' declarations.)
+ */
+export const CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
+  {
+    file: 'imports/snapshot.storage.k8s.io/structure.json',
+    crds: [
+      '../shared/crds/external-snapshotter/snapshot.storage.k8s.io_volumesnapshotclasses.yaml',
+      '../shared/crds/external-snapshotter/snapshot.storage.k8s.io_volumesnapshots.yaml',
+    ],
+  },
+  {
+    file: `${MODEL_STRUCTURE_FOLDER}/crds-argo-cd.json`,
+    crds: [`${UPSTREAM}/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/ha/install.yaml`],
+  },
+  {
+    file: `${MODEL_STRUCTURE_FOLDER}/crds-traefik.json`,
+    crds: [`${UPSTREAM}/traefik/traefik/${TRAEFIK_VERSION}/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml`],
+  },
+];
+
 export async function main(_argv: readonly string[], context: Pick<CommandContext, 'root' | 'io'>): Promise<number> {
-  for (const [file, text] of structureFiles(context.root)) {
+  for (const [file, text] of structureFiles(context.root, CRD_STRUCTURE_SOURCES)) {
     mkdirSync(dirname(join(context.root, file)), { recursive: true });
     writeFileSync(join(context.root, file), text);
     context.io.out(`wrote ${file}`);

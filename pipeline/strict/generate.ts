@@ -16,23 +16,22 @@ import { readDeclarations, withBases } from './declarations.js';
 /** Where the model packages' structure files live, relative to the project root. */
 export const MODEL_STRUCTURE_FOLDER = 'pipeline/strict/structures';
 
-/** CRD files the library registers kinds from (constructs/kinds.ts), and the structure file written for them. */
-export const CRD_STRUCTURE_SOURCES: readonly { readonly file: string; readonly crds: readonly string[] }[] = [
-  {
-    file: 'imports/snapshot.storage.k8s.io/structure.json',
-    crds: [
-      '../shared/crds/external-snapshotter/snapshot.storage.k8s.io_volumesnapshotclasses.yaml',
-      '../shared/crds/external-snapshotter/snapshot.storage.k8s.io_volumesnapshots.yaml',
-    ],
-  },
-];
+/** A structure file made from CRD files (paths relative to the project root). */
+export interface CrdStructureSource {
+  readonly file: string;
+  readonly crds: readonly string[];
+}
 
-/** Every structure file and its text, generated from the project at `root`. */
-export function structureFiles(root: string): Map<string, string> {
+/**
+ * Every structure file and its text, generated from the project at `root`: the model packages'
+ * declarations, and each CRD source (the CRDs the library registers kinds from, and the pinned
+ * upstream CRDs of the kinds the library renders; cli/strict-schemas.ts lists them).
+ */
+export function structureFiles(root: string, crdSources: readonly CrdStructureSource[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [file, structures] of modelStructures(root)) out.set(`${MODEL_STRUCTURE_FOLDER}/${file}`, structureFileText(structures));
-  for (const source of CRD_STRUCTURE_SOURCES) {
-    const structures = crdFileStructures(source.crds.map((crd) => ({ path: join(root, crd), label: crd.replace(/^\.\.\//, '') })));
+  for (const source of crdSources) {
+    const structures = crdFileStructures(source.crds.map((crd) => ({ path: join(root, crd), label: crd.replace(/^(\.\.\/)+/, '') })));
     out.set(source.file, structureFileText(structures));
   }
   return out;
