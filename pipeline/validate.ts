@@ -380,8 +380,10 @@ export async function validateObjects<T extends SourcedObject>(
     if (info?.buildConfig) continue;
     checkMetadata(object, info, problems);
     checkLimits(object, problems);
+    // A rule about a field the schema refused, or refused something inside of, would say it again.
+    const overlaps = (path: string) => [...refused].some((other) => other === path || other.startsWith(`${path}.`));
     for (const violation of apiServerViolations(schemaInput)) {
-      if (refused.has(violation.path)) continue;
+      if (refused.size > 0 && overlaps(violation.path)) continue;
       problems.push({ origin, object: ref, rule: violation.rule, message: `${violation.path}: ${violation.message}` });
     }
     const key = duplicateKey(manifest, options.duplicateScope?.(object) ?? '');
