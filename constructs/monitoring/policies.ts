@@ -1,35 +1,10 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
 import { isRecord, objectRef, type Problem } from '../../framework/model.js';
+import { selectorMatches } from '../../framework/rules/selectors.js';
 
 function labelsOf(manifest: Record<string, unknown>): Record<string, unknown> {
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   return isRecord(metadata.labels) ? metadata.labels : {};
-}
-
-/** Whether a label selector (matchLabels and matchExpressions) selects the labels. */
-export function selectorMatches(selector: unknown, labels: Record<string, unknown>): boolean {
-  if (!isRecord(selector)) return false;
-  const matchLabels = isRecord(selector.matchLabels) ? selector.matchLabels : {};
-  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions.filter(isRecord) : [];
-  // An empty selector selects everything, as Kubernetes reads it.
-  if (!Object.entries(matchLabels).every(([key, value]) => labels[key] === value)) return false;
-  return expressions.every((expression) => {
-    const key = String(expression.key);
-    const values = Array.isArray(expression.values) ? expression.values.map(String) : [];
-    const has = key in labels;
-    switch (expression.operator) {
-      case 'In':
-        return has && values.includes(String(labels[key]));
-      case 'NotIn':
-        return !has || !values.includes(String(labels[key]));
-      case 'Exists':
-        return has;
-      case 'DoesNotExist':
-        return !has;
-      default:
-        return false;
-    }
-  });
 }
 
 /**

@@ -7,6 +7,7 @@
 import { isRecord } from '../model.js';
 import { dns1123LabelError } from './metadata.js';
 import { podSpecOf } from './pod-security.js';
+import { selectorMatches } from './selectors.js';
 
 export interface ApiViolation {
   /** `api.selector`, `api.container-name` ... */
@@ -53,35 +54,6 @@ function resourceNameError(name: string): string | undefined {
   // An extended resource: a domain-prefixed name (`nvidia.com/gpu`), not in kubernetes.io.
   if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) return undefined;
   return `resource "${name}" is neither cpu, memory, ephemeral-storage nor hugepages-<size>, nor a domain-prefixed extended resource (such as example.com/gpu)`;
-}
-
-/** Whether `selector` (a LabelSelector) selects `labels`, as apimachinery's LabelSelectorAsSelector does. */
-export function selectorMatches(selector: Json, labels: Readonly<Record<string, unknown>>): boolean {
-  const matchLabels = isRecord(selector.matchLabels) ? selector.matchLabels : {};
-  for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
-  for (const expression of records(selector.matchExpressions)) {
-    const key = String(expression.key);
-    const values = Array.isArray(expression.values) ? expression.values.map(String) : [];
-    const has = key in labels;
-    const value = has ? String(labels[key]) : undefined;
-    switch (expression.operator) {
-      case 'In':
-        if (!has || !values.includes(value as string)) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(value as string)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 /** Kinds whose `spec.selector` must select `spec.template.metadata.labels` (apps and core validation). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { metricsTargetPolicy, selectorMatches } from '../../constructs/monitoring/policies.js';
+import { metricsTargetPolicy } from '../../constructs/monitoring/policies.js';
 import type { PolicyObject } from '../../framework/cluster.js';
 import type { Manifest } from '../../framework/model.js';
+import { selectorMatches } from '../../framework/rules/selectors.js';
 
 const object = (manifest: Manifest): PolicyObject => ({ app: 'web', manifest, origin: { constructPath: `lab/web/${manifest.kind}` } });
 const service = object({
