@@ -142,3 +142,11 @@ export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash === -1 ? '' : apiVersion.slice(0, slash);
 }
+
+/** The kind a CustomResourceDefinition defines, or undefined for anything else. */
+export function definedKind(manifest: Manifest): { group: string; kind: string } | undefined {
+  if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') return undefined;
+  const spec = manifest.spec;
+  if (!isRecord(spec) || typeof spec.group !== 'string' || !isRecord(spec.names) || typeof spec.names.kind !== 'string') return undefined;
+  return { group: spec.group, kind: spec.names.kind };
+}

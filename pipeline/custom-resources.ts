@@ -1,6 +1,6 @@
 import type { ExternalCustomResources } from '../framework/cluster.js';
 import type { CustomResourceKinds } from '../framework/contributions.js';
-import { groupOf, isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
+import { definedKind, groupOf, isRecord, type Manifest, objectRef, type Problem, type SourcedObject } from '../framework/model.js';
 import { isBuiltInGroup, removedApi } from './schemas.js';
 
 /** ArgoCD's per-object sync options annotation (comma-separated `Option=value`). */
@@ -42,14 +42,6 @@ export function dependencyClosure(
     closure.set(app.name, seen);
   }
   return closure;
-}
-
-/** The kind a rendered CustomResourceDefinition defines, or undefined for anything else. */
-function definedKind(manifest: Manifest): { group: string; kind: string } | undefined {
-  if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') return undefined;
-  const spec = manifest.spec;
-  if (!isRecord(spec) || typeof spec.group !== 'string' || !isRecord(spec.names) || typeof spec.names.kind !== 'string') return undefined;
-  return { group: spec.group, kind: spec.names.kind };
 }
 
 /** Top-level objects and the items of `kind: List` objects. */

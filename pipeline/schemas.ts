@@ -247,7 +247,6 @@ export class SchemaRegistry {
    */
   learnCustomResourceDefinitions(manifests: readonly Record<string, unknown>[]): void {
     for (const manifest of manifests) {
-      if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') continue;
       const spec = manifest.spec as { scope?: unknown } | undefined;
       const scope: Scope = spec?.scope === 'Cluster' ? 'Cluster' : 'Namespaced';
       for (const [key, structure] of Object.entries(crdStructures(manifest))) {

@@ -7,7 +7,7 @@
  * `allOf`/`anyOf`/`oneOf`/`not` add no fields (a structural schema may not specify fields there
  * that its own properties do not).
  */
-import { isRecord, type Manifest } from '../../framework/model.js';
+import { definedKind, isRecord, type Manifest } from '../../framework/model.js';
 import type { FieldType, ObjectType } from '../../framework/structure.js';
 
 /** Deeper than this, a schema is taken as free-form: no real CRD nests so far, and a hostile one cannot overflow the stack. */
@@ -41,14 +41,13 @@ export function schemaStructure(schema: unknown, depth = 0): FieldType {
   return preserve ? 1 : 0;
 }
 
-/** Each served version's structure, keyed `group/version/Kind`, from a CustomResourceDefinition object. */
-export function crdStructures(crd: Manifest): Record<string, FieldType> {
-  const spec = isRecord(crd.spec) ? crd.spec : {};
-  const group = typeof spec.group === 'string' ? spec.group : '';
-  const kind = isRecord(spec.names) && typeof spec.names.kind === 'string' ? spec.names.kind : '';
+/** Each served version's structure, keyed `group/version/Kind`, of a CustomResourceDefinition (none for any other object). */
+export function crdStructures(manifest: Manifest): Record<string, FieldType> {
   const out: Record<string, FieldType> = {};
-  if (!group || !kind) return out;
-  for (const version of Array.isArray(spec.versions) ? spec.versions : []) {
+  const defined = definedKind(manifest);
+  if (!defined || !isRecord(manifest.spec)) return out;
+  const { group, kind } = defined;
+  for (const version of Array.isArray(manifest.spec.versions) ? manifest.spec.versions : []) {
     if (!isRecord(version) || typeof version.name !== 'string' || version.served === false) continue;
     const schema = isRecord(version.schema) ? version.schema.openAPIV3Schema : undefined;
     // A version without a schema keeps every field (apiextensions.k8s.io/v1 requires one; be lenient).

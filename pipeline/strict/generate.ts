@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { isRecord } from '../../framework/model.js';
+import { formatProblem } from '../../framework/model.js';
 import { type FieldType, OBJECT_META, type Structures } from '../../framework/structure.js';
+import { parseManifests } from '../yaml.js';
 import { crdStructures } from './crd.js';
 import { readDeclarations, withBases } from './declarations.js';
 
@@ -123,11 +123,11 @@ export function modelStructures(root: string): Map<string, Structures> {
 /** The structures of the CRDs in `files` (YAML, one or more CRDs each), keyed `apiVersion/Kind`. */
 export function crdFileStructures(files: readonly { readonly path: string; readonly label: string }[]): Structures {
   const kinds: Record<string, FieldType> = {};
-  for (const { path } of files) {
-    for (const document of parseAllDocuments(readFileSync(path, 'utf8'))) {
-      const crd = document.toJS() as unknown;
-      if (isRecord(crd) && crd.kind === 'CustomResourceDefinition') Object.assign(kinds, crdStructures(crd));
-    }
+  for (const { path, label } of files) {
+    // Read as Kubernetes reads YAML; a file that does not parse is an error, never fewer kinds.
+    const parsed = parseManifests(readFileSync(path), label);
+    if (parsed.problems.length > 0) throw new Error(parsed.problems.map(formatProblem).join('\n'));
+    for (const { manifest } of parsed.objects) Object.assign(kinds, crdStructures(manifest));
   }
   return {
     source: files.map((file) => file.label).join(', '),
