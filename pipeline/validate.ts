@@ -412,8 +412,7 @@ export async function validateObjects<T extends SourcedObject>(
  */
 function serviceTargetPorts<T extends SourcedObject>(objects: readonly T[], scopeOf: ((object: T) => string) | undefined): Problem[] {
   const problems: Problem[] = [];
-  const namespaceOf = (manifest: Manifest) =>
-    isRecord(manifest.metadata) && typeof manifest.metadata.namespace === 'string' ? manifest.metadata.namespace : '';
+  const namespaceOf = (manifest: Manifest) => objectRef(manifest).namespace ?? '';
   // Pod templates by scope and namespace: a Service only selects pods of its own namespace.
   const templates = new Map<string, { labels: Readonly<Record<string, unknown>>; ports: Set<string> }[]>();
   for (const object of objects) {

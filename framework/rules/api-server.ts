@@ -18,7 +18,6 @@ export interface ApiViolation {
 
 type Json = Record<string, unknown>;
 const records = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isRecord) : []);
-const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /**
  * An IANA service name, as Kubernetes checks a port name (`IsValidPortName`): 1 to 15
@@ -137,12 +136,9 @@ export function cronScheduleError(schedule: string): string | undefined {
   return undefined;
 }
 
-interface ContainerPorts {
-  readonly names: Set<string>;
-}
-
-function portsOf(container: Json): ContainerPorts {
-  return { names: new Set(records(container.ports).flatMap((port) => (typeof port.name === 'string' ? [port.name] : []))) };
+/** The names of a container's ports. */
+function portNames(container: Json): Set<string> {
+  return new Set(records(container.ports).flatMap((port) => (typeof port.name === 'string' ? [port.name] : [])));
 }
 
 /** The quantities of a resource list (`names`: its keys are resource names), or of single fields. */
@@ -157,7 +153,7 @@ function quantities(values: unknown, path: string, out: ApiViolation[], names = 
       out.push({
         rule: 'api.quantity',
         path: `${path}.${name}`,
-        message: `${text(value)} is negative: a resource quantity must be 0 or more`,
+        message: `${String(value)} is negative: a resource quantity must be 0 or more`,
       });
     }
   }
@@ -170,18 +166,18 @@ function envNameError(name: unknown): string | undefined {
   return undefined;
 }
 
-function probePort(probe: unknown, path: string, ports: ContainerPorts, container: string, out: ApiViolation[]): void {
+function probePort(probe: unknown, path: string, ports: ReadonlySet<string>, container: string, out: ApiViolation[]): void {
   if (!isRecord(probe)) return;
   for (const handler of ['httpGet', 'tcpSocket'] as const) {
     const action = probe[handler];
     if (!isRecord(action) || typeof action.port !== 'string') continue;
     const port = action.port;
     if (/^\d+$/.test(port)) continue;
-    if (!ports.names.has(port)) {
+    if (!ports.has(port)) {
       out.push({
         rule: 'api.probe-port',
         path: `${path}.${handler}.port`,
-        message: `names port "${port}", which container ${container} does not declare (it has ${[...ports.names].join(', ') || 'no named port'}): the kubelet fails the probe on every try`,
+        message: `names port "${port}", which container ${container} does not declare (it has ${[...ports].join(', ') || 'no named port'}): the kubelet fails the probe on every try`,
       });
     }
   }
@@ -277,7 +273,7 @@ function podSpecViolations(spec: Json, base: string, out: ApiViolation[]): void 
       const resources = isRecord(container.resources) ? container.resources : {};
       quantities(resources.requests, `${at}.resources.requests`, out);
       quantities(resources.limits, `${at}.resources.limits`, out);
-      const ports = portsOf(container);
+      const ports = portNames(container);
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
         probePort(container[probe], `${at}.${probe}`, ports, name, out);
       }
@@ -361,7 +357,7 @@ export function podTemplatePorts(manifest: Json): { labels: Readonly<Record<stri
   const labels = isRecord(metadata.labels) ? metadata.labels : {};
   const ports = new Set<string>();
   for (const list of ['containers', 'initContainers'] as const) {
-    for (const container of records(pod.spec[list])) for (const name of portsOf(container).names) ports.add(name);
+    for (const container of records(pod.spec[list])) for (const name of portNames(container)) ports.add(name);
   }
   return { labels, ports };
 }
