@@ -267,14 +267,24 @@ export class SchemaRegistry {
     return found;
   }
 
-  /** A model package's structures, merged into `structures` once; the core set (ObjectMeta) comes with any. */
+  private coreLoaded: Promise<void> | undefined;
+
+  /** The core set's types (ObjectMeta, the metadata of every kind) merged into `structures`, once. */
+  private loadCoreTypes(): Promise<void> {
+    this.coreLoaded ??= CORE_STRUCTURES().then((core) => {
+      Object.assign(this.types, (core.default as Structures).types);
+    });
+    return this.coreLoaded;
+  }
+
+  /** A model package's structures, its types merged into `structures` once, with the core set's. */
   private structuresOf(pkg: ModelPackage): Promise<Structures> {
     let found = this.loadedStructures.get(pkg.name);
     if (!found) {
       found = (async () => {
-        const [core, own, crds] = await Promise.all([CORE_STRUCTURES(), pkg.structures(), pkg.crds?.()]);
-        for (const set of [core.default, own.default] as Structures[]) Object.assign(this.types, set.types);
+        const [, own, crds] = await Promise.all([this.loadCoreTypes(), pkg.structures(), pkg.crds?.()]);
         const declared = own.default as Structures;
+        Object.assign(this.types, declared.types);
         if (!crds) return declared;
         // A kind the pinned CRDs define is held to them, as the API server will hold it.
         return { ...declared, kinds: { ...declared.kinds, ...(crds.default as Structures).kinds } };
@@ -288,15 +298,14 @@ export class SchemaRegistry {
     const known = await this.loadKnown(apiVersion, kind);
     const crd = this.crdKinds.get(`${apiVersion}/${kind}`);
     if (!crd) return known;
-    await this.structuresOf(MODEL_PACKAGES[0] as ModelPackage);
+    await this.loadCoreTypes();
     return { ...(known ?? { apiVersion, kind, scope: crd.scope }), structure: crd.structure };
   }
 
   private async loadKnown(apiVersion: string, kind: string): Promise<KindInfo | undefined> {
     const registered = this.registered.get(`${apiVersion}/${kind}`);
     if (registered) {
-      // ObjectMeta (the metadata of every kind) is in the core set.
-      if (registered.structure !== undefined) await this.structuresOf(MODEL_PACKAGES[0] as ModelPackage);
+      if (registered.structure !== undefined) await this.loadCoreTypes();
       return registered;
     }
     if (removedApi(apiVersion, kind)) return undefined;
@@ -306,9 +315,9 @@ export class SchemaRegistry {
     const group = groupOf(apiVersion);
     const pkg = MODEL_PACKAGES.find((p) => p.groups.has(group));
     if (!pkg) return undefined;
+    const specifier = `${pkg.name}/${apiVersion}/${kind}`;
     let module: Record<string, unknown>;
     try {
-      const specifier = `${pkg.name}/${apiVersion}/${kind}`;
       const bundled = bundledModel(specifier);
       module = (await (bundled ? bundled() : import(specifier))) as Record<string, unknown>;
     } catch {
@@ -319,7 +328,7 @@ export class SchemaRegistry {
     if (typeof model !== 'function' || model.apiVersion !== apiVersion || model.kind !== kind) {
       return undefined;
     }
-    MODEL_MODULES_LOADED.add(`${pkg.name}/${apiVersion}/${kind}`);
+    MODEL_MODULES_LOADED.add(specifier);
     const scope: Scope = CLUSTER_SCOPED.has(`${group}/${kind}`) ? 'Cluster' : 'Namespaced';
     const kinds = (await this.structuresOf(pkg)).kinds;
     const structure = Object.hasOwn(kinds, `${apiVersion}/${kind}`) ? kinds[`${apiVersion}/${kind}`] : undefined;
