@@ -1,3 +1,4 @@
+import { isRecord } from './model.js';
 import type { SchemaViolation } from './schema.js';
 
 /**
@@ -42,9 +43,6 @@ export interface Structures {
 
 /** The name of ObjectMeta's type in every structure set: metadata is always ObjectMeta to the API server. */
 export const OBJECT_META = 'ObjectMeta';
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function isObjectType(type: FieldType): type is ObjectType {
   return typeof type === 'object' && 'f' in type;
@@ -97,7 +95,7 @@ export function unknownFields(value: unknown, type: FieldType, structures: Struc
 
 const MAX_DEPTH = 200;
 
-/** What an embedded resource (`x-kubernetes-embedded-resource`) has without its schema saying so. */
+/** What every object, and an embedded resource (`x-kubernetes-embedded-resource`), has without its schema saying so. */
 const EMBEDDED_FIELDS: Readonly<Record<string, FieldType>> = { apiVersion: 0, kind: 0, metadata: OBJECT_META };
 
 type Resolved = Exclude<FieldType, string>;
@@ -117,7 +115,7 @@ function branch(value: unknown, union: UnionType, structures: Structures): Resol
   for (const member of union.u) {
     const resolved = resolve(member, structures);
     if (Array.isArray(value) && typeof resolved === 'object' && 'a' in resolved) return resolved;
-    if (isPlainObject(value) && (resolved === 1 || (typeof resolved === 'object' && ('f' in resolved || 'm' in resolved)))) return resolved;
+    if (isRecord(value) && (resolved === 1 || (typeof resolved === 'object' && ('f' in resolved || 'm' in resolved)))) return resolved;
   }
   return 0;
 }
@@ -139,7 +137,7 @@ function walk(value: unknown, type: FieldType, structures: Structures, path: str
     });
     return;
   }
-  if (!isPlainObject(value)) return;
+  if (!isRecord(value)) return;
   if (!isObjectType(resolved)) {
     for (const [key, item] of Object.entries(value)) {
       path.push(key);
@@ -162,7 +160,7 @@ function walk(value: unknown, type: FieldType, structures: Structures, path: str
       walk(item, resolved.m, structures, path, out, depth + 1);
     } else if (resolved.x !== 1) {
       const known = Object.keys(resolved.f);
-      const near = nearestField(key, resolved.e === 1 ? [...known, 'apiVersion', 'kind', 'metadata'] : known);
+      const near = nearestField(key, resolved.e === 1 ? [...known, ...Object.keys(EMBEDDED_FIELDS)] : known);
       out.push({ path: path.join('.'), message: near ? `unknown field (did you mean ${near}?)` : 'unknown field' });
     }
     path.pop();
@@ -176,6 +174,6 @@ function walk(value: unknown, type: FieldType, structures: Structures, path: str
 export function unknownFieldsOfObject(manifest: Record<string, unknown>, root: FieldType, structures: Structures): SchemaViolation[] {
   const resolved = resolve(root, structures);
   if (!isObjectType(resolved)) return unknownFields(manifest, resolved, structures);
-  const top: ObjectType = { ...resolved, f: { ...resolved.f, apiVersion: 0, kind: 0, metadata: OBJECT_META } };
+  const top: ObjectType = { ...resolved, f: { ...resolved.f, ...EMBEDDED_FIELDS } };
   return unknownFields(manifest, top, structures);
 }
