@@ -12,10 +12,11 @@ export const CACHE = '.cache';
 export const MANIFEST = 'synth.json';
 /** Bumped when the layout of the manifest or the bundle changes. */
 const FORMAT = 1;
-/** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here. */
 /** Written by the bundle's runs (pipeline/bundle.ts MODEL_MODULES_FILE): the kinds' model modules the next build holds. */
 const MODEL_MODULES = '.cache/model-modules.json';
+/** A kind's module of a model package, as pipeline/schemas.ts imports it: only these are taken from the list. */
 const MODEL_SPECIFIER = /^(kubernetes-models|@kubernetes-models\/[a-z0-9-]+)\/([a-z0-9.-]+\/)?v[a-z0-9]+\/[A-Za-z][A-Za-z0-9]*$/;
+/** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here, the model list. */
 const SETTINGS = ['package.json', 'package-lock.json', 'tsconfig.json', 'cli/synth.mjs', 'cli/synth-bundle.mjs', MODEL_MODULES];
 /** Folders whose listing decides what the bundle holds: a new inventory or composition is a new cluster. */
 const LISTED = ['apps', 'inventory'];
@@ -140,7 +141,7 @@ const require = ((base) => {
   return Object.assign(bundleRequire, base);
 })(__bundleRequire(import.meta.url));`;
 
-/** The entry of the bundle: registers the compositions, then runs the command as cli/synth.ts does. */
+/** The entry of the bundle: registers the compositions and model modules it holds, then runs the command as cli/synth.ts does. */
 function entry(root, files, models) {
   const loaders = files.map((file) => `  ${JSON.stringify(join(root, file))}: () => import(${JSON.stringify(`./${file}`)}),`);
   const modelLoaders = models.map((specifier) => `  ${JSON.stringify(specifier)}: () => import(${JSON.stringify(specifier)}),`);
@@ -156,11 +157,16 @@ function entry(root, files, models) {
   ].join('\n');
 }
 
-/** The model modules earlier runs loaded (.cache/model-modules.json), each a package's kind module. */
+/**
+ * The model modules earlier runs loaded (.cache/model-modules.json), each a package's kind
+ * module that is still installed: a kind a package upgrade dropped would fail every build.
+ */
 function modelModules(root) {
   try {
     const listed = JSON.parse(readFileSync(join(root, MODEL_MODULES), 'utf8'));
-    return Array.isArray(listed) ? listed.filter((entry) => typeof entry === 'string' && MODEL_SPECIFIER.test(entry)).sort() : [];
+    if (!Array.isArray(listed)) return [];
+    const installed = (entry) => existsSync(join(root, 'node_modules', `${entry}.js`));
+    return listed.filter((entry) => typeof entry === 'string' && MODEL_SPECIFIER.test(entry) && installed(entry)).sort();
   } catch {
     return [];
   }
