@@ -190,14 +190,16 @@ function main(): number {
     ratios.push(['npm run synth -- --check / node -e 0', spread(npm.ratios, 1, '×')]);
 
     const sizes = [Math.round(objects / 4), Math.round(objects / 2), objects];
-    const generated = sizes.map((size) => {
-      step(`generated cluster of ${size} objects: writing it and a first synth`);
+    /** A generated cluster of `size` objects in its own project, synthesized once. */
+    const generate = (size: number, why: string) => {
+      step(`generated cluster of ${size} objects${why}: writing it and a first synth`);
       const dir = join(work, `generated-${size}`);
       writeGeneratedCluster(dir, root, size);
       const command = [...fromSource, '--root', dir];
       run(command, root);
       return { size, dir, synth: command, check: [...command, '--check'], runs: [] as Run[], checks: [] as Run[] };
-    });
+    };
+    const generated = sizes.map((size) => generate(size, ''));
     const largest = generated.at(-1) as (typeof generated)[number];
     const sample = readFileSync(join(largest.dir, 'dist', 'bench', 'app-00000', 'kustomization.yaml'), 'utf8');
     if (!sample.includes('deployment-app-00000.yaml')) throw new Error('generated cluster output looks wrong');
@@ -231,7 +233,7 @@ function main(): number {
 
     const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
     if (kubectl) {
-      const reference = generated.find((entry) => entry.size === referenceSize) ?? generatedAt(referenceSize);
+      const reference = generated.find((entry) => entry.size === referenceSize) ?? generate(referenceSize, ' for the kustomize reference');
       const referenceDir = join(work, 'kustomize-reference');
       const count = kustomizeReference(join(reference.dir, 'dist'), referenceDir);
       const referenceRuns = full ? Math.min(runs, 3) : runs;
@@ -255,15 +257,6 @@ function main(): number {
     rmSync(work, { recursive: true, force: true });
   }
   return 0;
-
-  function generatedAt(size: number) {
-    step(`generated cluster of ${size} objects for the kustomize reference`);
-    const dir = join(work, `generated-${size}`);
-    writeGeneratedCluster(dir, root, size);
-    const command = [...fromSource, '--root', dir];
-    run(command, root);
-    return { size, dir, check: [...command, '--check'] };
-  }
 }
 
 process.exitCode = main();
