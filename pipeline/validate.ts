@@ -367,6 +367,7 @@ export async function validateObjects<T extends SourcedObject>(
       for (const violation of info.check(schemaInput)) {
         // The metadata rules below say the same of metadata's own fields, more precisely.
         if (/^metadata\.(name|namespace|generateName|labels|annotations)(\.|$)/.test(violation.path)) continue;
+        if (embeddedTypeMetaArtifact(manifest, violation)) continue;
         refused.add(violation.path);
         const at = violation.path ? `${violation.path}: ` : '';
         problems.push({ origin, object: ref, rule: 'schema', message: `${at}${readableViolation(violation.message)}` });
@@ -446,4 +447,16 @@ function serviceTargetPorts<T extends SourcedObject>(objects: readonly T[], scop
     });
   }
   return problems;
+}
+
+/**
+ * The CRD model packages' generator makes every embedded object's apiVersion and kind required
+ * (and fixes them to the package's own group and type name, e.g. an embedded
+ * PersistentVolumeClaim "of" monitoring.coreos.com/v1): CRDs declare them optional and the API
+ * server accepts the object without them. Only that one refusal, on a nested object of a custom
+ * resource, is dropped; every other schema violation stands.
+ */
+function embeddedTypeMetaArtifact(manifest: Record<string, unknown>, violation: { path: string; message: string }): boolean {
+  if (violation.path === '' || !String(manifest.apiVersion ?? '').includes('.')) return false;
+  return /^must have required property '?(apiVersion|kind)'?$/.test(violation.message);
 }

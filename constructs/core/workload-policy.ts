@@ -21,6 +21,21 @@ const EVERYONE = new Set(['system:anonymous', 'system:unauthenticated', 'system:
 const CREDENTIAL_NAME = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?!.*_(FILE|PATH|DIR)$)/i;
 
 /**
+ * Values a credential-like name can hold that are no credential: a switch (`GF_AUTH_GITLAB_USE_REFRESH_TOKEN=true`)
+ * or, for a name ending in _URL or _URI, a URL without user info (`GF_AUTH_GITLAB_TOKEN_URL`).
+ */
+function notACredential(name: string, value: string): boolean {
+  if (/^(true|false|0|1|yes|no|on|off)$/i.test(value)) return true;
+  if (!/_UR[LI]$/i.test(name)) return false;
+  try {
+    const url = new URL(value);
+    return url.username === '' && url.password === '' && url.search === '';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A command-line flag whose value is a credential: its last word names one (`--client-secret`,
  * `--api-key`, `--password`); `--token-ttl` or `--secret-name` do not.
  */
@@ -125,7 +140,12 @@ export const workloadPolicy: ClusterPolicy = {
               );
             records(container.env).forEach((variable, envIndex) => {
               const envName = String(variable.name ?? '');
-              if (typeof variable.value === 'string' && variable.value !== '' && CREDENTIAL_NAME.test(envName)) {
+              if (
+                typeof variable.value === 'string' &&
+                variable.value !== '' &&
+                CREDENTIAL_NAME.test(envName) &&
+                !notACredential(envName, variable.value)
+              ) {
                 report(
                   object,
                   'secret-env',
