@@ -41,7 +41,7 @@ describe('metrics targets', () => {
 
   it('fails an endpoint port the selected Services do not name', () => {
     expect(check([service, monitor({ matchLabels: { 'app.kubernetes.io/name': 'web' } }, 'http-metrics')], false)).toEqual([
-      'spec.endpoints[0].port "http-metrics" is not a port name of the Service it selects (web-metrics)',
+      'spec.endpoints[0].port "http-metrics" is not a port name of what it selects (Service web-metrics); name the port "http-metrics" or scrape one it has',
     ]);
   });
 
