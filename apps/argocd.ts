@@ -2,6 +2,7 @@ import { ArgoCd } from '../constructs/gitops/argocd.js';
 import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from '../inventory/schema.js';
 import { certManagerApp } from './cert-manager.js';
+import { monitoringCrdsApp } from './monitoring-crds.js';
 import { traefikApp } from './traefik.js';
 
 /**
@@ -13,7 +14,7 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
   name: 'argocd',
   namespace: 'argocd',
   // Its Ingress needs Traefik and a certificate from cert-manager.
-  dependsOn: [certManagerApp, traefikApp],
+  dependsOn: [monitoringCrdsApp, certManagerApp, traefikApp],
   // ArgoCD's CRDs are too large for client-side apply.
   serverSideApply: true,
   build(chart, inventory) {

@@ -7,6 +7,7 @@ import { SopsSecret } from '../constructs/secrets/sops-secret.js';
 import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from '../inventory/schema.js';
 import { certManagerApp } from './cert-manager.js';
+import { monitoringCrdsApp } from './monitoring-crds.js';
 
 const NAMESPACE = 'traefik';
 
@@ -14,6 +15,8 @@ const NAMESPACE = 'traefik';
 export interface TraefikProvides {
   /** The cluster's SSO: oauth2-proxy's forward-auth Middleware, for `auth: { sso }` of an Ingress behind it. */
   readonly sso: ForwardAuthMiddleware;
+  /** The controller, for NetworkPolicies that must let its pods reach a backend. */
+  readonly controller: TraefikController;
 }
 
 /**
@@ -25,7 +28,7 @@ export const traefikApp: AppDefinition<ClusterInventory, TraefikProvides> = {
   name: 'traefik',
   namespace: NAMESPACE,
   // Its Ingresses name cert-manager's ClusterIssuers.
-  dependsOn: [certManagerApp],
+  dependsOn: [monitoringCrdsApp, certManagerApp],
   build(chart, inventory) {
     const { letsEncrypt } = chart.use(certManagerApp);
     const tls = new TlsPolicy(chart, 'tls', { namespace: NAMESPACE });
@@ -65,6 +68,6 @@ export const traefikApp: AppDefinition<ClusterInventory, TraefikProvides> = {
       paths: traefik.dashboardPaths,
       auth: { sso: sso.forwardAuth },
     });
-    return { sso: sso.forwardAuth };
+    return { sso: sso.forwardAuth, controller: traefik };
   },
 };

@@ -35,6 +35,28 @@ function earlierOfFamily(families: readonly (Family | undefined)[]): (number | u
  */
 export function crossCheck(inventory: InventoryFacts, report: (issue: InventoryIssue) => void): void {
   const push = (path: string, message: string) => report({ path, message });
+  const tsdbClass = inventory.monitoring?.prometheus.storageClass;
+  if (tsdbClass) {
+    const classes = (inventory.storage.drivers ?? []).flatMap((driver) =>
+      (driver.storageClasses ?? []).map((storageClass) => ({
+        name: storageClass.name,
+        nfs: storageClass.fsType === 'nfs' || driver.driver.includes('nfs'),
+      })),
+    );
+    const found = classes.find((storageClass) => storageClass.name === tsdbClass);
+    const blocks = classes.filter((storageClass) => !storageClass.nfs).map((storageClass) => storageClass.name);
+    if (!found) {
+      push(
+        'monitoring.prometheus.storageClass',
+        `names no StorageClass of storage.drivers (block classes: ${blocks.join(', ') || 'none'})`,
+      );
+    } else if (found.nfs) {
+      push(
+        'monitoring.prometheus.storageClass',
+        `"${tsdbClass}" is an NFS class: Prometheus does not support NFS for its TSDB; name a block class (${blocks.join(', ') || 'none'})`,
+      );
+    }
+  }
   const hostNames = new Set<string>();
   const fqdns = new Map<string, string>();
   inventory.hosts.forEach((host, index) => {

@@ -126,6 +126,38 @@ function facts(expectedName?: string) {
     }),
     acme: record({ email: text(email), dnsZones: list(text(dnsName)) }),
     storage: storageFacts,
+    monitoring: record({
+      prometheus: record({
+        retention: matching(/^([0-9]+[ywdhms])+$/, 'is not a Prometheus duration (e.g. 15d, 2w)').describe(
+          'How long Prometheus keeps samples.',
+        ),
+        retentionSize: matching(/^[0-9]+(\.[0-9]+)?(B|KB|MB|GB|TB)$/, 'is not a Prometheus size (e.g. 45GB)')
+          .optional()
+          .describe('The most the TSDB may use; keep it below storageSize.'),
+        storageClass: text(dnsName).describe('StorageClass of the TSDB claims: a block (iSCSI) class of storage.drivers, never NFS.'),
+        storageSize: matching(/^[0-9]+(Ki|Mi|Gi|Ti)$/, 'is not a size such as 50Gi').describe('Size of each replica claim.'),
+      }),
+      grafana: record({
+        gitlabApplicationId: text().describe(
+          'Application ID of the GitLab OAuth application Grafana signs in with (callback https://monitoring.<domain.base>/login/gitlab, scopes openid email profile; not a secret).',
+        ),
+      }),
+      discord: record({
+        image: matching(
+          /^[a-z0-9./_-]+@sha256:[a-f0-9]{64}$/,
+          'is not an image pinned by digest (benjojo/alertmanager-discord@sha256:<64 hex digits>)',
+        ).describe('The alertmanager-discord bridge image by digest: its project publishes only the latest tag.'),
+      }),
+      matrix: record({
+        homeserverUrl: text(httpsUrl).describe('The Matrix homeserver alerts are posted through.'),
+        user: matching(/^@[^:\s]+:\S+$/, 'is not a Matrix user id (@name:server)').describe('The bot user that posts alerts.'),
+        room: matching(/^[!#][^:\s|]+:[^\s|]+$/, 'is not a Matrix room id or alias (!id:server)').describe(
+          'The room alerts are posted to.',
+        ),
+      }),
+    })
+      .optional()
+      .describe('Monitoring (kube-prometheus) and where its alerts go; the monitoring app needs it.'),
     ssh: record({
       authorizedKeys: list(
         matching(

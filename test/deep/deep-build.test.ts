@@ -31,7 +31,7 @@ let store: UpstreamStore;
 const temporary: string[] = [];
 /** Every test builds the whole cluster (cluster policies see every app); unchanged apps come from here. */
 const cache = new Map<string, BuiltObject[]>();
-const ALL = ['argocd', 'cert-manager', 'democratic-csi', 'gitops', 'traefik'];
+const ALL = ['argocd', 'cert-manager', 'democratic-csi', 'gitops', 'monitoring', 'monitoring-crds', 'traefik'];
 
 beforeAll(async () => {
   // The deep build's tools come from 'npm run tools' (CI runs it before the tests).

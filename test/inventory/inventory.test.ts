@@ -106,7 +106,8 @@ describe('parseInventory', () => {
     expect(issuesOf(data)).toEqual([
       {
         path: 'extra',
-        message: 'is not a known field (known: name, domain, kubernetes, hosts, network, vault, gitops, sso, acme, storage, ssh, examples)',
+        message:
+          'is not a known field (known: name, domain, kubernetes, hosts, network, vault, gitops, sso, acme, storage, monitoring, ssh, examples)',
       },
       { path: 'name', message: '"k8s-236" must match the file name "k8s-235"' },
       { path: 'kubernetes.podCidrs[1]', message: '"2a10:4741:36:32:2::/129" is not a CIDR (address/prefix)' },
