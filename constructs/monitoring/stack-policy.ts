@@ -1,5 +1,7 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
 import { isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
+import { type AlertRoute, checkRouting, RoutingError, routeAlert } from './routing.js';
+import { alertSeverities } from './rule-policy.js';
 
 const MONITORING = 'monitoring.coreos.com';
 
@@ -29,7 +31,7 @@ export function nfsEvidence(storageClass: Manifest): string | undefined {
   return undefined;
 }
 
-/** The Service a cluster-internal URL names (`http://<service>.<namespace>.svc[.<domain>]:<port>/…`), or why it names none. */
+/** The Service a cluster-internal URL names (`http://<service>.<namespace>.svc[.<domain>]:<port>/…` or `http://<service>/…`), or why it names none. */
 export function serviceOfUrl(url: string, ownNamespace: string): { namespace: string; name: string; port: number } | { error: string } {
   let parsed: URL;
   try {
@@ -42,8 +44,8 @@ export function serviceOfUrl(url: string, ownNamespace: string): { namespace: st
   const svc = labels.indexOf('svc');
   let name: string | undefined;
   let namespace: string | undefined;
+  // `<service>.<namespace>` alone reads like a public domain (discord.com): only the .svc form and a bare name are the cluster's.
   if (svc === 2) [name, namespace] = labels;
-  else if (labels.length === 2) [name, namespace] = labels;
   else if (labels.length === 1) [name, namespace] = [labels[0], ownNamespace];
   if (!name || !namespace) return { error: `points outside the cluster (${parsed.hostname})` };
   const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
@@ -55,7 +57,11 @@ export function serviceOfUrl(url: string, ownNamespace: string): { namespace: st
  * - `policy.monitoring.tsdb-storage`: a Prometheus keeps its TSDB on a persistent claim, and not of
  *   an NFS class (Prometheus does not support NFS: corrupt blocks, lost WAL);
  * - `policy.alerting.webhook`: every webhook of an AlertmanagerConfig points at a Service the
- *   cluster renders, on one of its ports.
+ *   cluster renders, on one of its ports;
+ * - `policy.alerting.routing`: every receiver a route names exists, the root names the default;
+ *   and every alert of the cluster's PrometheusRules, by its name and severity, is routed by a
+ *   route that matches it: an alert that falls through to a default receiver notifying no one
+ *   would never be seen.
  */
 export const monitoringStackPolicy: ClusterPolicy = {
   name: 'monitoring-stack',
@@ -135,6 +141,40 @@ export const monitoringStackPolicy: ClusterPolicy = {
           }
         });
       });
+    }
+    const severities = alertSeverities(objects);
+    for (const object of objects.filter((candidate) => is(candidate, MONITORING, 'AlertmanagerConfig'))) {
+      const spec = isRecord(object.manifest.spec) ? object.manifest.spec : {};
+      const routingIssues = checkRouting(spec);
+      for (const issue of routingIssues) report(object, 'policy.alerting.routing', issue.message);
+      if (routingIssues.length > 0 || !isRecord(spec.route)) continue;
+      const receivers = Array.isArray(spec.receivers) ? spec.receivers.filter(isRecord) : [];
+      const notifies = (name: string | undefined) => {
+        const receiver = receivers.find((entry) => entry.name === name);
+        return (
+          receiver !== undefined &&
+          Object.entries(receiver).some(([key, value]) => key.endsWith('Configs') && Array.isArray(value) && value.length > 0)
+        );
+      };
+      for (const [severity, alerts] of severities) {
+        const unrouted = alerts.filter(({ alert }) => {
+          try {
+            const { matched } = routeAlert(spec.route as AlertRoute, { alertname: alert, severity });
+            // Only the root matched: nothing chose where it goes.
+            return matched.every((match) => match.steps.length <= 1 && !notifies(match.receiver));
+          } catch (error) {
+            if (error instanceof RoutingError) return false;
+            throw error;
+          }
+        });
+        if (unrouted.length === 0) continue;
+        const names = [...new Set(unrouted.map(({ alert }) => alert))];
+        report(
+          object,
+          'policy.alerting.routing',
+          `severity "${severity}" (alert${names.length === 1 ? '' : 's'} ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}) reaches only the default receiver, which notifies no one: add a route for it, or route those alerts to a null receiver on purpose`,
+        );
+      }
     }
     return problems;
   },
