@@ -28,10 +28,9 @@ import type { CommandContext, Io } from '../pipeline/commands.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { kustomizeNamespaceOf } from '../pipeline/kustomize-namespace.js';
 import { loadClusters } from '../pipeline/load.js';
-import { readProjectFile } from '../pipeline/project-files.js';
 import { type RenderedApp, renderCluster } from '../pipeline/render.js';
 import { withoutHost } from '../pipeline/sandbox.js';
-import { parseManifests } from '../pipeline/yaml.js';
+import { includedObjects } from '../pipeline/synth.js';
 import { exitWith, projectContext } from './project.js';
 
 const USAGE = `usage: npm run alerts -- route NAME=VALUE... [--cluster NAME]
@@ -80,17 +79,7 @@ function withItems(object: SourcedObject): SourcedObject[] {
  * two kinds this command reads, both namespaced, are moved.
  */
 function appObjects(root: string, app: RenderedApp, problems: Problem[]): SourcedObject[] {
-  const objects: SourcedObject[] = [...app.objects];
-  for (const { source, constructPath } of app.manifestFiles) {
-    const read = readProjectFile(root, source);
-    if ('error' in read) {
-      problems.push({ origin: { constructPath, file: source }, rule: 'manifest.file', message: `the manifest file ${read.error}` });
-      continue;
-    }
-    const parsed = parseManifests(read.content, source);
-    problems.push(...parsed.problems.map((problem) => ({ ...problem, origin: { ...problem.origin, constructPath } })));
-    objects.push(...parsed.objects.map((object) => ({ ...object, origin: { ...object.origin, constructPath } })));
-  }
+  const objects: SourcedObject[] = [...app.objects, ...includedObjects(root, app, problems)];
   const kustomize = kustomizeNamespaceOf(app.kustomizeNamespaces, problems)?.namespace;
   return objects.flatMap(withItems).map((object) => {
     const { manifest } = object;

@@ -157,7 +157,7 @@ async function defaultNamespaces(
 }
 
 /** Reads the hand-written manifest files an app includes; their objects keep file and construct path. */
-function includedObjects(root: string, app: RenderedApp, problems: Problem[]): SourcedObject[] {
+export function includedObjects(root: string, app: RenderedApp, problems: Problem[]): SourcedObject[] {
   const objects: SourcedObject[] = [];
   for (const { source, constructPath } of app.manifestFiles) {
     const read = readProjectFile(root, source);
