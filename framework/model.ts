@@ -143,6 +143,16 @@ export function groupOf(apiVersion: string): string {
   return slash === -1 ? '' : apiVersion.slice(0, slash);
 }
 
+/** Whether `manifest` is a `kind` of API group `group` ('' for the core group), at any version. */
+export function isKind(manifest: Manifest, group: string, kind: string): boolean {
+  return manifest.kind === kind && groupOf(String(manifest.apiVersion)) === group;
+}
+
+/** The value at `path` below `value` (object keys only), or undefined where the path leaves the objects. */
+export function valueAt(value: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>((current, key) => (isRecord(current) ? current[key] : undefined), value);
+}
+
 /** The kind a CustomResourceDefinition defines, or undefined for anything else. */
 export function definedKind(manifest: Manifest): { group: string; kind: string } | undefined {
   if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') return undefined;

@@ -1,22 +1,12 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
-import { isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
+import { isKind, isRecord, type Manifest, objectRef, type Problem, valueAt } from '../../framework/model.js';
 import { type AlertRoute, checkRouting, RoutingError, routeAlert } from './routing.js';
 import { alertSeverities } from './rule-policy.js';
 
 const MONITORING = 'monitoring.coreos.com';
 
-function is(object: PolicyObject, group: string, kind: string): boolean {
-  const { apiVersion, kind: objectKind } = object.manifest;
-  return (
-    objectKind === kind && typeof apiVersion === 'string' && (group === '' ? !apiVersion.includes('/') : apiVersion.startsWith(`${group}/`))
-  );
-}
-
-function at(value: unknown, path: readonly string[]): unknown {
-  let current = value;
-  for (const key of path) current = isRecord(current) ? current[key] : undefined;
-  return current;
-}
+const is = (object: PolicyObject, group: string, kind: string) => isKind(object.manifest, group, kind);
+const at = valueAt;
 
 /** Why a StorageClass serves NFS volumes, or undefined when nothing says it does. */
 export function nfsEvidence(storageClass: Manifest): string | undefined {

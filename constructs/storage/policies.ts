@@ -1,5 +1,5 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
-import { groupOf, isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
+import { groupOf, isKind, isRecord, type Manifest, objectRef, type Problem, valueAt } from '../../framework/model.js';
 import { DEFAULT_SNAPSHOT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS_ANNOTATION } from './democratic-csi.js';
 import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from './driver-config.js';
 
@@ -32,15 +32,13 @@ export interface StoragePolicyOptions {
   readonly externalSnapshotClasses?: readonly string[];
 }
 
-const is = (object: PolicyObject, group: string, kind: string) =>
-  object.manifest.kind === kind && groupOf(String(object.manifest.apiVersion)) === group;
+const is = (object: PolicyObject, group: string, kind: string) => isKind(object.manifest, group, kind);
 const annotationsOf = (manifest: Manifest): Record<string, unknown> => {
   const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
   return isRecord(metadata.annotations) ? metadata.annotations : {};
 };
 const where = (object: PolicyObject) => object.origin.constructPath ?? object.origin.file ?? object.app;
-const at = (value: unknown, path: readonly string[]): unknown =>
-  path.reduce<unknown>((current, key) => (isRecord(current) ? current[key] : undefined), value);
+const at = valueAt;
 
 /**
  * The StorageClass names an object's claims ask for, with where in the object: PVCs, StatefulSet
