@@ -5,9 +5,9 @@ import { Construct } from 'constructs';
 import { isRecord } from '../../framework/model.js';
 import { modelObject } from '../core/model-object.js';
 import type { SopsSecret } from '../secrets/sops-secret.js';
+import type { MatchType } from './routing.js';
 
-/** How a matcher compares a label: equal, not equal, matches or does not match a regular expression (anchored). */
-export type MatchType = '=' | '!=' | '=~' | '!~';
+export type { MatchType };
 
 export interface AlertMatcher {
   readonly name: string;
@@ -107,12 +107,18 @@ function matchersJson(matchers: readonly AlertMatcher[] | undefined) {
   return (matchers ?? []).map((matcher) => ({ name: matcher.name, value: matcher.value, matchType: matcher.matchType ?? '=' }));
 }
 
-/** The number of a named port of a Service object, read when the tree is complete. */
-function servicePort(service: k8s.KubeService, port: string): number | undefined {
+/** A named port of a Service object (its number and target port), read when the tree is complete. */
+export function namedServicePort(service: k8s.KubeService, port: string): { port: number; targetPort: string | number } | undefined {
   const spec = (service.toJson() as { spec?: unknown }).spec;
   const ports = isRecord(spec) && Array.isArray(spec.ports) ? spec.ports.filter(isRecord) : [];
   const found = ports.find((entry) => entry.name === port);
-  return typeof found?.port === 'number' ? found.port : undefined;
+  if (typeof found?.port !== 'number') return undefined;
+  const target = found.targetPort;
+  return { port: found.port, targetPort: typeof target === 'string' || typeof target === 'number' ? target : found.port };
+}
+
+function servicePort(service: k8s.KubeService, port: string): number | undefined {
+  return namedServicePort(service, port)?.port;
 }
 
 /**

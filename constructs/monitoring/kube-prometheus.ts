@@ -20,38 +20,25 @@ export const KUBE_PROMETHEUS_COMPONENTS: Readonly<Record<string, KubePrometheusC
   'v0.18.0': { prometheus: '3.12.0', alertmanager: '0.33.0', grafana: '13.0.2' },
 };
 
+/** Each kind prometheus-operator's CRDs define, with the stem of its file in `manifests/setup/` (`0<stem>CustomResourceDefinition.yaml`). */
+const CRD_FILE_STEMS: Readonly<Record<string, string>> = {
+  // In the order of the files' names, the order kustomize lists them in.
+  AlertmanagerConfig: 'alertmanagerConfig',
+  Alertmanager: 'alertmanager',
+  PodMonitor: 'podmonitor',
+  Probe: 'probe',
+  Prometheus: 'prometheus',
+  PrometheusAgent: 'prometheusagent',
+  PrometheusRule: 'prometheusrule',
+  ScrapeConfig: 'scrapeconfig',
+  ServiceMonitor: 'servicemonitor',
+  ThanosRuler: 'thanosruler',
+};
+
 /** The custom resource kinds prometheus-operator's CRDs define (kube-prometheus `manifests/setup/`). */
 export const PROMETHEUS_OPERATOR_CRDS: readonly CustomResourceKinds[] = [
-  {
-    group: 'monitoring.coreos.com',
-    kinds: [
-      'Alertmanager',
-      'AlertmanagerConfig',
-      'PodMonitor',
-      'Probe',
-      'Prometheus',
-      'PrometheusAgent',
-      'PrometheusRule',
-      'ScrapeConfig',
-      'ServiceMonitor',
-      'ThanosRuler',
-    ],
-  },
+  { group: 'monitoring.coreos.com', kinds: Object.keys(CRD_FILE_STEMS).sort() },
 ];
-
-/** The CRD files of `manifests/setup/`, one per kind. */
-const CRD_FILES = [
-  'alertmanagerConfig',
-  'alertmanager',
-  'podmonitor',
-  'probe',
-  'prometheus',
-  'prometheusagent',
-  'prometheusrule',
-  'scrapeconfig',
-  'servicemonitor',
-  'thanosruler',
-].map((kind) => `setup/0${kind}CustomResourceDefinition.yaml`);
 
 /** The URL of a file of kube-prometheus's `manifests/` at a release. */
 export function kubePrometheusUrl(version: string, file: string): string {
@@ -90,12 +77,11 @@ export class PrometheusOperatorCrds extends Construct {
     const version = props.version ?? KUBE_PROMETHEUS_VERSION;
     this.version = version;
     // One kind per file: each declares the kind it installs, so the accounting names the right file.
-    const kinds = PROMETHEUS_OPERATOR_CRDS[0]?.kinds ?? [];
-    this.resources = CRD_FILES.map(
-      (file, index) =>
-        new RemoteResource(this, file.slice('setup/0'.length, -'CustomResourceDefinition.yaml'.length), {
-          url: kubePrometheusUrl(version, file),
-          crds: [{ group: 'monitoring.coreos.com', kinds: [kinds[index] ?? ''] }],
+    this.resources = Object.entries(CRD_FILE_STEMS).map(
+      ([kind, stem]) =>
+        new RemoteResource(this, stem, {
+          url: kubePrometheusUrl(version, `setup/0${stem}CustomResourceDefinition.yaml`),
+          crds: [{ group: 'monitoring.coreos.com', kinds: [kind] }],
         }),
     );
     crdSyncOptions(this, 'CrdSyncOptions', {

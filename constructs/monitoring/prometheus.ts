@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { registerPolicies } from '../../framework/cluster.js';
 import { quantityError } from '../../framework/rules/api-server.js';
 import { modelObject } from '../core/model-object.js';
-import type { AlertmanagerConfiguration } from './alerting.js';
+import { type AlertmanagerConfiguration, namedServicePort } from './alerting.js';
 import { KUBE_PROMETHEUS_COMPONENTS, KUBE_PROMETHEUS_VERSION, type KubePrometheusComponents } from './kube-prometheus.js';
 import { monitoringStackPolicy } from './stack-policy.js';
 
@@ -209,11 +209,8 @@ export class AlertmanagerServer extends Construct {
     const targets = new Map<k8s.KubeService, string | number>();
     for (const receiver of props.configuration.receivers) {
       for (const webhook of receiver.webhooks) {
-        const spec = webhook.service.toJson().spec as
-          | { ports?: { name?: string; port: number; targetPort?: string | number }[] }
-          | undefined;
-        const port = spec?.ports?.find((entry) => entry.name === webhook.port);
-        if (port) targets.set(webhook.service, port.targetPort ?? port.port);
+        const port = namedServicePort(webhook.service, webhook.port);
+        if (port) targets.set(webhook.service, port.targetPort);
       }
     }
     for (const [service, targetPort] of targets) {
