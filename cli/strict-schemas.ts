@@ -3,13 +3,15 @@
  * pipeline/strict/generate.ts) after a model package upgrade or a new CRD source. A test fails
  * while the committed files differ from what this writes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ARGOCD_VERSION } from '../constructs/gitops/argocd.js';
 import { TRAEFIK_VERSION } from '../constructs/ingress/traefik.js';
+import { CRD_FILE_STEMS, KUBE_PROMETHEUS_VERSION } from '../constructs/monitoring/kube-prometheus.js';
 import type { CommandContext } from '../pipeline/commands.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { type CrdStructureSource, MODEL_STRUCTURE_FOLDER, structureFiles } from '../pipeline/strict/generate.js';
+import { importedCrdFiles } from './import-crds.js';
 import { exitWith, projectContext } from './project.js';
 
 const UPSTREAM = '../shared/upstream/raw.githubusercontent.com';
@@ -19,8 +21,7 @@ const UPSTREAM = '../shared/upstream/raw.githubusercontent.com';
  * library registers (constructs/kinds.ts, from ../shared/crds), and the custom resources it
  * renders whose CRDs a pinned upstream install carries, so that synth holds them to the CRDs the
  * cluster will really have rather than to a model package's declarations. (cert-manager's CRDs
- * ship as Helm templates and prometheus-operator's are not installed by this project yet: those
- * kinds keep their packages' declarations.)
+ * ship as Helm templates: its kinds keep their package's declarations.)
  */
 export const CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
   {
@@ -37,6 +38,19 @@ export const CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
   {
     file: `${MODEL_STRUCTURE_FOLDER}/crds-traefik.json`,
     crds: [`${UPSTREAM}/traefik/traefik/${TRAEFIK_VERSION}/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml`],
+  },
+  {
+    file: `${MODEL_STRUCTURE_FOLDER}/crds-prometheus-operator.json`,
+    crds: Object.values(CRD_FILE_STEMS).map(
+      (stem) =>
+        `${UPSTREAM}/prometheus-operator/kube-prometheus/${KUBE_PROMETHEUS_VERSION}/manifests/setup/0${stem}CustomResourceDefinition.yaml`,
+    ),
+  },
+  {
+    file: 'imports/cilium.io/structure.json',
+    crds: importedCrdFiles(readFileSync(new URL('../cdk8s.yaml', import.meta.url), 'utf8')).filter((file) =>
+      file.includes('/crds/cilium/'),
+    ),
   },
 ];
 

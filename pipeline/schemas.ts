@@ -80,6 +80,7 @@ const MODEL_PACKAGES: readonly ModelPackage[] = [
     name: '@kubernetes-models/prometheus-operator',
     groups: new Set(['monitoring.coreos.com']),
     structures: () => import('./strict/structures/prometheus-operator.json', { with: { type: 'json' } }),
+    crds: () => import('./strict/structures/crds-prometheus-operator.json', { with: { type: 'json' } }),
   },
 ];
 

@@ -21,7 +21,7 @@ export const KUBE_PROMETHEUS_COMPONENTS: Readonly<Record<string, KubePrometheusC
 };
 
 /** Each kind prometheus-operator's CRDs define, with the stem of its file in `manifests/setup/` (`0<stem>CustomResourceDefinition.yaml`). */
-const CRD_FILE_STEMS: Readonly<Record<string, string>> = {
+export const CRD_FILE_STEMS: Readonly<Record<string, string>> = {
   // In the order of the files' names, the order kustomize lists them in.
   AlertmanagerConfig: 'alertmanagerConfig',
   Alertmanager: 'alertmanager',
