@@ -66,7 +66,13 @@ export const monitoringApp: AppDefinition<ClusterInventory> = {
           { matchers: [match('alertname', '=', 'InfoInhibitor')], receiver: nobody },
           // Their targets are not scraped on this cluster (see the stack's `without` below): they would always fire.
           { matchers: [match('alertname', '=~', 'KubeControllerManagerDown|KubeSchedulerDown')], receiver: nobody },
-          { matchers: [match('severity', '=~', 'critical|warning')], receiver: toDiscord, continue: true },
+          // One Discord message per alert name: a mixed group has no common title.
+          {
+            matchers: [match('severity', '=~', 'critical|warning')],
+            receiver: toDiscord,
+            groupBy: ['namespace', 'alertname'],
+            continue: true,
+          },
           { matchers: [match('severity', '=~', 'critical|warning|info')], receiver: toMatrix },
         ],
       },

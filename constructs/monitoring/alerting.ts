@@ -32,6 +32,8 @@ export interface WebhookTarget {
   readonly basicAuth?: { readonly secret: SopsSecret; readonly usernameKey: string; readonly passwordKey: string };
   /** Notify when the alert resolves too. @default true */
   readonly sendResolved?: boolean;
+  /** The most alerts one notification carries (the rest are counted, not listed). @default all */
+  readonly maxAlerts?: number;
 }
 
 /**
@@ -179,6 +181,7 @@ export class AlertmanagerConfiguration extends Construct {
       return {
         url: `http://${target.service.name}.${namespace}.svc:${port ?? target.port}${target.path ?? '/'}`,
         sendResolved: target.sendResolved ?? true,
+        ...(target.maxAlerts === undefined ? {} : { maxAlerts: target.maxAlerts }),
         ...(target.basicAuth
           ? {
               httpConfig: {

@@ -184,6 +184,7 @@ export class AlertmanagerServer extends Construct {
     this.serviceName = `alertmanager-${name}`;
     const { alertmanager: version } = componentsOf(props.kubePrometheusVersion ?? KUBE_PROMETHEUS_VERSION);
     const labels = labelsOf('alert-router', name, 'alertmanager', version);
+    const { 'app.kubernetes.io/version': _version, ...podSelectorLabels } = labels;
     this.resource = modelObject(
       this,
       'Resource',
@@ -222,7 +223,8 @@ export class AlertmanagerServer extends Construct {
           policyTypes: ['Ingress'],
           ingress: [
             {
-              from: [{ podSelector: { matchLabels: { ...labels } } }],
+              // Not the version label: an upgrade of Alertmanager must not cut its notifications.
+              from: [{ podSelector: { matchLabels: podSelectorLabels } }],
               ports: [
                 {
                   port: typeof targetPort === 'number' ? k8s.IntOrString.fromNumber(targetPort) : k8s.IntOrString.fromString(targetPort),

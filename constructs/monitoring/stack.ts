@@ -167,6 +167,9 @@ export class MonitoringStack extends Construct {
       { name: 'GF_SERVER_ROOT_URL', value: `https://${this.hosts.grafana}/` },
       // GitLab only: no local logins, no local sign-up.
       { name: 'GF_AUTH_DISABLE_LOGIN_FORM', value: 'true' },
+      // Hiding the form leaves HTTP basic auth on, and with it the admin user Grafana creates
+      // (admin/admin on its emptyDir database after every restart): turn it off.
+      { name: 'GF_AUTH_BASIC_ENABLED', value: 'false' },
       { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
       { name: 'GF_AUTH_GITLAB_ENABLED', value: 'true' },
       { name: 'GF_AUTH_GITLAB_ALLOW_SIGN_UP', value: 'true' },

@@ -25,6 +25,8 @@ interface BridgeProps {
   readonly env: readonly k8s.EnvVar[];
   readonly command?: readonly string[];
   readonly readiness: k8s.Probe;
+  /** @default none */
+  readonly liveness?: k8s.Probe;
   readonly resources?: k8s.ResourceRequirements;
 }
 
@@ -63,6 +65,7 @@ class WebhookBridge extends Construct {
                 env: [...props.env],
                 ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
                 readinessProbe: props.readiness,
+                ...(props.liveness ? { livenessProbe: props.liveness } : {}),
                 resources: props.resources ?? BRIDGE_RESOURCES,
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               },
@@ -129,13 +132,18 @@ export class DiscordBridge extends Construct {
       readiness: { tcpSocket: { port: k8s.IntOrString.fromString('http') }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
       env: [
         { name: DISCORD_WEBHOOK_KEY, valueFrom: { secretKeyRef: { name: props.webhookSecret.secretName, key: DISCORD_WEBHOOK_KEY } } },
-        { name: 'LISTEN_ADDRESS', value: '0.0.0.0:9094' },
+        // Every address of the pod, IPv6 included.
+        { name: 'LISTEN_ADDRESS', value: ':9094' },
       ],
     });
     this.service = bridge.service;
-    this.webhook = { service: bridge.service, port: 'http', path: '/' };
+    // One embed field per alert, and Discord refuses a message of more than 25 fields without the bridge noticing.
+    this.webhook = { service: bridge.service, port: 'http', path: '/', maxAlerts: DISCORD_MAX_ALERTS };
   }
 }
+
+/** The most alerts one Discord message lists: the bridge writes one embed field per alert, and Discord takes at most 25. */
+export const DISCORD_MAX_ALERTS = 20;
 
 /** Keys of the Matrix bridge's Secret. */
 export const MATRIX_SECRET_KEYS = {
@@ -200,6 +208,13 @@ export class MatrixBridge extends Construct {
       command: ['node', 'src/app.js'],
       // GET / answers once the Matrix client has started.
       readiness: httpProbe('/', 'http', 3),
+      // When its Matrix login fails the bridge never listens but keeps running: restart it.
+      liveness: {
+        tcpSocket: { port: k8s.IntOrString.fromString('http') },
+        initialDelaySeconds: 60,
+        periodSeconds: 30,
+        failureThreshold: 3,
+      },
       env: [
         { name: 'APP_PORT', value: '3000' },
         fromSecret(keys.secret, keys.secret),

@@ -79,6 +79,8 @@ describe('the monitoring app', () => {
       matchLabels: { 'app.kubernetes.io/name': 'alertmanager-discord', 'app.kubernetes.io/instance': 'alertmanager-discord' },
     });
     expect(JSON.stringify(allow.spec.ingress)).toContain('"app.kubernetes.io/name":"alertmanager"');
+    // An Alertmanager upgrade must not cut notifications: its version label is not part of the selector.
+    expect(JSON.stringify(allow.spec.ingress)).not.toContain('app.kubernetes.io/version');
     expect(rendered.find('NetworkPolicy', 'alertmanager-discord-deny-ingress')).toBeDefined();
     for (const name of ['grafana', 'prometheus', 'alertmanager']) {
       const policy = rendered.get('NetworkPolicy', `${name}-from-ingress-controller`) as { spec: { ingress: unknown[] } };
@@ -97,6 +99,25 @@ describe('the monitoring app', () => {
       '"name":"GF_AUTH_GITLAB_CLIENT_SECRET","valueFrom":{"secretKeyRef":{"name":"grafana-gitlab","key":"GF_AUTH_GITLAB_CLIENT_SECRET"}}',
     );
     expect(env).toContain('"name":"GF_SERVER_ROOT_URL","value":"https://monitoring.tdude.co/"');
+    // No password logins at all: the hidden form leaves basic auth (and admin/admin) on otherwise.
+    expect(env).toContain('"name":"GF_AUTH_DISABLE_LOGIN_FORM","value":"true"');
+    expect(env).toContain('"name":"GF_AUTH_BASIC_ENABLED","value":"false"');
+  });
+
+  it('keeps Discord messages within its limits and restarts a Matrix bridge that never started listening', () => {
+    const config = rendered.get('AlertmanagerConfig', 'main') as {
+      spec: {
+        receivers: { name: string; webhookConfigs?: { maxAlerts?: number }[] }[];
+        route: { routes: { receiver: string; groupBy?: string[] }[] };
+      };
+    };
+    const discord = config.spec.receivers.find((receiver) => receiver.name === 'discord');
+    expect(discord?.webhookConfigs?.[0]?.maxAlerts).toBe(20);
+    expect(config.spec.route.routes.find((route) => route.receiver === 'discord')?.groupBy).toEqual(['namespace', 'alertname']);
+    const matrix = rendered.get('Deployment', 'matrix-alertmanager') as {
+      spec: { template: { spec: { containers: { livenessProbe?: unknown }[] } } };
+    };
+    expect(matrix.spec.template.spec.containers[0]?.livenessProbe).toMatchObject({ tcpSocket: { port: 'http' } });
   });
 
   it('refuses a TSDB class the inventory does not have, or one on NFS', () => {
