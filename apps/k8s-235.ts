@@ -4,11 +4,13 @@ import { gitOpsPolicy, sopsDecryptionPolicy } from '../constructs/gitops/policie
 import { ingressReferences } from '../constructs/ingress/index.js';
 import { createMetricsTargetPolicy } from '../constructs/monitoring/policies.js';
 import { metricsAddon } from '../constructs/monitoring/service-monitor.js';
+import { loadBalancerAddressAddon } from '../constructs/network/lb-ipam.js';
 import { defineCluster } from '../framework/cluster.js';
 import { referencePolicy } from '../framework/references.js';
 import { parseInventory } from '../inventory/schema.js';
 import { argocdApp } from './argocd.js';
 import { certManagerApp } from './cert-manager.js';
+import { ciliumApp } from './cilium.js';
 import { democraticCsiApp } from './democratic-csi.js';
 import { gitopsApp } from './gitops.js';
 import { monitoringApp } from './monitoring.js';
@@ -16,14 +18,15 @@ import { monitoringCrdsApp } from './monitoring-crds.js';
 import { traefikApp } from './traefik.js';
 
 const NAME = 'k8s-235';
-const apps = [monitoringCrdsApp, certManagerApp, traefikApp, argocdApp, democraticCsiApp, monitoringApp, gitopsApp];
+const apps = [monitoringCrdsApp, ciliumApp, certManagerApp, traefikApp, argocdApp, democraticCsiApp, monitoringApp, gitopsApp];
 
 /** The k8s-235 homelab: one entry per ArgoCD Application, in dist/k8s-235/<app>/. */
 export default defineCluster({
   parseInventory: (data) => parseInventory(data, NAME),
   apps: () => apps,
-  // Prometheus (kube-prometheus) scrapes every metrics endpoint the constructs declare.
-  addons: () => [metricsAddon],
+  // Prometheus (kube-prometheus) scrapes every metrics endpoint the constructs declare; the
+  // inventory's fixed LoadBalancer addresses go to the Services of any app.
+  addons: (inventory) => [metricsAddon, loadBalancerAddressAddon(inventory.network.loadBalancer?.services ?? {})],
   // The inventory marks its example values; SOPS files encrypted for an example key follow.
   examples: (inventory) => inventory.examples,
   // The ingress and storage checks come with their constructs (registerPolicies); these are the
@@ -36,6 +39,11 @@ export default defineCluster({
           namespace: 'kube-system',
           reason:
             "the upstream snapshot-controller manifests (external-snapshotter v8.2.1) install into kube-system, where the cluster's controllers run",
+        },
+        {
+          app: ciliumApp,
+          namespace: 'kube-system',
+          reason: "Cilium's chart installs its agent, operator and Hubble there, and the BGP control plane reads peer passwords from there",
         },
         {
           app: monitoringApp,

@@ -63,6 +63,12 @@ export interface ManifestFileEntry {
 export interface CustomResourceKinds {
   readonly group: string;
   readonly kinds: readonly string[];
+  /**
+   * The CRDs are not among the rendered objects: a workload of the app registers them when it
+   * starts (an operator creating its own CRDs), as this says. The deep build then counts them as
+   * installed by the app although no built object defines them. @default rendered with the app
+   */
+  readonly registeredAtRuntime?: string;
 }
 
 /**

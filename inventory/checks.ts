@@ -262,6 +262,8 @@ export function crossCheck(inventory: InventoryFacts, report: (issue: InventoryI
     }
   }
 
+  checkRoutingAndBgp(inventory, push, podCidrs);
+
   // The cluster needs an API server and an etcd quorum (a majority of an even count tolerates no
   // more failures than one member fewer).
   if (inventory.hosts.length > 0) {
@@ -271,4 +273,53 @@ export function crossCheck(inventory: InventoryFacts, report: (issue: InventoryI
     if (etcd === 0) push('hosts', 'has no host with the etcd role: etcd needs at least one member');
     else if (etcd % 2 === 0) push('hosts', `has ${etcd} hosts with the etcd role: etcd needs an odd number of members`);
   }
+}
+
+/** Native routing covers the pods of its family; BGP peers and pools are named once, with timers a session accepts. */
+function checkRoutingAndBgp(
+  inventory: InventoryFacts,
+  push: (path: string, message: string) => void,
+  podCidrs: Subnet[] | undefined,
+): void {
+  const network = inventory.network;
+  for (const family of FAMILIES) {
+    const key = family === 'ipv4' ? 'ipv4NativeRoutingCidr' : 'ipv6NativeRoutingCidr';
+    const routing = subnetOf(network[key]);
+    const pods = podCidrs?.find((s) => s.family === family);
+    if (!routing || !pods || routing.family !== family) continue;
+    if (routing.prefix > pods.prefix || !overlaps(routing, pods)) {
+      push(
+        `network.${key}`,
+        `${network[key]} does not contain the ${FAMILY_NAMES[family]} pod CIDR ${pods.text}: Cilium would masquerade or drop pod traffic outside it`,
+      );
+    }
+  }
+  const peers = network.bgp?.peers ?? [];
+  const peerNames = new Map<string, number>();
+  peers.forEach((peer, index) => {
+    const first = peerNames.get(peer.name);
+    if (first !== undefined) push(`network.bgp.peers[${index}].name`, `"${peer.name}" is also the name of network.bgp.peers[${first}]`);
+    else peerNames.set(peer.name, index);
+    const timers = peer.timers;
+    if (timers && timers.keepAliveSeconds >= timers.holdTimeSeconds) {
+      push(
+        `network.bgp.peers[${index}].timers.keepAliveSeconds`,
+        `${timers.keepAliveSeconds} is not below holdTimeSeconds (${timers.holdTimeSeconds}): the session would expire between keepalives (a third of the hold time is usual)`,
+      );
+    }
+    const family = familyOf(peer.address);
+    if (family && peer.families && !peer.families.includes(family) && peer.families.length > 0) {
+      push(
+        `network.bgp.peers[${index}].families`,
+        `does not include ${family}, the family of the peer's address ${peer.address}: list it (MP-BGP carries the other family on the same session)`,
+      );
+    }
+  });
+  const poolNames = new Map<string, number>();
+  (network.loadBalancer?.pools ?? []).forEach((pool, index) => {
+    const first = poolNames.get(pool.name);
+    if (first !== undefined)
+      push(`network.loadBalancer.pools[${index}].name`, `"${pool.name}" is also the name of network.loadBalancer.pools[${first}]`);
+    else poolNames.set(pool.name, index);
+  });
 }

@@ -3,9 +3,9 @@ import { InventoryError } from '../framework/cluster.js';
 import { isAgeRecipient, isDnsLabel, isDnsName } from '../framework/rules/network.js';
 import { crossCheck } from './checks.js';
 import { checkExamples, examplesIn, type InventoryExample } from './examples.js';
-import { always, integer, list, matching, oneOf, record, text } from './fields.js';
+import { always, flag, integer, list, matching, oneOf, record, text } from './fields.js';
 import { formatPath, inventoryIssues, issuePaths, parsePath, withoutReported } from './issues.js';
-import { cidrProblem, familyOf, subnetOf } from './network.js';
+import { cidrProblem, familyOf, parseAddress, subnetOf } from './network.js';
 import { filled } from './schema-walk.js';
 import { storageFacts, storageModel } from './storage.js';
 
@@ -73,9 +73,87 @@ const kubernetes = record({
   ),
 });
 
+const ipv6Cidr = (value: string) => cidrProblem(value) ?? (subnetOf(value)?.family === 'ipv6' ? undefined : 'is not an IPv6 CIDR');
+/** 4-byte ASNs (RFC 6793), without 0 and AS_TRANS (23456), which no session may use. */
+const asn = () =>
+  integer(1, 4294967295).refine((value) => value !== 23456, { message: 'is AS_TRANS (23456), which no BGP speaker may use as its ASN' });
+const FAMILY_VALUES = ['ipv4', 'ipv6'] as const;
+/** An address block of a pool: a CIDR, or a range `first-last` of one family. */
+const addressBlock = (value: string) => {
+  if (value.includes('/')) return cidrProblem(value);
+  const [first, last, ...rest] = value.split('-');
+  const a = parseAddress(first ?? '');
+  const b = parseAddress(last ?? '');
+  if (rest.length > 0 || !a || !b) return 'is neither a CIDR nor a range "<first address>-<last address>"';
+  if (a.family !== b.family) return 'mixes an IPv4 and an IPv6 address';
+  return a.value <= b.value ? undefined : 'starts after it ends';
+};
+const labelMap = () => z.record(z.string(), z.string()).describe('Kubernetes labels (key: value).');
+
+const bgpTimers = record({
+  connectRetrySeconds: integer(1, 2147483647),
+  holdTimeSeconds: integer(3, 65535),
+  keepAliveSeconds: integer(1, 65535),
+}).describe("BGP timers of the peer's sessions (Cilium's defaults: 120, 90 and 30 s).");
+
+const bgp = record({
+  asn: asn().describe(
+    "The cluster's ASN: every node speaks BGP with it (a private ASN, 64512-65534 or 4200000000-4294967294, unless you own one).",
+  ),
+  peers: list(
+    record({
+      name: text(dnsLabel).describe('Names the peer in the BGP objects (a DNS-1123 label).'),
+      address: text(anyIp).describe("The peer's address (the router), reached from every node."),
+      asn: asn().describe("The peer's ASN."),
+      families: list(oneOf(FAMILY_VALUES, 'an address family (ipv4, ipv6)'))
+        .optional()
+        .describe('Address families exchanged on the session (unicast). @default the family of address'),
+      password: flag()
+        .optional()
+        .describe('Whether the session has a TCP MD5 password, in secrets/<cluster>/cilium/bgp-<name>-password.sops.yaml (key password).'),
+      timers: bgpTimers.optional(),
+      ebgpMultihop: integer(1, 255).optional().describe('TTL of eBGP packets, for a peer more than one hop away. @default 1'),
+    }),
+  ),
+}).describe('BGP peering of the nodes (Cilium BGP control plane): LoadBalancer addresses and pod CIDRs are announced to the peers.');
+
+const loadBalancer = record({
+  pools: list(
+    record({
+      name: text(dnsLabel),
+      blocks: list(text(addressBlock)).describe('CIDRs or ranges "first-last" Services get addresses from; may mix families.'),
+      serviceSelector: labelMap()
+        .optional()
+        .describe(
+          'Labels a Service needs to get an address of this pool (also io.kubernetes.service.namespace and .name). @default every Service',
+        ),
+    }),
+  ),
+  services: z
+    .record(
+      z.string(),
+      record({
+        addresses: list(text(anyIp)).describe('The addresses the Service requests (lbipam.cilium.io/ips).'),
+        sharingKey: text()
+          .optional()
+          .describe('Services with one sharing key may share addresses (lbipam.cilium.io/sharing-key), on distinct ports.'),
+      }),
+    )
+    .superRefine((services, ctx) => {
+      for (const key of Object.keys(services)) {
+        const [namespace, name, ...rest] = key.split('/');
+        if (rest.length > 0 || !isDnsLabel(namespace ?? '') || !isDnsLabel(name ?? ''))
+          ctx.addIssue({ code: 'custom', path: [key], message: 'is not namespace/name (e.g. traefik/traefik-ipv4)' });
+      }
+    })
+    .optional()
+    .describe('Fixed addresses of LoadBalancer Services, by namespace/name, so that DNS records can point at them.'),
+}).describe('LoadBalancer addresses (Cilium LB-IPAM): the pools, and which Services get which addresses.');
+
 const network = record({
   cni: text(supportedCni),
   ipv4NativeRoutingCidr: text(ipv4Cidr),
+  ipv6NativeRoutingCidr: text(ipv6Cidr).describe('IPv6 range routed without masquerading (native routing): contains the IPv6 pod CIDR.'),
   mtu: integer(1280, 9216),
   prefixLengths: record({ ipv4: integer(1, 32), ipv6: integer(1, 128) }).describe(
     "Prefix lengths of the hosts' subnets (the hosts' ipv4/ipv6 are configured with them).",
@@ -84,6 +162,8 @@ const network = record({
     "Default gateways of the hosts, inside every host's subnet (IPv6 may also be link-local).",
   ),
   nameservers: list(text(anyIp)).describe('DNS resolvers of the hosts.'),
+  bgp: bgp.optional(),
+  loadBalancer: loadBalancer.optional(),
 });
 
 /** The inventory as its JSON says it, `name` checked against the file name when one is given. */

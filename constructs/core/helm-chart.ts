@@ -47,7 +47,8 @@ export class HelmChart extends Construct {
       includeCRDs: props.includeCRDs ?? true,
       valuesInline: props.values ?? {},
     };
-    this.crds = this.entry.includeCRDs ? (props.crds ?? []) : [];
+    // CRDs an operator of the chart registers itself count whether or not the chart renders its own.
+    this.crds = (props.crds ?? []).filter((entry) => this.entry.includeCRDs || entry.registeredAtRuntime !== undefined);
     this.node.addValidation({
       validate: () => {
         const errors: string[] = [];

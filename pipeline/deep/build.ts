@@ -473,12 +473,13 @@ function checkBuiltCustomResources(
   for (const object of objects) byApp.set(object.app, [...(byApp.get(object.app) ?? []), object]);
   const accounted = checkCustomResources(
     cluster.name,
-    // An app that could not be built counts with the CRDs its constructs declare.
+    // An app that could not be built counts with the CRDs its constructs declare; a built one
+    // with those its workloads register when they start, which no built object defines.
     cluster.apps.map((app) => ({
       name: app.name,
       dependsOn: app.dependsOn,
       objects: byApp.get(app.name) ?? [],
-      declaredCrds: builtApps.has(app.name) ? [] : app.crds,
+      declaredCrds: builtApps.has(app.name) ? app.crds.filter((entry) => entry.crds.registeredAtRuntime !== undefined) : app.crds,
     })),
     cluster.externalCustomResources,
   );

@@ -50,7 +50,7 @@ describe('npm run new', () => {
 
     const synth = captureContext({ root, cwd: root });
     expect(await runSynth(['--root', root], synth), synth.err.join('\n')).toBe(0);
-    expect(synth.out[0]).toMatch(/^synth: 2 clusters, 14 apps, /);
+    expect(synth.out[0]).toMatch(/^synth: 2 clusters, 16 apps, /);
     expect(synth.out.join('\n')).toContain('SOPS files encrypted for the example key');
   });
 

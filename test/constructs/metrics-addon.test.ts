@@ -47,6 +47,9 @@ describe('the metrics addon', () => {
       'argocd k8s-235/argocd/argocd/ControllerMetrics',
       'argocd k8s-235/argocd/argocd/RepoServerMetrics',
       'argocd k8s-235/argocd/argocd/ServerMetrics',
+      'cilium k8s-235/cilium/cilium/AgentMetrics',
+      'cilium k8s-235/cilium/cilium/HubbleMetrics',
+      'cilium k8s-235/cilium/cilium/OperatorMetrics',
       'traefik k8s-235/traefik/oauth2-proxy/ServiceMonitor',
       'traefik k8s-235/traefik/traefik/ServiceMonitor',
     ]);

@@ -31,7 +31,7 @@ let store: UpstreamStore;
 const temporary: string[] = [];
 /** Every test builds the whole cluster (cluster policies see every app); unchanged apps come from here. */
 const cache = new Map<string, BuiltObject[]>();
-const ALL = ['argocd', 'cert-manager', 'democratic-csi', 'gitops', 'monitoring', 'monitoring-crds', 'traefik'];
+const ALL = ['argocd', 'cert-manager', 'cilium', 'democratic-csi', 'gitops', 'monitoring', 'monitoring-crds', 'traefik'];
 
 beforeAll(async () => {
   // The deep build's tools come from 'npm run tools' (CI runs it before the tests).
@@ -126,7 +126,7 @@ describe('the deep build of the default cluster', () => {
   it('builds every app folder with the pinned upstream and finds nothing wrong', async () => {
     const result = await build();
     expect(lines(result)).toEqual([]);
-    expect(result.stats.apps).toBe(7);
+    expect(result.stats.apps).toBe(8);
     expect(result.stats.upstreamObjects).toBeGreaterThan(150);
     expect(result.stats.objects).toBeGreaterThan(result.stats.upstreamObjects + 50);
     const notes = result.notes.join('\n');
@@ -334,7 +334,7 @@ describe('npm run synth -- --deep', () => {
     expect(await runSynth(['--check', '--deep'], context), context.err.join('\n')).toBe(0);
     const out = context.out.join('\n');
     expect(out).toContain('synth --deep: helm: ');
-    expect(out).toMatch(/^synth --deep: 1 cluster, 7 apps built, \d+ objects \(\d+ from upstream\), all checks passed in \d+\.\d\d s$/m);
+    expect(out).toMatch(/^synth --deep: 1 cluster, 8 apps built, \d+ objects \(\d+ from upstream\), all checks passed in \d+\.\d\d s$/m);
     expect(out).toMatch(/^synth --check: dist\/ is up to date/m);
   });
 

@@ -115,7 +115,8 @@ describe('parseInventory', () => {
       { path: 'hosts[2].interface', message: 'is required (a string)' },
       {
         path: 'network.nameserver',
-        message: 'is not a known field (known: cni, ipv4NativeRoutingCidr, mtu, prefixLengths, gateways, nameservers)',
+        message:
+          'is not a known field (known: cni, ipv4NativeRoutingCidr, ipv6NativeRoutingCidr, mtu, prefixLengths, gateways, nameservers, bgp, loadBalancer)',
       },
       { path: 'network.nameservers', message: 'is required (a list)' },
       { path: 'hosts[2].name', message: '"soarin" is listed twice' },
@@ -194,12 +195,51 @@ describe('parseInventory', () => {
     ]);
   });
 
+  it('refuses BGP and load-balancer facts no session or pool could use', () => {
+    const data = shipped();
+    data.network.ipv6NativeRoutingCidr = '2a10:4741:36:33::/64';
+    data.network.bgp.asn = 23456;
+    data.network.bgp.peers[1] = {
+      name: 'router-ipv4',
+      address: '2001:db8:235::1',
+      asn: 0,
+      families: ['ipv4'],
+      timers: { connectRetrySeconds: 5, holdTimeSeconds: 9, keepAliveSeconds: 9 },
+    };
+    data.network.loadBalancer.pools.push({ name: 'services', blocks: ['198.51.100.40-198.51.100.30', '198.51.100.1-2001:db8::1'] });
+    data.network.loadBalancer.services['traefik'] = { addresses: ['198.51.100.10'] };
+    expect(issuesOf(data)).toEqual([
+      { path: 'network.bgp.asn', message: 'is AS_TRANS (23456), which no BGP speaker may use as its ASN' },
+      { path: 'network.bgp.peers[1].asn', message: 'must be an integer from 1 to 4294967295' },
+      { path: 'network.loadBalancer.pools[1].blocks[0]', message: '"198.51.100.40-198.51.100.30" starts after it ends' },
+      { path: 'network.loadBalancer.pools[1].blocks[1]', message: '"198.51.100.1-2001:db8::1" mixes an IPv4 and an IPv6 address' },
+      { path: 'network.loadBalancer.services.traefik', message: 'is not namespace/name (e.g. traefik/traefik-ipv4)' },
+      {
+        path: 'network.ipv6NativeRoutingCidr',
+        message:
+          '2a10:4741:36:33::/64 does not contain the IPv6 pod CIDR 2a10:4741:36:32:2::/104: Cilium would masquerade or drop pod traffic outside it',
+      },
+      { path: 'network.bgp.peers[1].name', message: '"router-ipv4" is also the name of network.bgp.peers[0]' },
+      {
+        path: 'network.bgp.peers[1].timers.keepAliveSeconds',
+        message: '9 is not below holdTimeSeconds (9): the session would expire between keepalives (a third of the hold time is usual)',
+      },
+      {
+        path: 'network.bgp.peers[1].families',
+        message:
+          "does not include ipv6, the family of the peer's address 2001:db8:235::1: list it (MP-BGP carries the other family on the same session)",
+      },
+      { path: 'network.loadBalancer.pools[1].name', message: '"services" is also the name of network.loadBalancer.pools[0]' },
+    ]);
+  });
+
   it('refuses ranges that overlap, an API service IP that is not the first of its CIDR and two hosts with one address', () => {
     const data = shipped();
     data.kubernetes.serviceCidrs = ['10.234.128.0/20', '2a10:4741:36:32:1::/112'];
     data.kubernetes.podCidrs = ['192.0.2.0/25', '2a10:4741:36:32:2::/104'];
     data.kubernetes.nodeCidrMaskSizes = { ipv4: 26, ipv6: 120 };
     data.kubernetes.dnsServiceIps = ['10.234.128.10', '2a10:4741:36:32:1::a'];
+    data.network.ipv4NativeRoutingCidr = '192.0.2.0/24';
     data.hosts[1].ipv4 = data.hosts[0].ipv4;
     expect(issuesOf(data)).toEqual([
       {

@@ -46,7 +46,7 @@ describe('example values', () => {
     expect(await runSynth(['--check'], listed)).toBe(0);
     const out = listed.out.join('\n');
     expect(out).toContain(
-      "synth: replace before the first sync (21 example values; 'npm run synth -- --production' fails while any remain):",
+      "synth: replace before the first sync (23 example values; 'npm run synth -- --production' fails while any remain):",
     );
     expect(out).toContain('  inventory/k8s-235.json  acme.email = acme@example.com');
     expect(out).toContain('  inventory/k8s-235.json  sso.gitlabApplicationId = EXAMPLE-gitlab-application-id');
@@ -64,7 +64,7 @@ describe('example values', () => {
     expect(err).toMatch(
       /^secrets\/k8s-235\/traefik\/oauth2-proxy\.sops\.yaml: sops\.age "age1rglr\S+" is an example value: encrypted for the example age key/m,
     );
-    expect(err).toContain('synth --production: 21 example values to replace before the first sync; dist/ left unchanged');
+    expect(err).toContain('synth --production: 23 example values to replace before the first sync; dist/ left unchanged');
     expect(readFileSync(join(projectRoot, 'dist/k8s-235/cert-manager/kustomization.yaml'), 'utf8')).toBe(before);
   });
 
