@@ -207,7 +207,7 @@ describe('parseInventory', () => {
       timers: { connectRetrySeconds: 5, holdTimeSeconds: 9, keepAliveSeconds: 9 },
     };
     data.network.loadBalancer.pools.push({ name: 'services', blocks: ['198.51.100.40-198.51.100.30', '198.51.100.1-2001:db8::1'] });
-    data.network.loadBalancer.services['traefik'] = { addresses: ['198.51.100.10'] };
+    data.network.loadBalancer.services.traefik = { addresses: ['198.51.100.10'] };
     expect(issuesOf(data)).toEqual([
       { path: 'network.bgp.asn', message: 'is AS_TRANS (23456), which no BGP speaker may use as its ASN' },
       { path: 'network.bgp.peers[1].asn', message: 'must be an integer from 1 to 4294967295' },
