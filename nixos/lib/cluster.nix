@@ -11,6 +11,7 @@
 }:
 let
   inherit (builtins)
+    concatMap
     elem
     filter
     map
@@ -78,29 +79,63 @@ let
         ipv4
         ipv6
       ];
-      # BGP: Cilium's BGP control plane runs on every node.
-      firewall.tcp = sort lessThan (unique (
-        [
-          ports.ssh
-          ports.bgp
-        ]
-        ++ optionals (has "control-plane") [ ports.apiserver ]
-        ++ optionals (has "etcd") [
-          ports.etcdClient
-          ports.etcdPeer
-        ]
-        ++ optionals (has "worker") [
-          ports.kubelet
-          ports.ciliumHealth
-          ports.hubblePeer
-          ports.nodeExporter
-          ports.ciliumAgentMetrics
-          ports.ciliumOperatorMetrics
-          ports.hubbleMetrics
-        ]
-      ));
+      # Open to every client: SSH and the API server.
+      firewall.tcp = sort lessThan (
+        [ ports.ssh ] ++ optionals (has "control-plane") [ ports.apiserver ]
+      );
       firewall.udp = [ ];
+      # Open only to the sources that need them (rendered as iptables rules by
+      # modules/common.nix). Cilium routes natively without masquerading, so
+      # pods (Prometheus, hubble-relay) connect from their pod CIDR addresses.
+      firewall.rules = filter (r: r.tcp != [ ] && r.sources != [ ]) [
+        {
+          reason = "etcd clients and peers, the API servers' kubelet calls, Cilium's node health checks and Hubble's peer service";
+          tcp = sort lessThan (
+            optionals (has "etcd") [
+              ports.etcdClient
+              ports.etcdPeer
+            ]
+            ++ optionals (has "worker") [
+              ports.kubelet
+              ports.ciliumHealth
+              ports.hubblePeer
+            ]
+          );
+          sources = hostSources;
+        }
+        {
+          reason = "hubble-relay and Prometheus in pods: Hubble's peer service, the kubelet's and the agents' metrics";
+          tcp = sort lessThan (
+            optionals (has "worker") [
+              ports.kubelet
+              ports.hubblePeer
+              ports.nodeExporter
+              ports.ciliumAgentMetrics
+              ports.ciliumOperatorMetrics
+              ports.hubbleMetrics
+            ]
+          );
+          sources = podSources;
+        }
+        {
+          reason = "BGP sessions of Cilium's BGP control plane with the peers";
+          tcp = optionals (has "worker") [ ports.bgp ];
+          sources = peerSources;
+        }
+      ];
     };
+
+  # A single address as the CIDR of itself.
+  asCidr = a: if util.hasInfix ":" a then "${a}/128" else "${a}/32";
+  hostSources = map asCidr (
+    concatMap (h: filter (a: a != null) [
+      (h.ipv4 or null)
+      (h.ipv6 or null)
+    ]) (inventory.hosts or [ ])
+  );
+  podSources = (inventory.kubernetes or { }).podCidrs or [ ];
+  bgpPeers = ((inventory.network or { }).bgp or { }).peers or [ ];
+  peerSources = map (p: asCidr p.address) (filter (p: (p.address or null) != null) bgpPeers);
 
   hostList = map normaliseHost (inventory.hosts or [ ]);
   etcdHosts = filter (h: elem "etcd" h.components) hostList;

@@ -47,6 +47,7 @@ rec {
 
 
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+  hasInfix = infix: s: builtins.match ".*${builtins.replaceStrings [ "." ] [ "[.]" ] infix}.*" s != null;
   hasSuffix =
     suffix: s:
     let

@@ -45,6 +45,20 @@ in
       enable = true;
       allowedTCPPorts = host.firewall.tcp;
       allowedUDPPorts = host.firewall.udp;
+      # The ports only some sources may reach (the plan's firewall.rules), appended
+      # to nixos-fw before its final refuse rule. One command per family: a rule
+      # with an IPv4 source would abort ip46tables (the script runs with -e).
+      extraCommands = lib.concatStringsSep "\n" (
+        lib.concatMap (
+          rule:
+          map (
+            source:
+            "${if lib.hasInfix ":" source then "ip6tables" else "iptables"} -A nixos-fw -p tcp -s ${source} -m multiport --dports ${
+              lib.concatMapStringsSep "," toString rule.tcp
+            } -j nixos-fw-accept"
+          ) rule.sources
+        ) host.firewall.rules
+      );
       # Cilium routes pod traffic natively; replies can leave through another
       # interface than the request came in on, which strict rp-filtering drops.
       checkReversePath = false;

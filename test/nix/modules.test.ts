@@ -38,7 +38,7 @@ interface Probe {
   kubelet: Record<string, unknown> & { kubeconfig: Record<string, string> };
   etcd: Record<string, unknown>;
   etcdBackup: Record<string, string>;
-  firewall: { allowedTCPPorts: number[] };
+  firewall: { allowedTCPPorts: number[]; extraCommands: string };
   openiscsi: { enable: boolean; name: string };
   boot: { kernelModules: string[]; supportedFilesystems: string[] };
   network: {
@@ -241,15 +241,67 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
 
   it('opens the planned ports and enables the iSCSI initiator', () => {
     const ports = plan.cluster.ports;
+    // Only SSH and the API server are open to every client.
     expect(probe.firewall.allowedTCPPorts).toEqual(at(plan.hosts, host).firewall.tcp);
-    expect(probe.firewall.allowedTCPPorts).toEqual(
-      expect.arrayContaining([ports.ssh, ports.bgp, ports.apiserver, ports.etcdClient, ports.etcdPeer, ports.kubelet]),
-    );
+    expect(probe.firewall.allowedTCPPorts).toEqual([ports.ssh, ports.apiserver]);
     expect(probe.openiscsi.enable).toBe(true);
     expect(probe.openiscsi.name).toMatch(new RegExp(`:${host}$`));
     // democratic-csi's node plugin cannot modprobe on NixOS (its /lib/modules mount is empty).
     expect(probe.boot.kernelModules).toContain('iscsi_tcp');
     // The NFS client (mount.nfs) is installed; the kernel loads the module on the first mount.
     expect(probe.boot.supportedFilesystems).toContain('nfs');
+  });
+});
+
+describe.skipIf(skipNixSuites)(suiteName('the firewall plan'), () => {
+  let plan: Plan;
+  beforeAll(() => {
+    requireNix();
+    plan = evalJson<Plan>(['-A', 'plan', 'nixos/lib']);
+  });
+  const hostSources = inventory.hosts.flatMap((h) => [`${h.ipv4}/32`, `${h.ipv6}/128`]);
+  const peerSources = (inventory.network.bgp?.peers ?? []).map((peer) => `${peer.address}/${peer.address.includes(':') ? 128 : 32}`);
+
+  it('opens exactly the Cilium, cluster and BGP ports, each to the hosts, the pods or the BGP peers', () => {
+    const ports = plan.cluster.ports;
+    for (const host of inventory.hosts) {
+      const rules = at(plan.hosts, host.name).firewall.rules.map(({ tcp, sources }) => ({ tcp, sources }));
+      expect(rules).toEqual([
+        { tcp: [ports.etcdClient, ports.etcdPeer, ports.ciliumHealth, ports.hubblePeer, ports.kubelet], sources: hostSources },
+        {
+          tcp: [
+            ports.hubblePeer,
+            ports.nodeExporter,
+            ports.ciliumAgentMetrics,
+            ports.ciliumOperatorMetrics,
+            ports.hubbleMetrics,
+            ports.kubelet,
+          ],
+          sources: inventory.kubernetes.podCidrs,
+        },
+        { tcp: [ports.bgp], sources: peerSources },
+      ]);
+    }
+    expect(ports).toMatchObject({
+      bgp: 179,
+      ciliumHealth: 4240,
+      hubblePeer: 4244,
+      ciliumAgentMetrics: 9962,
+      ciliumOperatorMetrics: 9963,
+      hubbleMetrics: 9965,
+    });
+  });
+
+  it('renders each rule as one iptables or ip6tables command per source, before the refuse rule', () => {
+    const probe = probeOf(inventory.hosts[0]?.name ?? '');
+    const lines = probe.firewall.extraCommands.split('\n');
+    expect(lines).toContain('iptables -A nixos-fw -p tcp -s 192.0.2.1/32 -m multiport --dports 179 -j nixos-fw-accept');
+    expect(lines).toContain('ip6tables -A nixos-fw -p tcp -s 2001:db8:235::1/128 -m multiport --dports 179 -j nixos-fw-accept');
+    expect(lines).toContain(
+      'iptables -A nixos-fw -p tcp -s 10.234.128.0/18 -m multiport --dports 4244,9100,9962,9963,9965,10250 -j nixos-fw-accept',
+    );
+    // One line per source of each rule, and nothing else.
+    const expected = at(plan.hosts, inventory.hosts[0]?.name ?? '').firewall.rules.reduce((count, rule) => count + rule.sources.length, 0);
+    expect(lines).toHaveLength(expected);
   });
 });

@@ -49,7 +49,7 @@ export interface HostPlan {
   interface: string;
   addresses: string[];
   components: string[];
-  firewall: { tcp: number[]; udp: number[] };
+  firewall: { tcp: number[]; udp: number[]; rules: { reason: string; tcp: number[]; sources: string[] }[] };
   units: string[];
   directories: FileSpec[];
   certificates: Record<string, Certificate>;

@@ -17,6 +17,9 @@ let
 in
 rec {
   inherit concatStringsSep;
+  inherit (builtins) concatMap;
+  concatMapStringsSep = sep: f: xs: concatStringsSep sep (map f xs);
+  hasInfix = infix: s: builtins.match ".*${replaceStrings [ "." "[" "]" ] [ "[.]" "[[]" "[]]" ] infix}.*" s != null;
   mkIf = cond: content: if cond then content else { };
   mkDefault = x: x;
   mkBefore = x: x;
