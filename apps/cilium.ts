@@ -29,6 +29,9 @@ export const ciliumApp: AppDefinition<ClusterInventory> = {
   name: 'cilium',
   namespace: 'kube-system',
   dependsOn: [monitoringCrdsApp],
+  // The bootstrap applies this folder server-side as argocd-controller (docs/bootstrap.md): ArgoCD
+  // syncing server-side with the same field manager adopts every object without a conflict.
+  serverSideApply: true,
   build(chart, inventory) {
     const { network, kubernetes } = inventory;
     const subnets = hostSubnets(inventory);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { deepMerge } from '../../constructs/core/merge.js';
 import { registeredKinds } from '../../constructs/kinds.js';
 import type { HelmChartEntry, PatchEntry } from '../../framework/contributions.js';
-import { formatProblem, type Problem } from '../../framework/model.js';
+import { formatProblem, type Manifest, objectRef, type Problem } from '../../framework/model.js';
 import { runSynth } from '../../pipeline/commands.js';
 import { type BuiltObject, type DeepResult, deepBuild } from '../../pipeline/deep/build.js';
 import { type DeepTools, findTools } from '../../pipeline/deep/tools.js';
@@ -91,6 +92,7 @@ function build(change?: Change, options: Options = {}, apps: readonly string[] =
 }
 
 const lines = (result: DeepResult) => result.problems.map(formatProblem);
+const objectName = (manifest: Manifest) => objectRef(manifest).name;
 
 /** A change adding a patch to an app's kustomization and to what synth knows of it. */
 function withPatch(name: string, patch: PatchEntry): Change {
@@ -323,6 +325,88 @@ describe('the deep build of the default cluster', () => {
     const result = await build(undefined, { ageKeyFile: null });
     expect(lines(result)).toEqual([]);
     expect(result.notes.join('\n')).toContain('built without their values (no age key given: set SOPS_AGE_KEY_FILE');
+  });
+});
+
+describe('the Cilium bootstrap (docs/bootstrap.md)', () => {
+  const bootstrap = readFileSync(join(projectRoot, 'docs/bootstrap.md'), 'utf8');
+  const firstBlock = /## 1\. Install Cilium\n\n```sh\n([\s\S]*?)```/.exec(bootstrap)?.[1] ?? '';
+  const commands = firstBlock
+    .replace(/\\\n\s*/g, '')
+    .trim()
+    .split('\n');
+
+  it('starts with Cilium, applied server-side as the field manager ArgoCD syncs it with', () => {
+    expect(commands).toEqual([
+      'kubectl apply --server-side --field-manager=argocd-controller -k dist/k8s-235/monitoring-crds',
+      'kustomize build --enable-helm dist/k8s-235/cilium | kubectl apply --server-side --field-manager=argocd-controller -f -',
+    ]);
+    // ArgoCD syncs both folders server-side (manager argocd-controller): it adopts what the bootstrap applied.
+    for (const app of ['monitoring-crds', 'cilium']) {
+      const application = parse(readFileSync(join(projectRoot, `dist/k8s-235/gitops/application-${app}.yaml`), 'utf8'));
+      expect(application.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
+    }
+  });
+
+  it('builds the folders it applies with the chart stood in, into the agent, the operator and the BGP objects', async () => {
+    expect(lines(await build())).toEqual([]);
+    // What the build made of the cilium folder (unchanged by any test, so one entry of the cache).
+    const built = [...cache.values()].flat().filter((object) => object.app === 'cilium');
+    const cilium = built.map(({ manifest }) => `${manifest.kind}/${objectName(manifest)}`);
+    expect(cilium).toEqual(
+      expect.arrayContaining([
+        'DaemonSet/cilium',
+        'Deployment/cilium-operator',
+        'Deployment/hubble-relay',
+        'ConfigMap/cilium-config',
+        'CiliumBGPClusterConfig/cilium-bgp',
+        'CiliumLoadBalancerIPPool/services',
+        'ServiceMonitor/cilium-agent',
+      ]),
+    );
+    const config = built.find((object) => object.manifest.kind === 'ConfigMap' && objectName(object.manifest) === 'cilium-config')
+      ?.manifest as {
+      data: Record<string, string>;
+    };
+    expect(config.data).toMatchObject({
+      'routing-mode': 'native',
+      'ipv4-native-routing-cidr': '10.234.0.0/16',
+      'ipv6-native-routing-cidr': '2a10:4741:36:32::/64',
+      'enable-ipv4-masquerade': 'false',
+      'enable-ipv6-masquerade': 'false',
+      'kube-proxy-replacement': 'true',
+      ipam: 'kubernetes',
+      'enable-bgp-control-plane': 'true',
+      mtu: '1400',
+    });
+  });
+
+  it('renders the chart the same way twice, so ArgoCD shows no permanent diff', () => {
+    const chart = synth.clusters[0]?.apps.find((app) => app.name === 'cilium')?.helmCharts[0];
+    const dir = mkdtempSync(join(tmpdir(), 'cilium-values-'));
+    temporary.push(dir);
+    writeFileSync(join(dir, 'values.yaml'), stringify(chart?.valuesInline ?? {}));
+    const render = () =>
+      spawnSync(
+        tools.helm,
+        [
+          'template',
+          'cilium',
+          join(MIRROR, 'charts', 'cilium-1.19.6', 'cilium'),
+          '--namespace',
+          'kube-system',
+          '-f',
+          join(dir, 'values.yaml'),
+        ],
+        {
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+        },
+      );
+    const first = render();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain('kind: DaemonSet');
+    expect(render().stdout).toBe(first.stdout);
   });
 });
 
