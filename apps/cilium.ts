@@ -32,6 +32,8 @@ export const ciliumApp: AppDefinition<ClusterInventory> = {
   // The bootstrap applies this folder server-side as argocd-controller (docs/bootstrap.md): ArgoCD
   // syncing server-side with the same field manager adopts every object without a conflict.
   serverSideApply: true,
+  // Deleting or renaming the Application must not delete the cluster's network, ArgoCD's included.
+  keepResourcesOnDelete: true,
   build(chart, inventory) {
     const { network, kubernetes } = inventory;
     const subnets = hostSubnets(inventory);

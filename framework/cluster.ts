@@ -18,6 +18,11 @@ export interface AppDefinition<I, O = void> {
   /** Apply with server-side apply (for apps carrying CRDs too large for client-side apply). @default false */
   readonly serverSideApply?: boolean;
   /**
+   * Deleting the app's Application leaves its objects in the cluster (no cascade finalizer): for
+   * apps the cluster cannot lose by a removed or renamed Application, such as its CNI. @default false
+   */
+  readonly keepResourcesOnDelete?: boolean;
+  /**
    * Adds the app's constructs to its chart. Reads nothing but the typed inventory, the cluster's
    * app list and what the apps it depends on provide (`chart.use(dependency)`); returns what it
    * provides to the apps that depend on it (objects such as ClusterIssuers or a Middleware).
@@ -52,6 +57,7 @@ export interface AppSummary {
   /** Sync wave from the dependencies: 0 without any, else one after the latest. */
   readonly wave: number;
   readonly serverSideApply: boolean;
+  readonly keepResourcesOnDelete?: boolean;
 }
 
 /**

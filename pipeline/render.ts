@@ -362,6 +362,7 @@ export function renderCluster<I>(
       dependsOn: dependencyNames(app),
       wave: ordering.waves.get(app.name) ?? 0,
       serverSideApply: app.serverSideApply ?? false,
+      ...(app.keepResourcesOnDelete ? { keepResourcesOnDelete: true } : {}),
     })),
   };
   // Every app is built before any object is serialized, so that an app may list what the others pin,

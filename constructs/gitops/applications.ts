@@ -146,8 +146,9 @@ export class GitOpsApplications extends Construct {
         name: app.name,
         namespace,
         annotations: { 'argocd.argoproj.io/sync-wave': String(app.wave) },
-        // The root keeps no finalizer: deleting it must never cascade to the whole cluster.
-        ...(isRoot ? {} : { finalizers: [CASCADE_FINALIZER] }),
+        // The root keeps no finalizer: deleting it must never cascade to the whole cluster; nor
+        // does an app whose objects the cluster cannot lose (its network).
+        ...(isRoot || app.keepResourcesOnDelete ? {} : { finalizers: [CASCADE_FINALIZER] }),
       },
       spec: {
         project: this.project,

@@ -134,13 +134,18 @@ export class Cilium extends Construct {
       k8s: { requireIPv4PodCIDR: families.has('ipv4'), requireIPv6PodCIDR: families.has('ipv6') },
       autoDirectNodeRoutes: props.directNodeRoutes ?? false,
       bgpControlPlane: { enabled: true },
+      // A changed ConfigMap restarts the pods that read it (the chart's default leaves them on the
+      // old settings), one node at a time: two of three BGP speakers never go down together.
+      rollOutCiliumPods: true,
+      updateStrategy: { rollingUpdate: { maxUnavailable: 1 } },
+      envoy: { rollOutPods: true, updateStrategy: { rollingUpdate: { maxUnavailable: 1 } } },
       // The namespace the chart creates for TLS secrets holds no pods.
       secretsNamespaceLabels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
-      operator: { replicas: operatorReplicas, prometheus: { enabled: true, metricsService: true } },
+      operator: { replicas: operatorReplicas, rollOutPods: true, prometheus: { enabled: true, metricsService: true } },
       prometheus: { enabled: true, metricsService: true },
       hubble: {
         enabled: true,
-        relay: { enabled: true },
+        relay: { enabled: true, rollOutPods: true },
         ui: { enabled: false },
         // The default (helm) generates new keys on every render: ArgoCD would show the Secrets out of sync forever.
         tls: { auto: { enabled: true, method: 'cronJob' } },

@@ -60,9 +60,24 @@ describe('the cilium app', () => {
       ipv6: { enabled: true },
       autoDirectNodeRoutes: true,
       bgpControlPlane: { enabled: true },
-      operator: { replicas: 2 },
+      operator: { replicas: 2, rollOutPods: true },
       hubble: { relay: { enabled: true }, tls: { auto: { method: 'cronJob' } } },
+      // A changed configuration reaches the agents, one node at a time.
+      rollOutCiliumPods: true,
+      updateStrategy: { rollingUpdate: { maxUnavailable: 1 } },
     });
+  });
+
+  it('keeps the network when its Application is deleted: no cascade finalizer on it, as on the other apps', () => {
+    const gitops = rendered.result.apps.find((app) => app.name === 'gitops');
+    const finalizers = (name: string) =>
+      (
+        gitops?.objects.find(
+          (object) => object.manifest.kind === 'Application' && (object.manifest.metadata as { name?: string }).name === name,
+        )?.manifest.metadata as { finalizers?: string[] } | undefined
+      )?.finalizers;
+    expect(finalizers('cilium')).toBeUndefined();
+    expect(finalizers('traefik')).toEqual(['resources-finalizer.argocd.argoproj.io']);
   });
 
   it('gives values the chart schema of the pinned version accepts', () => {
