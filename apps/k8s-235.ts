@@ -49,7 +49,7 @@ export default defineCluster({
           app: monitoringApp,
           namespace: 'kube-system',
           reason:
-            'prometheus-adapter (kube-prometheus v0.18.0) binds the extension-apiserver-authentication-reader Role, which exists only in kube-system',
+            "prometheus-adapter (kube-prometheus v0.18.0) binds the extension-apiserver-authentication-reader Role, which exists only in kube-system; the Services of the hosts' controller-manager and scheduler are where kube-prometheus's monitors look",
         },
       ],
     }),

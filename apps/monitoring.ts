@@ -1,4 +1,5 @@
 import { AlertmanagerConfiguration, AlertReceiver, match } from '../constructs/monitoring/alerting.js';
+import { ControlPlaneEndpoints } from '../constructs/monitoring/control-plane.js';
 import { MonitoringStack } from '../constructs/monitoring/stack.js';
 import { DiscordBridge, MatrixBridge } from '../constructs/monitoring/webhook-bridges.js';
 import { SopsSecret } from '../constructs/secrets/sops-secret.js';
@@ -64,8 +65,6 @@ export const monitoringApp: AppDefinition<ClusterInventory> = {
           // The heartbeat and the inhibitor fire all the time, by design.
           { matchers: [match('alertname', '=', 'Watchdog')], receiver: nobody },
           { matchers: [match('alertname', '=', 'InfoInhibitor')], receiver: nobody },
-          // Their targets are not scraped on this cluster (see the stack's `without` below): they would always fire.
-          { matchers: [match('alertname', '=~', 'KubeControllerManagerDown|KubeSchedulerDown')], receiver: nobody },
           // One Discord message per alert name: a mixed group has no common title.
           {
             matchers: [match('severity', '=~', 'critical|warning')],
@@ -79,6 +78,11 @@ export const monitoringApp: AppDefinition<ClusterInventory> = {
     });
     matrix.addRoom(routing.generatedReceiverName(toMatrix), facts.matrix.room);
 
+    // kube-controller-manager and kube-scheduler run on the NixOS hosts, bound to their IPv4
+    // addresses (nixos/modules/kubernetes/control-plane.nix): kube-prometheus's monitors find them here.
+    new ControlPlaneEndpoints(chart, 'control-plane', {
+      addresses: inventory.hosts.filter((host) => host.roles.includes('control-plane')).map((host) => host.ipv4),
+    });
     new MonitoringStack(chart, 'kube-prometheus', {
       baseDomain: inventory.domain.base,
       prometheus: {
@@ -95,9 +99,6 @@ export const monitoringApp: AppDefinition<ClusterInventory> = {
         config: new SopsSecret(chart, 'grafana-config', { name: 'grafana-config', namespace: NAMESPACE }),
         datasources: new SopsSecret(chart, 'grafana-datasources', { name: 'grafana-datasources', namespace: NAMESPACE }),
       },
-      // The NixOS control plane binds kube-controller-manager and kube-scheduler to 127.0.0.1 and
-      // no Service fronts them: these monitors would scrape nothing (docs/monitoring.md).
-      without: ['kubernetesControlPlane-serviceMonitorKubeControllerManager', 'kubernetesControlPlane-serviceMonitorKubeScheduler'],
       ingressController: traefik.controller,
       issuer: letsEncrypt,
       sso: traefik.sso,

@@ -44,6 +44,8 @@ let
     ciliumAgentMetrics = 9962;
     ciliumOperatorMetrics = 9963;
     hubbleMetrics = 9965;
+    controllerManager = 10257;
+    scheduler = 10259;
   };
 
   # Missing fields become null here so that the checks, not an evaluation
@@ -104,7 +106,7 @@ let
           sources = hostSources;
         }
         {
-          reason = "hubble-relay and Prometheus in pods: Hubble's peer service, the kubelet's and the agents' metrics";
+          reason = "hubble-relay and Prometheus in pods: Hubble's peer service, the kubelet's, the agents' and the controller-manager's and scheduler's metrics";
           tcp = sort lessThan (
             optionals (has "worker") [
               ports.kubelet
@@ -113,6 +115,10 @@ let
               ports.ciliumAgentMetrics
               ports.ciliumOperatorMetrics
               ports.hubbleMetrics
+            ]
+            ++ optionals (has "control-plane") [
+              ports.controllerManager
+              ports.scheduler
             ]
           );
           sources = podSources;

@@ -33,8 +33,8 @@ interface Probe {
   };
   kubernetes: { caFile: string; easyCerts: boolean; flannel: boolean; proxy: boolean };
   apiserver: Record<string, unknown> & { etcd: Record<string, unknown> };
-  controllerManager: { serviceAccountKeyFile: string; kubeconfig: Record<string, string>; extraOpts: string };
-  scheduler: { kubeconfig: Record<string, string> };
+  controllerManager: { bindAddress: string; serviceAccountKeyFile: string; kubeconfig: Record<string, string>; extraOpts: string };
+  scheduler: { address: string; kubeconfig: Record<string, string> };
   kubelet: Record<string, unknown> & { kubeconfig: Record<string, string> };
   etcd: Record<string, unknown>;
   etcdBackup: Record<string, string>;
@@ -151,6 +151,9 @@ describe.skipIf(skipNixSuites)(suiteName('NixOS modules consume the plan'), () =
     expect(probe.controllerManager.serviceAccountKeyFile).toBe(sa.privateKey.path);
     expect(probe.controllerManager.kubeconfig.certFile).toBe(at(c, 'kube-controller-manager').files.cert.path);
     expect(probe.scheduler.kubeconfig.certFile).toBe(at(c, 'kube-scheduler').files.cert.path);
+    // Bound to the host's address, where the monitoring app's EndpointSlices point Prometheus.
+    expect(probe.controllerManager.bindAddress).toBe(at(plan.hosts, host).ipv4);
+    expect(probe.scheduler.address).toBe(at(plan.hosts, host).ipv4);
   });
 
   it('wires the kubelet and etcd to the planned files', () => {
@@ -276,6 +279,9 @@ describe.skipIf(skipNixSuites)(suiteName('the firewall plan'), () => {
             ports.ciliumOperatorMetrics,
             ports.hubbleMetrics,
             ports.kubelet,
+            // The control plane's secure ports: every host of k8s-235 runs it.
+            ports.controllerManager,
+            ports.scheduler,
           ],
           sources: inventory.kubernetes.podCidrs,
         },
@@ -298,7 +304,7 @@ describe.skipIf(skipNixSuites)(suiteName('the firewall plan'), () => {
     expect(lines).toContain('iptables -A nixos-fw -p tcp -s 192.0.2.1/32 -m multiport --dports 179 -j nixos-fw-accept');
     expect(lines).toContain('ip6tables -A nixos-fw -p tcp -s 2001:db8:235::1/128 -m multiport --dports 179 -j nixos-fw-accept');
     expect(lines).toContain(
-      'iptables -A nixos-fw -p tcp -s 10.234.128.0/18 -m multiport --dports 4244,9100,9962,9963,9965,10250 -j nixos-fw-accept',
+      'iptables -A nixos-fw -p tcp -s 10.234.128.0/18 -m multiport --dports 4244,9100,9962,9963,9965,10250,10257,10259 -j nixos-fw-accept',
     );
     // One line per source of each rule, and nothing else.
     const expected = at(plan.hosts, inventory.hosts[0]?.name ?? '').firewall.rules.reduce((count, rule) => count + rule.sources.length, 0);

@@ -86,7 +86,9 @@ lib.mkIf (builtins.elem "control-plane" host.components) {
 
   services.kubernetes.controllerManager = {
     enable = true;
-    bindAddress = "127.0.0.1";
+    # The host's address, so that Prometheus scrapes its secure port (10257, authenticated and
+    # authorized through the API server); the firewall opens it to the pod CIDRs only.
+    bindAddress = host.ipv4;
     allocateNodeCIDRs = true;
     rootCaFile = plan.caFiles.kubernetes;
     serviceAccountKeyFile = sa.files.privateKey.path;
@@ -104,7 +106,8 @@ lib.mkIf (builtins.elem "control-plane" host.components) {
 
   services.kubernetes.scheduler = {
     enable = true;
-    address = "127.0.0.1";
+    # As the controller-manager: its secure port 10259 on the host's address, for Prometheus.
+    address = host.ipv4;
     kubeconfig = clientKubeconfig "kube-scheduler";
     extraOpts = lib.concatStringsSep " " (
       delegatedAuthFlags "kube-scheduler" (clientKubeconfig "kube-scheduler")

@@ -120,6 +120,32 @@ describe('the monitoring app', () => {
     expect(matrix.spec.template.spec.containers[0]?.livenessProbe).toMatchObject({ tcpSocket: { port: 'http' } });
   });
 
+  it("points kube-prometheus's control-plane monitors at the hosts' controller-manager and scheduler", () => {
+    for (const [name, port] of [
+      ['kube-controller-manager', 10257],
+      ['kube-scheduler', 10259],
+    ] as const) {
+      const service = rendered.get('Service', name, 'kube-system') as {
+        metadata: { labels: Record<string, string> };
+        spec: Record<string, unknown>;
+      };
+      expect(service.metadata.labels['app.kubernetes.io/name']).toBe(name);
+      expect(service.spec).toMatchObject({ clusterIP: 'None', ports: [{ name: 'https-metrics', port }] });
+      expect(service.spec.selector).toBeUndefined();
+      const slice = rendered.get('EndpointSlice', `${name}-ipv4`, 'kube-system') as {
+        metadata: { labels: Record<string, string> };
+        endpoints: { addresses: string[] }[];
+      };
+      expect(slice.metadata.labels['kubernetes.io/service-name']).toBe(name);
+      expect(slice.endpoints.flatMap((endpoint) => endpoint.addresses)).toEqual(inventory.hosts.map((host) => host.ipv4));
+    }
+    // Their monitors come from kube-prometheus again, and their alerts are routed like any other.
+    const resources = rendered.app.resources.join('\n');
+    expect(resources).toContain('kubernetesControlPlane-serviceMonitorKubeControllerManager.yaml');
+    expect(resources).toContain('kubernetesControlPlane-serviceMonitorKubeScheduler.yaml');
+    expect(JSON.stringify(rendered.get('AlertmanagerConfig', 'main'))).not.toContain('KubeSchedulerDown');
+  });
+
   it('refuses a TSDB class the inventory does not have, or one on NFS', () => {
     const data = inventoryData();
     data.monitoring.prometheus.storageClass = 'freenas-nfs-csi';
