@@ -153,6 +153,18 @@ export function valueAt(value: unknown, path: readonly string[]): unknown {
   return path.reduce<unknown>((current, key) => (isRecord(current) ? current[key] : undefined), value);
 }
 
+/** An object's `metadata.labels`, or {} when it has none. */
+export function labelsOf(manifest: Manifest): Record<string, unknown> {
+  const labels = valueAt(manifest, ['metadata', 'labels']);
+  return isRecord(labels) ? labels : {};
+}
+
+/** An object's `metadata.annotations`, or {} when it has none. */
+export function annotationsOf(manifest: Manifest): Record<string, unknown> {
+  const annotations = valueAt(manifest, ['metadata', 'annotations']);
+  return isRecord(annotations) ? annotations : {};
+}
+
 /** The kind a CustomResourceDefinition defines, or undefined for anything else. */
 export function definedKind(manifest: Manifest): { group: string; kind: string } | undefined {
   if (manifest.kind !== 'CustomResourceDefinition' || groupOf(String(manifest.apiVersion)) !== 'apiextensions.k8s.io') return undefined;

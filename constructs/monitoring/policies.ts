@@ -1,12 +1,7 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
-import { isRecord, objectRef, type Problem } from '../../framework/model.js';
+import { isRecord, labelsOf, objectRef, type Problem } from '../../framework/model.js';
 import { podTemplatePorts } from '../../framework/rules/api-server.js';
 import { selectorMatches } from '../../framework/rules/selectors.js';
-
-function labelsOf(manifest: Record<string, unknown>): Record<string, unknown> {
-  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
-  return isRecord(metadata.labels) ? metadata.labels : {};
-}
 
 /** The namespaces a monitor's `namespaceSelector` names: every one (`any`), the listed ones, or its own. */
 function monitoredNamespaces(spec: Record<string, unknown>, own: string): { any: boolean; names: string[] } {

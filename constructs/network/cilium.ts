@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { contains, FAMILY_NAMES, type Family, overlaps, subnetOf } from '../../framework/addresses.js';
 import { registerPolicies } from '../../framework/cluster.js';
 import type { CustomResourceKinds } from '../../framework/contributions.js';
+import { valueAt } from '../../framework/model.js';
 import { HelmChart } from '../core/helm-chart.js';
 import { deepMerge } from '../core/merge.js';
 import { type ContainerResources, containerResources } from '../core/resources.js';
@@ -91,9 +92,6 @@ export interface CiliumNetworkValues {
   readonly ipv4: { readonly enabled: boolean };
   readonly ipv6: { readonly enabled: boolean };
 }
-
-const valueAtPath = (values: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((current, key) => (current as Record<string, unknown> | undefined)?.[key], values);
 
 /**
  * Cilium from its Helm chart, as the cluster's CNI: kube-proxy replacement, native routing of both
@@ -203,7 +201,7 @@ export class Cilium extends Construct {
       validate: () => {
         const errors: string[] = [];
         for (const [key, wanted] of Object.entries(network)) {
-          const given = JSON.stringify(valueAtPath(this.values, key));
+          const given = JSON.stringify(valueAt(this.values, key.split('.')));
           if (given !== JSON.stringify(wanted)) {
             errors.push(
               `[network.chart-values] chart value ${key} is ${given ?? 'unset'}, but the network facts give ${JSON.stringify(wanted)}: change the inventory, not the chart values`,
@@ -218,7 +216,7 @@ export class Cilium extends Construct {
             errors.push(
               `[network.chart-values] no ${FAMILY_NAMES[family]} native routing CIDR, but the pods have ${pods.text}: give nativeRoutingCidrs.${family}`,
             );
-          } else if (pods && routing && (routing.prefix > pods.prefix || !overlaps(routing, pods) || !contains(routing, pods.address))) {
+          } else if (pods && routing && (routing.prefix > pods.prefix || !overlaps(routing, pods))) {
             errors.push(
               `[network.chart-values] ${FAMILY_NAMES[family]} native routing CIDR ${routing.text} does not contain the pod CIDR ${pods.text}`,
             );
@@ -227,7 +225,7 @@ export class Cilium extends Construct {
         if (!Number.isInteger(props.mtu) || props.mtu < 1280 || props.mtu > 9216) {
           errors.push(`[network.chart-values] MTU ${props.mtu} is outside 1280-9216 (IPv6 needs at least 1280)`);
         }
-        const replicas = valueAtPath(this.values, 'operator.replicas');
+        const replicas = valueAt(this.values, ['operator', 'replicas']);
         if (typeof replicas === 'number' && replicas > props.nodes) {
           errors.push(
             `[network.chart-values] operator.replicas ${replicas} exceeds the ${props.nodes} node(s): the chart's pod anti-affinity keeps each replica on its own node, so the rest would stay Pending`,

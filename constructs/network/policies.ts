@@ -1,6 +1,6 @@
 import { type AddressRange, addressRange, FAMILY_NAMES, inRange, rangesOverlap } from '../../framework/addresses.js';
 import type { ClusterPolicy, PolicyObject } from '../../framework/cluster.js';
-import { isKind, isRecord, type Manifest, objectRef, type Problem } from '../../framework/model.js';
+import { annotationsOf, isKind, isRecord, labelsOf, type Manifest, objectRef, type Problem } from '../../framework/model.js';
 import { selectorMatches } from '../../framework/rules/selectors.js';
 import {
   CILIUM_LOAD_BALANCER_CLASSES,
@@ -27,14 +27,6 @@ export interface NetworkPolicyOptions {
 const CILIUM = 'cilium.io';
 const is = (object: PolicyObject, kind: string) => isKind(object.manifest, CILIUM, kind);
 const spec = (manifest: Manifest): Record<string, unknown> => (isRecord(manifest.spec) ? manifest.spec : {});
-const labelsOf = (manifest: Manifest): Record<string, unknown> => {
-  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
-  return isRecord(metadata.labels) ? metadata.labels : {};
-};
-const annotationsOf = (manifest: Manifest): Record<string, unknown> => {
-  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
-  return isRecord(metadata.annotations) ? metadata.annotations : {};
-};
 const list = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 /** Cilium reads a nil or empty selector as selecting nothing (BGP advertisements and their peer config families). */
 const emptySelector = (selector: unknown) =>

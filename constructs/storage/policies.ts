@@ -1,5 +1,5 @@
 import type { ClusterPolicy, PolicyContext, PolicyObject } from '../../framework/cluster.js';
-import { groupOf, isKind, isRecord, type Manifest, objectRef, type Problem, valueAt } from '../../framework/model.js';
+import { annotationsOf, groupOf, isKind, isRecord, type Manifest, objectRef, type Problem, valueAt } from '../../framework/model.js';
 import { DEFAULT_SNAPSHOT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS_ANNOTATION } from './democratic-csi.js';
 import { DRIVER_CONFIG_DIGEST_ANNOTATION, DRIVER_CONFIG_SECRET_ANNOTATION } from './driver-config.js';
 
@@ -33,10 +33,6 @@ export interface StoragePolicyOptions {
 }
 
 const is = (object: PolicyObject, group: string, kind: string) => isKind(object.manifest, group, kind);
-const annotationsOf = (manifest: Manifest): Record<string, unknown> => {
-  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
-  return isRecord(metadata.annotations) ? metadata.annotations : {};
-};
 const where = (object: PolicyObject) => object.origin.constructPath ?? object.origin.file ?? object.app;
 const at = valueAt;
 

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { PolicyContext, PolicyObject } from '../../framework/cluster.js';
 import type { RenderToolchain } from '../../framework/contributions.js';
 import {
+  annotationsOf,
   compareStrings,
   isRecord,
   type Manifest,
@@ -124,11 +125,6 @@ async function pooled<T, R>(items: readonly T[], limit: number, job: (item: T) =
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
-}
-
-function annotationsOf(manifest: Manifest): Record<string, unknown> {
-  const metadata = isRecord(manifest.metadata) ? manifest.metadata : {};
-  return isRecord(metadata.annotations) ? metadata.annotations : {};
 }
 
 /** The object without the build-metadata annotations the deep build asked kustomize for. */
