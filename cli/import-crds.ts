@@ -27,6 +27,19 @@ export function importedCrdFiles(cdk8sYaml: string): string[] {
   return entries.map((entry) => String(entry).replace(/^[^:]*:=/, ''));
 }
 
+/** The CRD files of cdk8s.yaml's `imports:` by the API group they define (each file read once). */
+export function importedCrdGroups(root: string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const file of importedCrdFiles(readFileSync(join(root, 'cdk8s.yaml'), 'utf8'))) {
+    for (const document of parseAllDocuments(readFileSync(resolve(root, file), 'utf8'))) {
+      const group = (document.toJS() as CrdDocument | null)?.spec?.group;
+      if (!group) throw new Error(`${file}: not a CRD with a group`);
+      if (!groups.get(group)?.includes(file)) groups.set(group, [...(groups.get(group) ?? []), file]);
+    }
+  }
+  return groups;
+}
+
 /** The cdk8s import line rewritten so that its types are imported as types. */
 export function typeOnlyImports(source: string): string {
   return source.replace(

@@ -3,7 +3,7 @@
  * pipeline/strict/generate.ts) after a model package upgrade or a new CRD source. A test fails
  * while the committed files differ from what this writes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ARGOCD_VERSION } from '../constructs/gitops/argocd.js';
 import { TRAEFIK_VERSION } from '../constructs/ingress/traefik.js';
@@ -11,7 +11,7 @@ import { CRD_FILE_STEMS, KUBE_PROMETHEUS_VERSION } from '../constructs/monitorin
 import type { CommandContext } from '../pipeline/commands.js';
 import { isEntryPoint } from '../pipeline/entry-point.js';
 import { type CrdStructureSource, MODEL_STRUCTURE_FOLDER, structureFiles } from '../pipeline/strict/generate.js';
-import { importedCrdFiles } from './import-crds.js';
+import { importedCrdGroups } from './import-crds.js';
 import { exitWith, projectContext } from './project.js';
 
 const UPSTREAM = '../shared/upstream/raw.githubusercontent.com';
@@ -23,7 +23,7 @@ const UPSTREAM = '../shared/upstream/raw.githubusercontent.com';
  * cluster will really have rather than to a model package's declarations. (cert-manager's CRDs
  * ship as Helm templates: its kinds keep their package's declarations.)
  */
-export const CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
+const PINNED_CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
   {
     file: 'imports/snapshot.storage.k8s.io/structure.json',
     crds: [
@@ -46,16 +46,16 @@ export const CRD_STRUCTURE_SOURCES: readonly CrdStructureSource[] = [
         `${UPSTREAM}/prometheus-operator/kube-prometheus/${KUBE_PROMETHEUS_VERSION}/manifests/setup/0${stem}CustomResourceDefinition.yaml`,
     ),
   },
-  {
-    file: 'imports/cilium.io/structure.json',
-    crds: importedCrdFiles(readFileSync(new URL('../cdk8s.yaml', import.meta.url), 'utf8')).filter((file) =>
-      file.includes('/crds/cilium/'),
-    ),
-  },
 ];
 
+/** The sources above, and one per API group of the CRDs cdk8s.yaml imports (`imports/<group>/structure.json`). */
+export function crdStructureSources(root: string): CrdStructureSource[] {
+  const imported = [...importedCrdGroups(root)].map(([group, crds]) => ({ file: `imports/${group}/structure.json`, crds }));
+  return [...PINNED_CRD_STRUCTURE_SOURCES, ...imported];
+}
+
 export async function main(_argv: readonly string[], context: Pick<CommandContext, 'root' | 'io'>): Promise<number> {
-  for (const [file, text] of structureFiles(context.root, CRD_STRUCTURE_SOURCES)) {
+  for (const [file, text] of structureFiles(context.root, crdStructureSources(context.root))) {
     mkdirSync(dirname(join(context.root, file)), { recursive: true });
     writeFileSync(join(context.root, file), text);
     context.io.out(`wrote ${file}`);
