@@ -100,7 +100,7 @@ export function networkPolicy(options: NetworkPolicyOptions = {}): ClusterPolicy
         return range ? [{ ...entry, range }] : [];
       });
       pools.forEach((pool, index) => {
-        for (const block of pool.blocks) {
+        pool.blocks.forEach((block, blockIndex) => {
           for (const earlier of pools.slice(0, index)) {
             const other = earlier.blocks.find((candidate) => rangesOverlap(candidate.range, block.range));
             if (other) {
@@ -111,11 +111,9 @@ export function networkPolicy(options: NetworkPolicyOptions = {}): ClusterPolicy
               );
             }
           }
-          for (const other of pool.blocks) {
-            if (other !== block && pool.blocks.indexOf(other) < pool.blocks.indexOf(block) && rangesOverlap(other.range, block.range)) {
-              report(pool.object, 'pool-overlap', `block ${block.text} overlaps ${other.text} of the same pool: list each address once`);
-            }
-          }
+          const same = pool.blocks.slice(0, blockIndex).find((other) => rangesOverlap(other.range, block.range));
+          if (same)
+            report(pool.object, 'pool-overlap', `block ${block.text} overlaps ${same.text} of the same pool: list each address once`);
           for (const entry of reserved) {
             if (rangesOverlap(entry.range, block.range)) {
               report(
@@ -125,7 +123,7 @@ export function networkPolicy(options: NetworkPolicyOptions = {}): ClusterPolicy
               );
             }
           }
-        }
+        });
       });
 
       const services = objects.filter(isLoadBalancer);
