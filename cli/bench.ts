@@ -30,13 +30,13 @@ const GNU_TIME = '/usr/bin/time';
 const hasGnuTime = existsSync(GNU_TIME);
 const MARKER = '@@bench ';
 
-function run(command: readonly string[], cwd: string): Run {
+function run(command: readonly string[], cwd: string, accepted: readonly number[] = [0]): Run {
   const start = performance.now();
   const result = hasGnuTime
     ? spawnSync(GNU_TIME, ['-f', `${MARKER}%e %M %U %S`, ...command], { cwd, encoding: 'utf8', maxBuffer: 1 << 30 })
     : spawnSync(command[0] as string, command.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = (performance.now() - start) / 1000;
-  if (result.status !== 0) throw new Error(`${command.join(' ')} failed (exit ${result.status}):\n${result.stderr}`);
+  if (!accepted.includes(result.status ?? -1)) throw new Error(`${command.join(' ')} failed (exit ${result.status}):\n${result.stderr}`);
   const lines = result.stderr.split('\n');
   const timings = lines.find((text) => text.startsWith('synth timings: '));
   const phases = timings
@@ -89,14 +89,14 @@ function phaseLine(runs: readonly Run[]): string {
 }
 
 /** A and B in turn, `runs` times after one warm-up of each; the ratios are A/B pair by pair. */
-function paired(a: readonly string[], b: readonly string[], runs: number, cwd: string) {
-  run(a, cwd);
+function paired(a: readonly string[], b: readonly string[], runs: number, cwd: string, accepted: readonly number[] = [0]) {
+  run(a, cwd, accepted);
   run(b, cwd);
   const ours: Run[] = [];
   const theirs: Run[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const x = run(a, cwd);
+    const x = run(a, cwd, accepted);
     const y = run(b, cwd);
     ours.push(x);
     theirs.push(y);
@@ -120,6 +120,38 @@ function kustomizeReference(dist: string, dir: string): number {
     stringifyData({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }),
   );
   return resources.length;
+}
+
+/** What the second commit of the diff benchmark changes: the replicas of every Deployment and every ConfigMap's data. */
+const diffChanged = '2 in 5';
+
+/**
+ * A git repository holding a dist twice: as synthesized (tag `before`), then with every
+ * Deployment's replicas and every ConfigMap's data changed (tag `after`).
+ */
+function commitTwoDists(dist: string, repo: string): string {
+  const git = (...args: string[]) => {
+    const result = spawnSync('git', ['-C', repo, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
+  };
+  mkdirSync(join(repo, 'dist'), { recursive: true });
+  for (const path of listFiles(dist)) {
+    mkdirSync(join(repo, 'dist', path, '..'), { recursive: true });
+    copyFileSync(join(dist, path), join(repo, 'dist', path));
+  }
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-q', '-m', 'before');
+  git('tag', 'before');
+  for (const path of listFiles(dist)) {
+    const file = join(repo, 'dist', path);
+    const text = readFileSync(file, 'utf8');
+    const changed = text.replace('replicas: 2', 'replicas: 3').replace('name=app-', 'revision=2,name=app-');
+    if (changed !== text) writeFileSync(file, changed);
+  }
+  git('-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-q', '-a', '-m', 'after');
+  git('tag', 'after');
+  return repo;
 }
 
 const USAGE = 'usage: npm run bench [-- --runs N] [--objects N] [--full]\n';
@@ -183,6 +215,12 @@ function main(): number {
     log(`  synth --check: ${describe(check.ours)}; node -e 0: ${describe(check.theirs)}; ratio ${spread(check.ratios, 1, '×')}`);
     log(`  phases (median): ${phaseLine(check.ours)}`);
     ratios.push(['synth --check / node -e 0', spread(check.ratios, 1, '×')]);
+
+    step(`default cluster: npm run diff (render and compare with HEAD) against synth --check, ${runs} pairs`);
+    const diffRun = paired([node, join(root, 'cli/diff.mjs')], [...launcher, '--check'], runs, root, [0, 1]);
+    const extra = diffRun.ours.map((r, i) => r.seconds - (diffRun.theirs[i] as Run).seconds);
+    log(`  npm run diff: ${describe(diffRun.ours)}; synth --check: ${describe(diffRun.theirs)}; diff costs ${spread(extra, 3, ' s')} more`);
+    ratios.push(['npm run diff − synth --check (default cluster)', spread(extra, 3, ' s')]);
 
     step(`default cluster: npm run synth -- --check against node -e 0, ${runs} pairs (npm's own start included)`);
     const npm = paired(['npm', 'run', '-s', 'synth', '--', '--check', '--out', distDir], bare, runs, root);
@@ -248,7 +286,48 @@ function main(): number {
     } else {
       log('  kubectl not found: no kustomize reference');
     }
-    ratios.push(['diff of two dists', 'not measured: npm run diff does not exist yet']);
+    step(`diff of two dists at each size: two commits of each generated dist, ${diffChanged} of the files changed`);
+    const diffRepos = generated.map((entry) => ({
+      size: entry.size,
+      repo: commitTwoDists(join(entry.dir, 'dist'), join(work, `diff-${entry.size}`)),
+      runs: [] as Run[],
+    }));
+    const diffCommand = (repo: string) => [
+      node,
+      join(root, 'cli/diff.mjs'),
+      '--root',
+      repo,
+      '--base',
+      'before',
+      '--head',
+      'after',
+      '--format',
+      'json',
+    ];
+    for (let i = 0; i < largeRuns; i += 1) {
+      step(`diff of two dists: round ${i + 1} of ${largeRuns}`);
+      for (const entry of diffRepos) entry.runs.push(run(diffCommand(entry.repo), root));
+    }
+    for (const entry of diffRepos) log(`  ${entry.size} objects: npm run diff -- --base before --head after: ${describe(entry.runs)}`);
+    const diffGrowth = diffRepos.slice(1).map((entry, i) => {
+      const previous = diffRepos[i] as (typeof diffRepos)[number];
+      const ms = ((cost(entry.runs) - cost(previous.runs)) / (entry.size - previous.size)) * 1000;
+      return `${previous.size}→${entry.size}: ${ms.toFixed(3)} ms/object`;
+    });
+    log(`  growth of the diff (marginal ${hasGnuTime ? 'CPU' : 'wall'} time per added object): ${diffGrowth.join(', ')}`);
+    const largestDiff = diffRepos.at(-1) as (typeof diffRepos)[number];
+    step(`diff of two ${largestDiff.size}-object dists against git diff of the same commits, ${runs} pairs`);
+    const gitDiff = paired(diffCommand(largestDiff.repo), ['git', '-C', largestDiff.repo, 'diff', 'before', 'after'], runs, root);
+    log(`  npm run diff: ${describe(gitDiff.ours)}; git diff: ${describe(gitDiff.theirs)}; ratio ${spread(gitDiff.ratios, 2, '×')}`);
+    ratios.push([
+      `diff of two ${largestDiff.size}-object dists`,
+      spread(
+        largestDiff.runs.map((r) => r.seconds),
+        2,
+        ' s',
+      ),
+    ]);
+    ratios.push([`diff of two dists / git diff, ${largestDiff.size} objects`, spread(gitDiff.ratios, 2, '×')]);
 
     log(`\nratios side by side (median [min–max]), ${elapsed()} in all:`);
     const width = Math.max(...ratios.map(([name]) => name.length));

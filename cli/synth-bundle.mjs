@@ -17,7 +17,16 @@ const MODEL_MODULES = '.cache/model-modules.json';
 /** A kind's module of a model package, as pipeline/schemas.ts imports it: only these are taken from the list. */
 const MODEL_SPECIFIER = /^(kubernetes-models|@kubernetes-models\/[a-z0-9-]+)\/([a-z0-9.-]+\/)?v[a-z0-9]+\/[A-Za-z][A-Za-z0-9]*$/;
 /** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here, the model list. */
-const SETTINGS = ['package.json', 'package-lock.json', 'tsconfig.json', 'cli/synth.mjs', 'cli/synth-bundle.mjs', MODEL_MODULES];
+const SETTINGS = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'cli/launch.mjs',
+  'cli/synth.mjs',
+  'cli/diff.mjs',
+  'cli/synth-bundle.mjs',
+  MODEL_MODULES,
+];
 /** Folders whose listing decides what the bundle holds: a new inventory or composition is a new cluster. */
 const LISTED = ['apps', 'inventory'];
 /** The folders of the project's code. */
@@ -141,7 +150,7 @@ const require = ((base) => {
   return Object.assign(bundleRequire, base);
 })(__bundleRequire(import.meta.url));`;
 
-/** The entry of the bundle: registers the compositions and model modules it holds, then runs the command as cli/synth.ts does. */
+/** The entry of the bundle: registers the compositions and model modules it holds, then runs the command cli/launch.mjs names, as cli/<command>.ts does. */
 function entry(root, files, models) {
   const loaders = files.map((file) => `  ${JSON.stringify(join(root, file))}: () => import(${JSON.stringify(`./${file}`)}),`);
   const modelLoaders = models.map((specifier) => `  ${JSON.stringify(specifier)}: () => import(${JSON.stringify(specifier)}),`);
@@ -152,7 +161,9 @@ function entry(root, files, models) {
     `registerBundle(import.meta.url, {\n${loaders.join('\n')}\n}, {\n${modelLoaders.join('\n')}\n});`,
     // The kinds this run validated that the bundle lacks go to the list the next build holds.
     "process.on('exit', () => recordModelModules(modelModulesLoaded()));",
-    "await import('./cli/synth.ts');",
+    // cli/launch.mjs names the command; both are in the bundle, and only the one named runs.
+    "if (globalThis[Symbol.for('homelab-cdk8s.command')] === 'diff') await import('./cli/diff.ts');",
+    "else await import('./cli/synth.ts');",
     '',
   ].join('\n');
 }

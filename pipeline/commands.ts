@@ -49,6 +49,8 @@ export interface CommandContext {
   readonly now?: Date;
   /** Reads all of standard input (for `-` as a file argument). */
   readonly readStdin?: () => Promise<string>;
+  /** Whether the standard output is a terminal (colour is only for one). @default false */
+  readonly terminal?: boolean;
 }
 
 /** The default step limit: fifteen times what a whole synth of 10,000 objects takes here. */

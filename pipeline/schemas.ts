@@ -85,7 +85,7 @@ const MODEL_PACKAGES: readonly ModelPackage[] = [
 ];
 
 /** Cluster-scoped kinds among the groups the model packages cover; everything else there is namespaced. */
-const CLUSTER_SCOPED = new Set([
+export const CLUSTER_SCOPED = new Set([
   '/Namespace',
   '/Node',
   '/PersistentVolume',

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { contains, FAMILY_NAMES, type Family, overlaps, subnetOf } from '../../framework/addresses.js';
+import { FAMILY_NAMES, type Family, overlaps, subnetOf } from '../../framework/addresses.js';
 import { registerPolicies } from '../../framework/cluster.js';
 import type { CustomResourceKinds } from '../../framework/contributions.js';
 import { valueAt } from '../../framework/model.js';

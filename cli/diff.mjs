@@ -1,0 +1,4 @@
+// `npm run diff`: cli/diff.ts, from the one-file build of the project's commands (cli/launch.mjs).
+import { launch } from './launch.mjs';
+
+await launch('diff');

@@ -1,0 +1,84 @@
+// Runs a command of the project (synth, diff) from its one-file build in .cache/
+// (cli/synth-bundle.mjs), building it first when any file it was built from changed. Plain
+// JavaScript, so a command starts without a TypeScript loader. `node --import tsx cli/synth.ts`
+// runs the same command from source; so does this launcher for another project (--root) or when
+// the build fails (a file that does not compile is then reported as synth always reports it).
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import module from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cache = join(root, '.cache');
+// Node 22+ keeps V8's compiled code of the bundle between runs; Node 20 has no such cache.
+module.enableCompileCache?.(join(cache, 'compile'));
+
+/** The current bundle when the manifest says it was built from the files as they are now, else undefined. */
+async function freshBundle() {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(cache, 'synth.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (manifest.format !== 1 || manifest.root !== root) return undefined;
+  let moved = false;
+  for (const entry of manifest.files) {
+    const stats = statSync(join(root, entry.path), { throwIfNoEntry: false });
+    if (entry.missing || !stats) {
+      if (entry.missing && !stats) continue;
+      return undefined;
+    }
+    const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+    if (key === entry.stat) continue;
+    // Touched, copied back or checked out again: the bundle holds it still if its content is the same.
+    const { contentHash } = await import('./synth-bundle.mjs');
+    if (contentHash(join(root, entry.path), stats.isDirectory()) !== entry.hash) return undefined;
+    entry.stat = key;
+    moved = true;
+  }
+  const bundle = join(cache, manifest.bundle);
+  if (!statSync(bundle, { throwIfNoEntry: false })) return undefined;
+  if (moved) {
+    try {
+      writeFileSync(join(cache, 'synth.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    } catch {
+      // Only the next run's check is slower.
+    }
+  }
+  return bundle;
+}
+
+/** The commands the bundle holds (cli/<command>.ts); the bundle's entry runs the one named here. */
+export const COMMAND = Symbol.for('homelab-cdk8s.command');
+
+/**
+ * Runs a command of the bundle (`synth`, `diff`): from the current bundle, from a new one when
+ * a file it was built from changed, or from source.
+ */
+export async function launch(command) {
+  globalThis[COMMAND] = command;
+  const fromSource = async () => {
+    await import('tsx');
+    await import(`./${command}.ts`);
+  };
+  const args = process.argv.slice(2);
+  const has = (option) => args.some((arg) => arg === option || arg.startsWith(`${option}=`));
+  // The bundle holds this project's compositions, not another's; a diff of two commits renders nothing.
+  if (has('--root') && !(command === 'diff' && has('--head'))) {
+    await fromSource();
+    return;
+  }
+  let bundle = await freshBundle();
+  if (!bundle) {
+    const { buildSynthBundle } = await import('./synth-bundle.mjs');
+    const built = await buildSynthBundle(root);
+    bundle = built.bundle;
+    // Quietly: running from source reports what does not compile as a problem of its file.
+    if (!bundle) {
+      await fromSource();
+      return;
+    }
+  }
+  await import(pathToFileURL(bundle).href);
+}

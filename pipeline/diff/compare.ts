@@ -1,0 +1,623 @@
+import { parse as parseYaml } from 'yaml';
+import { compareStrings, groupOf, isRecord, type Manifest } from '../../framework/model.js';
+import { CLUSTER_SCOPED } from '../schemas.js';
+import { parseManifests } from '../yaml.js';
+import type { DistTree } from './trees.js';
+import { deepEqual, diffValues, type FieldChange } from './values.js';
+
+/** What identifies an object in its app: API group, kind, namespace and name (not the version, not the file). */
+export interface ObjectRef {
+  readonly group: string;
+  readonly kind: string;
+  /** The namespace the object lands in (the kustomization's `namespace:` wins, as in kustomize); '' when cluster-scoped. */
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface DistObject {
+  readonly ref: ObjectRef;
+  /** As written; a SOPS file's with every encrypted value replaced by ENCRYPTED and no `sops` block. */
+  readonly manifest: Manifest;
+  readonly file: string;
+  /** For a SOPS file: what the masking took out. */
+  readonly sops?: SopsFacts;
+}
+
+export interface SopsFacts {
+  /** Each encrypted value by its path, to tell a re-encryption from no change. */
+  readonly ciphertexts: ReadonlyMap<string, string>;
+  readonly recipients: readonly string[];
+}
+
+/** What an encrypted value shows as: its ciphertext never leaves the diff. */
+export const ENCRYPTED = '(encrypted)';
+
+export interface SopsChange {
+  readonly reencrypted: boolean;
+  readonly keysAdded: readonly string[];
+  readonly keysRemoved: readonly string[];
+  readonly recipientsAdded: readonly string[];
+  readonly recipientsRemoved: readonly string[];
+}
+
+export type ChangeKind = 'added' | 'removed' | 'changed';
+
+export interface ObjectChange {
+  readonly change: ChangeKind;
+  readonly cluster: string;
+  readonly app: string;
+  readonly ref: ObjectRef;
+  /** The file it is in (after the change, or before it for a removed object). */
+  readonly file: string;
+  readonly before?: Manifest;
+  readonly after?: Manifest;
+  /** The changed fields of a changed object (for a SOPS file: outside the encrypted values and their keys). */
+  readonly fields: readonly FieldChange[];
+  readonly sops?: SopsChange;
+}
+
+/** A change of what a kustomization pulls in or does: an upstream version, a chart's values, a patch. */
+export interface KustomizationChange {
+  /** `upstream raw.githubusercontent.com/argoproj/argo-cd/*\/manifests/ha/install.yaml`, `chart cert-manager values`, `patch Deployment argocd-server`. */
+  readonly subject: string;
+  readonly path?: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+  /** What the change covers, when it is one line for many (the files of an upstream release). */
+  readonly items?: readonly string[];
+  /** The change in words, when it is not a field's old and new value. */
+  readonly note?: string;
+}
+
+/** A file that holds no Kubernetes objects (or cannot be read as YAML): compared as text. */
+export interface FileChange {
+  readonly path: string;
+  readonly change: ChangeKind;
+  readonly before?: string;
+  readonly after?: string;
+}
+
+export interface AppChange {
+  readonly cluster: string;
+  readonly app: string;
+  readonly change: ChangeKind;
+  readonly objects: readonly ObjectChange[];
+  readonly kustomization: readonly KustomizationChange[];
+  readonly files: readonly FileChange[];
+}
+
+export interface DistDiff {
+  readonly base: string;
+  readonly head: string;
+  /** Apps with any change, by cluster and app name. */
+  readonly apps: readonly AppChange[];
+  /** Files of dist/ outside any app folder (its README). */
+  readonly other: readonly FileChange[];
+  /** Every object of a cluster on one side, read and parsed on first use (for checks that look beyond the change). */
+  readonly objectsOf: (side: 'before' | 'after', cluster: string) => readonly DistObject[];
+  /** The app folders of a cluster on one side. */
+  readonly appsOf: (side: 'before' | 'after', cluster: string) => readonly string[];
+}
+
+const KUSTOMIZATIONS = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
+const SOPS_VALUE = /^ENC\[[A-Z0-9_]+,data:/;
+
+export function refKey(ref: ObjectRef): string {
+  return `${ref.group}\u0000${ref.kind}\u0000${ref.namespace}\u0000${ref.name}`;
+}
+
+/** `Deployment traefik/traefik`, `ClusterRole traefik`, with the group when it is not a core or well-known one. */
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace === '' ? '' : `${ref.namespace}/`}${ref.name}`;
+}
+
+/** One side of the comparison: its files per app, read and parsed once, on demand. */
+class Side {
+  readonly apps = new Map<string, string[]>();
+  readonly other: string[] = [];
+  private readonly contents = new Map<string, string>();
+  private readonly parsed = new Map<string, DistObject[] | undefined>();
+  private readonly clusters = new Map<string, DistObject[]>();
+  readonly namespaces = new Map<string, string | undefined>();
+
+  constructor(readonly tree: DistTree) {
+    for (const path of [...tree.blobs.keys()].sort(compareStrings)) {
+      const parts = path.split('/');
+      if (parts.length < 3) {
+        this.other.push(path);
+        continue;
+      }
+      const app = `${parts[0]}/${parts[1]}`;
+      const files = this.apps.get(app) ?? [];
+      files.push(parts.slice(2).join('/'));
+      this.apps.set(app, files);
+    }
+  }
+
+  read(paths: readonly string[]): void {
+    const missing = paths.filter((path) => !this.contents.has(path) && this.tree.blobs.has(path));
+    if (missing.length === 0) return;
+    for (const [path, content] of this.tree.read(missing)) this.contents.set(path, content);
+  }
+
+  content(path: string): string | undefined {
+    this.read([path]);
+    return this.contents.get(path);
+  }
+
+  kustomization(app: string): Manifest | undefined {
+    const file = (this.apps.get(app) ?? []).find((name) => KUSTOMIZATIONS.has(name));
+    if (file === undefined) return undefined;
+    try {
+      const value: unknown = parseYaml(this.content(`${app}/${file}`) ?? '', { version: '1.1', uniqueKeys: false });
+      return isRecord(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  namespace(app: string): string | undefined {
+    if (!this.namespaces.has(app)) {
+      const value = this.kustomization(app)?.namespace;
+      this.namespaces.set(app, typeof value === 'string' && value !== '' ? value : undefined);
+    }
+    return this.namespaces.get(app);
+  }
+
+  /** The objects of a file, or undefined when it is not a file of Kubernetes objects (compared as text). */
+  objects(app: string, file: string): DistObject[] | undefined {
+    const path = `${app}/${file}`;
+    if (this.parsed.has(path)) return this.parsed.get(path);
+    const content = this.content(path);
+    let found: DistObject[] | undefined;
+    if (content !== undefined && /\.ya?ml$/.test(file) && !KUSTOMIZATIONS.has(file)) {
+      const parsed = parseManifests(content, path);
+      const namespace = this.namespace(app);
+      const objects = parsed.objects.map((object) => toDistObject(object.manifest, file, namespace));
+      if (parsed.problems.length === 0 && objects.every((object) => object !== undefined)) found = objects as DistObject[];
+    }
+    this.parsed.set(path, found);
+    return found;
+  }
+
+  clusterObjects(cluster: string): DistObject[] {
+    const known = this.clusters.get(cluster);
+    if (known) return known;
+    const apps = [...this.apps.keys()].filter((app) => app.startsWith(`${cluster}/`));
+    this.read(apps.flatMap((app) => (this.apps.get(app) ?? []).map((file) => `${app}/${file}`)));
+    const objects = apps.flatMap((app) => (this.apps.get(app) ?? []).flatMap((file) => this.objects(app, file) ?? []));
+    this.clusters.set(cluster, objects);
+    return objects;
+  }
+}
+
+/** The object as the diff sees it, or undefined when the document is not a Kubernetes object. */
+function toDistObject(manifest: Manifest, file: string, kustomizeNamespace: string | undefined): DistObject | undefined {
+  const { apiVersion, kind, metadata } = manifest;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !isRecord(metadata) || typeof metadata.name !== 'string') {
+    return undefined;
+  }
+  const group = groupOf(apiVersion);
+  const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
+  // kustomize gives every namespaced object the kustomization's namespace; an object written
+  // without one is namespaced unless its kind is a known cluster-scoped one.
+  const namespace = CLUSTER_SCOPED.has(`${group}/${kind}`) ? '' : (kustomizeNamespace ?? own ?? '');
+  const ref = { group, kind, namespace, name: metadata.name };
+  if (!isRecord(manifest.sops)) return { ref, manifest, file };
+  const ciphertexts = new Map<string, string>();
+  const { sops, ...rest } = manifest;
+  const masked = mask(rest, '', ciphertexts) as Manifest;
+  return { ref, manifest: masked, file, sops: { ciphertexts, recipients: sopsRecipients(sops as Manifest) } };
+}
+
+function mask(value: unknown, path: string, found: Map<string, string>): unknown {
+  if (typeof value === 'string' && SOPS_VALUE.test(value)) {
+    found.set(path, value);
+    return ENCRYPTED;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => mask(item, `${path}[${index}]`, found));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, `${path}.${key}`, found)]));
+  return value;
+}
+
+/** Who can decrypt a SOPS file: its age recipients, PGP fingerprints, KMS keys and Vault paths. */
+function sopsRecipients(sops: Manifest): string[] {
+  const ids: string[] = [];
+  for (const [method, entries] of Object.entries(sops)) {
+    if (!Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      if (!isRecord(entry)) continue;
+      const id = entry.recipient ?? entry.fp ?? entry.arn ?? entry.resource_id ?? entry.vault_url ?? entry.vaultUrl ?? entry.vault_address;
+      if (typeof id === 'string') ids.push(`${method}:${id}${typeof entry.name === 'string' ? `/${entry.name}` : ''}`);
+    }
+  }
+  return ids.sort(compareStrings);
+}
+
+function dataKeys(manifest: Manifest | undefined): Set<string> {
+  const keys = new Set<string>();
+  for (const field of ['data', 'stringData', 'binaryData']) {
+    const value = manifest?.[field];
+    if (isRecord(value)) for (const key of Object.keys(value)) keys.add(key);
+  }
+  return keys;
+}
+
+function sopsChange(before: DistObject | undefined, after: DistObject | undefined): SopsChange | undefined {
+  if (!before?.sops && !after?.sops) return undefined;
+  const oldKeys = dataKeys(before?.manifest);
+  const newKeys = dataKeys(after?.manifest);
+  const oldRecipients = new Set(before?.sops?.recipients ?? []);
+  const newRecipients = new Set(after?.sops?.recipients ?? []);
+  let reencrypted = false;
+  if (before?.sops && after?.sops) {
+    for (const [path, text] of after.sops.ciphertexts) {
+      const old = before.sops.ciphertexts.get(path);
+      if (old !== undefined && old !== text) reencrypted = true;
+    }
+  }
+  return {
+    reencrypted,
+    keysAdded: [...newKeys].filter((key) => !oldKeys.has(key)).sort(compareStrings),
+    keysRemoved: [...oldKeys].filter((key) => !newKeys.has(key)).sort(compareStrings),
+    recipientsAdded: before ? [...newRecipients].filter((id) => !oldRecipients.has(id)) : [],
+    recipientsRemoved: after ? [...oldRecipients].filter((id) => !newRecipients.has(id)) : [],
+  };
+}
+
+function compareRefs(a: ObjectRef, b: ObjectRef): number {
+  return (
+    compareStrings(a.kind, b.kind) ||
+    compareStrings(a.namespace, b.namespace) ||
+    compareStrings(a.name, b.name) ||
+    compareStrings(a.group, b.group)
+  );
+}
+
+/** Compares two dist/ trees object by object. Files with the same content on both sides are not read. */
+export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDiff {
+  const before = new Side(beforeTree);
+  const after = new Side(afterTree);
+  const appNames = [...new Set([...before.apps.keys(), ...after.apps.keys()])].sort(compareStrings);
+  // Every kustomization first (they set the namespace objects land in), then every file that differs, in one read per side.
+  const kustomizations = (side: Side) =>
+    [...side.apps].flatMap(([app, files]) => files.filter((file) => KUSTOMIZATIONS.has(file)).map((file) => `${app}/${file}`));
+  before.read(kustomizations(before));
+  after.read(kustomizations(after));
+  const changedFiles = new Map<string, string[]>();
+  for (const app of appNames) {
+    const oldFiles = before.apps.get(app) ?? [];
+    const newFiles = after.apps.get(app) ?? [];
+    const all = [...new Set([...oldFiles, ...newFiles])].sort(compareStrings);
+    const moved = before.namespace(app) !== after.namespace(app);
+    changedFiles.set(
+      app,
+      all.filter((file) => moved || beforeTree.blobs.get(`${app}/${file}`) !== afterTree.blobs.get(`${app}/${file}`)),
+    );
+  }
+  const toRead = [...changedFiles].flatMap(([app, files]) => files.map((file) => `${app}/${file}`));
+  before.read(toRead);
+  after.read(toRead);
+
+  const apps: AppChange[] = [];
+  for (const app of appNames) {
+    const files = changedFiles.get(app) ?? [];
+    if (files.length === 0) continue;
+    const [cluster = '', name = ''] = app.split('/');
+    const oldObjects = new Map<string, DistObject>();
+    const newObjects = new Map<string, DistObject>();
+    const fileChanges: FileChange[] = [];
+    for (const file of files) {
+      if (KUSTOMIZATIONS.has(file)) continue;
+      const olds = before.apps.get(app)?.includes(file) ? before.objects(app, file) : [];
+      const news = after.apps.get(app)?.includes(file) ? after.objects(app, file) : [];
+      if (olds === undefined || news === undefined) {
+        // Not (or no longer) a file of objects: shown as text, whatever the other side holds.
+        const oldText = before.content(`${app}/${file}`);
+        const newText = after.content(`${app}/${file}`);
+        if (oldText !== newText) {
+          fileChanges.push({
+            path: `${app}/${file}`,
+            change: oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed',
+            ...(oldText !== undefined ? { before: oldText } : {}),
+            ...(newText !== undefined ? { after: newText } : {}),
+          });
+        }
+        continue;
+      }
+      for (const object of olds) oldObjects.set(refKey(object.ref), object);
+      for (const object of news) newObjects.set(refKey(object.ref), object);
+    }
+    const objects: ObjectChange[] = [];
+    const base = { cluster, app: name };
+    for (const [key, old] of oldObjects) {
+      const current = newObjects.get(key);
+      if (!current) {
+        objects.push({
+          ...base,
+          change: 'removed',
+          ref: old.ref,
+          file: old.file,
+          before: old.manifest,
+          fields: [],
+          ...sopsField(old, undefined),
+        });
+        continue;
+      }
+      const sops = sopsChange(old, current);
+      if (deepEqual(old.manifest, current.manifest) && !sops?.reencrypted && sameRecipients(sops)) continue;
+      const fields = diffValues(old.manifest, current.manifest).filter((field) => !sops || !isDataKeyChange(field));
+      objects.push({
+        ...base,
+        change: 'changed',
+        ref: current.ref,
+        file: current.file,
+        before: old.manifest,
+        after: current.manifest,
+        fields,
+        ...(sops ? { sops } : {}),
+      });
+    }
+    for (const [key, current] of newObjects) {
+      if (oldObjects.has(key)) continue;
+      objects.push({
+        ...base,
+        change: 'added',
+        ref: current.ref,
+        file: current.file,
+        after: current.manifest,
+        fields: [],
+        ...sopsField(undefined, current),
+      });
+    }
+    objects.sort((a, b) => compareRefs(a.ref, b.ref));
+    const kustomization = files.some((file) => KUSTOMIZATIONS.has(file))
+      ? diffKustomization(before.kustomization(app), after.kustomization(app))
+      : [];
+    if (objects.length === 0 && kustomization.length === 0 && fileChanges.length === 0) continue;
+    const change: ChangeKind = !before.apps.has(app) ? 'added' : !after.apps.has(app) ? 'removed' : 'changed';
+    apps.push({ ...base, change, objects, kustomization, files: fileChanges });
+  }
+  const other: FileChange[] = [];
+  for (const path of [...new Set([...before.other, ...after.other])].sort(compareStrings)) {
+    if (beforeTree.blobs.get(path) === afterTree.blobs.get(path)) continue;
+    const oldText = before.content(path);
+    const newText = after.content(path);
+    other.push({
+      path,
+      change: oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed',
+      ...(oldText !== undefined ? { before: oldText } : {}),
+      ...(newText !== undefined ? { after: newText } : {}),
+    });
+  }
+  return {
+    base: beforeTree.label,
+    head: afterTree.label,
+    apps,
+    other,
+    objectsOf: (side, cluster) => (side === 'before' ? before : after).clusterObjects(cluster),
+    appsOf: (side, cluster) =>
+      [...(side === 'before' ? before : after).apps.keys()]
+        .filter((app) => app.startsWith(`${cluster}/`))
+        .map((app) => app.slice(cluster.length + 1)),
+  };
+}
+
+function sopsField(before: DistObject | undefined, after: DistObject | undefined): { sops?: SopsChange } {
+  const sops = sopsChange(before, after);
+  return sops ? { sops } : {};
+}
+
+function sameRecipients(sops: SopsChange | undefined): boolean {
+  return !sops || (sops.recipientsAdded.length === 0 && sops.recipientsRemoved.length === 0);
+}
+
+/** A key added to or removed from a SOPS file's data: reported as a key, never with its (encrypted) value. */
+function isDataKeyChange(field: FieldChange): boolean {
+  return /^(data|stringData|binaryData)(\.|\[)/.test(field.path) && (field.before === undefined || field.after === undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kustomizations
+
+/** A path segment or query value that is a version: v3.5.1, 1.19.6, v0.18.0-rc.1. */
+const VERSION = /^v?\d+(\.\d+)+([-+][0-9A-Za-z.-]+)?$/;
+
+/** A remote resource's URL with its versions taken out (the key that matches one release with the next) and the versions. */
+export function versionless(url: string): { key: string; versions: string[] } {
+  const versions: string[] = [];
+  const [location = '', query] = url.split('?', 2);
+  const path = location
+    .replace(/^[a-z]+:\/\//, '')
+    .split('/')
+    .map((segment) => {
+      if (!VERSION.test(segment)) return segment;
+      versions.push(segment);
+      return '*';
+    })
+    .join('/');
+  const params = (query ?? '')
+    .split('&')
+    .filter((param) => param !== '')
+    .map((param) => {
+      const [name, value = ''] = param.split('=', 2);
+      if (!VERSION.test(value)) return param;
+      versions.push(value);
+      return `${name}=*`;
+    });
+  return { key: params.length > 0 ? `${path}?${params.join('&')}` : path, versions };
+}
+
+const isRemote = (entry: unknown): entry is string =>
+  typeof entry === 'string' && (/^[a-z]+:\/\//.test(entry) || /^github\.com\//.test(entry));
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Where a remote resource comes from (its URL up to the version) and what it is (the rest), with the version. */
+function remoteParts(url: string): { source: string; file: string; version: string } {
+  const { key, versions } = versionless(url);
+  const star = key.indexOf('/*');
+  if (star === -1) return { source: key, file: '', version: versions.join(', ') };
+  return { source: key.slice(0, star), file: key.slice(star + 3), version: versions.join(', ') };
+}
+
+/**
+ * Remote resources by where they come from: a release bump of many files is one line
+ * (`upstream …/kube-prometheus: v0.18.0 → v0.19.0 (75 files)`), files added or removed at one
+ * version another.
+ */
+function diffRemote(field: string, before: unknown, after: unknown, out: KustomizationChange[]): void {
+  const olds = new Map<string, string>();
+  const news = new Map<string, string>();
+  for (const entry of listOf(before).filter(isRemote)) olds.set(versionless(entry).key, entry);
+  for (const entry of listOf(after).filter(isRemote)) news.set(versionless(entry).key, entry);
+  const noun = field === 'resources' ? 'upstream' : `upstream ${field.replace(/s$/, '')}`;
+  const groups = new Map<string, { subject: string; before?: string; after?: string; items: string[] }>();
+  const note = (subject: string, before: string | undefined, after: string | undefined, item: string) => {
+    const key = JSON.stringify([subject, before ?? null, after ?? null]);
+    const group = groups.get(key) ?? {
+      subject,
+      ...(before !== undefined ? { before } : {}),
+      ...(after !== undefined ? { after } : {}),
+      items: [],
+    };
+    group.items.push(item);
+    groups.set(key, group);
+  };
+  for (const [key, url] of olds) {
+    const parts = remoteParts(url);
+    const current = news.get(key);
+    if (current === undefined) note(`${noun} ${parts.source}`, parts.version, undefined, parts.file || url);
+    else if (current !== url) note(`${noun} ${parts.source}`, parts.version, remoteParts(current).version, parts.file || url);
+  }
+  for (const [key, url] of news) {
+    if (olds.has(key)) continue;
+    const parts = remoteParts(url);
+    note(`${noun} ${parts.source}`, undefined, parts.version, parts.file || url);
+  }
+  for (const group of groups.values()) {
+    const files = group.items.sort(compareStrings);
+    if (group.before !== undefined && group.after !== undefined) {
+      out.push({
+        subject: group.subject,
+        before: group.before,
+        after: group.after,
+        items: files,
+        note: `${group.before} → ${group.after} (${files.length === 1 ? files[0] : `${files.length} files`})`,
+      });
+    } else {
+      const verb = group.before === undefined ? 'added' : 'removed';
+      const version = group.before ?? group.after ?? '';
+      out.push({
+        subject: group.subject,
+        items: files,
+        note: `${files.length === 1 ? files[0] : `${files.length} files`} ${verb}${version ? ` at ${version}` : ''}`,
+      });
+    }
+  }
+}
+
+function chartName(chart: Record<string, unknown>): string {
+  const name = typeof chart.name === 'string' ? chart.name : '?';
+  return typeof chart.releaseName === 'string' && chart.releaseName !== name ? `${name} (release ${chart.releaseName})` : name;
+}
+
+function diffCharts(before: unknown, after: unknown, out: KustomizationChange[]): void {
+  const byName = (list: unknown) =>
+    new Map(
+      listOf(list)
+        .filter(isRecord)
+        .map((chart) => [chartName(chart), chart] as const),
+    );
+  const olds = byName(before);
+  const news = byName(after);
+  for (const [name, old] of olds) {
+    const current = news.get(name);
+    if (!current) {
+      out.push({ subject: `chart ${name}`, note: `removed (was ${String(old.version ?? 'unversioned')})` });
+      continue;
+    }
+    const { valuesInline: oldValues, ...oldRest } = old;
+    const { valuesInline: newValues, ...newRest } = current;
+    for (const field of diffValues(oldRest, newRest)) out.push({ subject: `chart ${name}`, ...field });
+    for (const field of diffValues(oldValues ?? {}, newValues ?? {})) out.push({ subject: `chart ${name} values`, ...field });
+  }
+  for (const [name, chart] of news) {
+    if (!olds.has(name))
+      out.push({
+        subject: `chart ${name}`,
+        note: `added at ${String(chart.version ?? 'no version')} from ${String(chart.repo ?? 'a local chart')}`,
+      });
+  }
+}
+
+/** `Deployment argocd-server`, `every CustomResourceDefinition` for a patch's target. */
+function patchTarget(patch: Record<string, unknown>): string {
+  const target = isRecord(patch.target) ? patch.target : undefined;
+  if (!target) return typeof patch.path === 'string' ? patch.path : 'with no target';
+  const kind = typeof target.kind === 'string' ? target.kind : 'object';
+  const selectors = ['namespace', 'labelSelector', 'annotationSelector']
+    .filter((key) => typeof target[key] === 'string')
+    .map((key) => `${key}=${target[key] as string}`);
+  const name =
+    typeof target.name === 'string' ? ` ${target.name}` : ` (every ${kind}${selectors.length > 0 ? ` with ${selectors.join(', ')}` : ''})`;
+  const group = typeof target.group === 'string' && target.group !== '' ? `.${target.group}` : '';
+  return `${kind}${group}${name}`;
+}
+
+function patchBody(patch: Record<string, unknown>): unknown {
+  if (typeof patch.patch !== 'string') return patch.path ?? null;
+  try {
+    return parseYaml(patch.patch, { version: '1.1', uniqueKeys: false }) as unknown;
+  } catch {
+    return patch.patch;
+  }
+}
+
+function diffPatches(before: unknown, after: unknown, out: KustomizationChange[]): void {
+  const byTarget = (list: unknown) => {
+    const found = new Map<string, unknown[]>();
+    for (const patch of listOf(list).filter(isRecord))
+      found.set(patchTarget(patch), [...(found.get(patchTarget(patch)) ?? []), patchBody(patch)]);
+    return found;
+  };
+  const olds = byTarget(before);
+  const news = byTarget(after);
+  for (const [target, bodies] of olds) {
+    const current = news.get(target);
+    if (!current) out.push({ subject: `patch of ${target}`, note: 'removed' });
+    else {
+      const single = bodies.length === 1 && current.length === 1;
+      for (const field of diffValues(single ? bodies[0] : bodies, single ? current[0] : current))
+        out.push({ subject: `patch of ${target}`, ...field });
+    }
+  }
+  for (const target of news.keys()) if (!olds.has(target)) out.push({ subject: `patch of ${target}`, note: 'added' });
+}
+
+/** What changed in an app's kustomization: upstream versions, charts and their values, patches, then any other field. */
+export function diffKustomization(before: Manifest | undefined, after: Manifest | undefined): KustomizationChange[] {
+  const out: KustomizationChange[] = [];
+  const old = before ?? {};
+  const current = after ?? {};
+  diffRemote('resources', old.resources, current.resources, out);
+  diffRemote('components', old.components, current.components, out);
+  diffCharts(old.helmCharts, current.helmCharts, out);
+  diffPatches(old.patches, current.patches, out);
+  // Local files are the app's objects, compared one by one; generators name files of objects too.
+  const local = (value: unknown) => listOf(value).filter((entry) => !isRemote(entry));
+  // A kustomization that comes or goes with its app: its apiVersion and kind say nothing.
+  const whole = before === undefined || after === undefined;
+  const rest = (manifest: Manifest) => {
+    const { resources, components, helmCharts, patches, generators, apiVersion, kind, ...others } = manifest;
+    return {
+      ...(whole ? {} : { apiVersion, kind }),
+      ...others,
+      ...(local(components).length > 0 ? { components: local(components) } : {}),
+    };
+  };
+  for (const field of diffValues(rest(old), rest(current))) out.push({ subject: 'kustomization', ...field });
+  return out;
+}

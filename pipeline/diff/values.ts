@@ -1,0 +1,134 @@
+import { isRecord } from '../../framework/model.js';
+
+/** One changed field of an object: its path, and the value before and after (absent when the field is new or gone). */
+export interface FieldChange {
+  /** `spec.template.spec.containers[name=app].image`: list items that carry a name are matched by it. */
+  readonly path: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/**
+ * The keys that name the items of a list, in the order they are tried: a list whose items all
+ * carry one of them, each value once, is matched item by item on it (containers, ports, env and
+ * volumes on `name`, volume mounts on `mountPath`, ingress rules on `host`), so that an item added
+ * in the middle is one added item and not a change of every item after it.
+ */
+const ITEM_KEYS = ['name', 'mountPath', 'host'] as const;
+
+function itemKey(list: readonly unknown[]): string | undefined {
+  if (list.length === 0) return undefined;
+  for (const key of ITEM_KEYS) {
+    const seen = new Set<unknown>();
+    const named = list.every((item) => {
+      if (!isRecord(item)) return false;
+      const value = item[key];
+      if ((typeof value !== 'string' && typeof value !== 'number') || seen.has(value)) return false;
+      seen.add(value);
+      return true;
+    });
+    if (named) return key;
+  }
+  return undefined;
+}
+
+/** A path segment for a mapping key: `.key`, or `["a.b"]` when the key holds characters a path would misread. */
+function keySegment(path: string, key: string): string {
+  if (/^[A-Za-z_$][\w$-]*$/.test(key)) return path === '' ? key : `${path}.${key}`;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, index) => deepEqual(item, b[index]));
+  }
+  if (isRecord(a)) {
+    if (!isRecord(b) || Array.isArray(b)) return false;
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(b).length) return false;
+    return keys.every((key) => key in b && deepEqual(a[key], b[key]));
+  }
+  // Dates (YAML timestamps) compare by value.
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return false;
+}
+
+/**
+ * The changed fields between two values, as paths. Mapping key order and the order of named list
+ * items are not changes (the API server and kustomize do not keep them); the order of other list
+ * items is, and a list of plain values that differs is one change of the whole list.
+ */
+export function diffValues(before: unknown, after: unknown, path = ''): FieldChange[] {
+  const out: FieldChange[] = [];
+  walk(before, after, path, out);
+  return out;
+}
+
+function walk(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
+  if (deepEqual(before, after)) return;
+  if (isRecord(before) && isRecord(after) && !Array.isArray(before) && !Array.isArray(after)) {
+    for (const key of Object.keys(before)) {
+      const next = keySegment(path, key);
+      if (!(key in after)) out.push({ path: next, before: before[key] });
+      else walk(before[key], after[key], next, out);
+    }
+    for (const key of Object.keys(after)) if (!(key in before)) out.push({ path: keySegment(path, key), after: after[key] });
+    return;
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const key = itemKey(before.length > 0 ? before : after);
+    if (key !== undefined && (after.length === 0 || itemKey(after) === key) && (before.length === 0 || itemKey(before) === key)) {
+      const olds = new Map(before.map((item) => [(item as Record<string, unknown>)[key], item] as const));
+      const news = new Map(after.map((item) => [(item as Record<string, unknown>)[key], item] as const));
+      for (const [name, item] of olds) {
+        const next = `${path}[${key}=${String(name)}]`;
+        if (!news.has(name)) out.push({ path: next, before: item });
+        else walk(item, news.get(name), next, out);
+      }
+      for (const [name, item] of news) if (!olds.has(name)) out.push({ path: `${path}[${key}=${String(name)}]`, after: item });
+      return;
+    }
+    const structured = [...before, ...after].some((item) => isRecord(item) || Array.isArray(item));
+    if (structured && before.length === after.length) {
+      before.forEach((item, index) => {
+        walk(item, after[index], `${path}[${index}]`, out);
+      });
+      return;
+    }
+  }
+  out.push({ path, before, after });
+}
+
+/** A value on one line, as YAML flow style would show it, cut to `limit` characters. */
+export function showValue(value: unknown, limit = 80): string {
+  const text = typeof value === 'string' ? (plainString(value) ? value : JSON.stringify(value)) : flow(value);
+  return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
+}
+
+/** A string that reads as itself unquoted: not empty, no spaces or quotes, and not a number, boolean or null in disguise. */
+function plainString(value: string): boolean {
+  return /^[\w./:@-]+$/.test(value) && !/^([-+]?[\d.]+([eE][-+]?\d+)?|true|false|yes|no|on|off|null|~)$/i.test(value);
+}
+
+function flow(value: unknown): string {
+  if (value === undefined) return '(none)';
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return `[${value.map((item) => (typeof item === 'string' ? showValue(item, 1e9) : flow(item))).join(', ')}]`;
+  if (isRecord(value)) {
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${key}: ${typeof item === 'string' ? showValue(item, 1e9) : flow(item)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Whether a change is best shown as a line diff: either side a string of several lines. */
+export function isMultiline(change: FieldChange): boolean {
+  return (
+    (typeof change.before === 'string' || change.before === undefined) &&
+    (typeof change.after === 'string' || change.after === undefined) &&
+    [change.before, change.after].some((side) => typeof side === 'string' && side.includes('\n'))
+  );
+}

@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import { findDangers } from '../../../pipeline/diff/dangers.js';
+import { formatJson, formatMarkdown, formatText } from '../../../pipeline/diff/format.js';
+import { diffValues } from '../../../pipeline/diff/values.js';
+import { stringifyManifest } from '../../../pipeline/yaml.js';
+import { deployment, diffOf, dist, object } from './helpers.js';
+
+const options = { colour: false, verbose: false, maxChars: 100_000 };
+
+describe('field diff', () => {
+  it('matches containers, ports and env by name, not by index', () => {
+    const before = {
+      containers: [
+        {
+          name: 'a',
+          image: 'x:1',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+          ],
+        },
+        { name: 'b', image: 'y:1' },
+      ],
+    };
+    const after = {
+      containers: [
+        { name: 'new', image: 'z:1' },
+        {
+          name: 'a',
+          image: 'x:2',
+          env: [
+            { name: 'B', value: '2' },
+            { name: 'A', value: '1' },
+            { name: 'C', value: '3' },
+          ],
+        },
+        { name: 'b', image: 'y:1' },
+      ],
+    };
+    expect(diffValues(before, after)).toEqual([
+      { path: 'containers[name=a].image', before: 'x:1', after: 'x:2' },
+      { path: 'containers[name=a].env[name=C]', after: { name: 'C', value: '3' } },
+      { path: 'containers[name=new]', after: { name: 'new', image: 'z:1' } },
+    ]);
+  });
+
+  it('matches volume mounts by mount path and falls back to the index for unnamed items', () => {
+    expect(
+      diffValues(
+        { m: [{ mountPath: '/a', readOnly: true }, { mountPath: '/b' }] },
+        { m: [{ mountPath: '/b' }, { mountPath: '/a', readOnly: false }] },
+      ),
+    ).toEqual([{ path: 'm[mountPath=/a].readOnly', before: true, after: false }]);
+    expect(diffValues({ t: [{ key: 'a', effect: 'NoSchedule' }] }, { t: [{ key: 'a', effect: 'NoExecute' }] })).toEqual([
+      { path: 't[0].effect', before: 'NoSchedule', after: 'NoExecute' },
+    ]);
+  });
+
+  it('sees no change in key order, and a change in the order of plain values', () => {
+    expect(diffValues({ a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 })).toEqual([]);
+    expect(diffValues({ args: ['--a', '--b'] }, { args: ['--b', '--a'] })).toEqual([
+      { path: 'args', before: ['--a', '--b'], after: ['--b', '--a'] },
+    ]);
+  });
+
+  it('quotes keys a dotted path would misread', () => {
+    expect(
+      diffValues({ metadata: { labels: { 'app.kubernetes.io/name': 'a' } } }, { metadata: { labels: { 'app.kubernetes.io/name': 'b' } } }),
+    ).toEqual([{ path: 'metadata.labels["app.kubernetes.io/name"]', before: 'a', after: 'b' }]);
+  });
+});
+
+describe('object diff of two dists', () => {
+  it('shows nothing for reordered keys, reformatted YAML, a comment or an object moved to another file', () => {
+    const before = dist({ web: [deployment('api')] });
+    const after = new Map(before);
+    const file = 'c/web/deployment-api.yaml';
+    const manifest = deployment('api');
+    after.delete(file);
+    // Flow style, keys reversed, a comment, another file name: the same object.
+    const reversed = Object.fromEntries(Object.entries(manifest).reverse());
+    after.set('c/web/moved.yaml', `# moved\n${JSON.stringify(reversed)}\n`);
+    const diff = diffOf(before, after);
+    expect(diff.apps).toEqual([]);
+    expect(formatText(diff, [], options)).toContain('summary: no change; no dangerous change');
+  });
+
+  it('matches objects by group, kind, namespace and name, the kustomization namespace included', () => {
+    const kustomization = (namespace: string) =>
+      stringifyManifest({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace, resources: ['cm.yaml'] });
+    const cm = stringifyManifest(object('v1', 'ConfigMap', 'settings', { data: { a: '1' } }));
+    const before = new Map([
+      ['c/web/kustomization.yaml', kustomization('one')],
+      ['c/web/cm.yaml', cm],
+    ]);
+    const after = new Map([
+      ['c/web/kustomization.yaml', kustomization('two')],
+      ['c/web/cm.yaml', cm],
+    ]);
+    const [app] = diffOf(before, after).apps;
+    expect(app?.objects.map((change) => `${change.change} ${change.ref.namespace}/${change.ref.name}`)).toEqual([
+      'removed one/settings',
+      'added two/settings',
+    ]);
+    expect(app?.kustomization).toEqual([{ subject: 'kustomization', path: 'namespace', before: 'one', after: 'two' }]);
+  });
+
+  it('groups changes by cluster and app with a count per app', () => {
+    const diff = diffOf(
+      dist({
+        web: [deployment('api'), object('v1', 'ConfigMap', 'old', {}, { namespace: 'web' })],
+        db: [object('v1', 'Secret', 's', {}, { namespace: 'db' })],
+      }),
+      dist({ web: [deployment('api', { replicas: 3 }), object('v1', 'ConfigMap', 'new', {}, { namespace: 'web' })] }),
+    );
+    const text = formatText(diff, findDangers(diff), options);
+    expect(text).toContain('c/db (app removed: 1 removed)');
+    expect(text).toContain('c/web (1 added, 1 changed, 1 removed)');
+    expect(text).toContain('      spec.replicas: 2 → 3');
+    expect(text).toMatch(/summary: c\/db app removed: 1 removed; c\/web 1 added, 1 changed, 1 removed; 1 dangerous change/);
+  });
+});
+
+const kustomize = (body: Record<string, unknown>) =>
+  stringifyManifest({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...body });
+
+describe('kustomization changes', () => {
+  const install = (version: string) => `https://raw.githubusercontent.com/argoproj/argo-cd/${version}/manifests/ha/install.yaml`;
+  const chart = (replicaCount: number, version = 'v1.21.1') => ({
+    name: 'cert-manager',
+    repo: 'https://charts.jetstack.io',
+    version,
+    releaseName: 'cert-manager',
+    valuesInline: { replicaCount, crds: { enabled: true } },
+  });
+
+  it('shows an upstream version bump as one line', () => {
+    const diff = diffOf(
+      new Map([['c/argocd/kustomization.yaml', kustomize({ resources: [install('v3.5.1'), 'ns.yaml'] })]]),
+      new Map([['c/argocd/kustomization.yaml', kustomize({ resources: [install('v3.5.2'), 'ns.yaml'] })]]),
+    );
+    expect(formatText(diff, [], options)).toContain(
+      '  upstream raw.githubusercontent.com/argoproj/argo-cd: v3.5.1 → v3.5.2 (manifests/ha/install.yaml)',
+    );
+  });
+
+  it('shows chart values and version changes field by field', () => {
+    const diff = diffOf(
+      new Map([['c/cert-manager/kustomization.yaml', kustomize({ helmCharts: [chart(2)] })]]),
+      new Map([['c/cert-manager/kustomization.yaml', kustomize({ helmCharts: [chart(3, 'v1.21.2')] })]]),
+    );
+    const text = formatText(diff, [], options);
+    expect(text).toContain('  chart cert-manager: version: v1.21.1 → v1.21.2');
+    expect(text).toContain('  chart cert-manager values: replicaCount: 2 → 3');
+  });
+
+  it('shows a patch by its target, the patched fields as paths', () => {
+    const patch = (memory: string) => ({
+      target: { group: 'apps', version: 'v1', kind: 'Deployment', name: 'argocd-server' },
+      patch: `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-server\nspec:\n  template:\n    spec:\n      containers:\n        - name: argocd-server\n          resources:\n            limits:\n              memory: ${memory}\n`,
+    });
+    const diff = diffOf(
+      new Map([['c/argocd/kustomization.yaml', kustomize({ patches: [patch('512Mi')] })]]),
+      new Map([['c/argocd/kustomization.yaml', kustomize({ patches: [patch('1Gi')] })]]),
+    );
+    expect(formatText(diff, [], options)).toContain(
+      'patch of Deployment.apps argocd-server: spec.template.spec.containers[name=argocd-server].resources.limits.memory: 512Mi → 1Gi',
+    );
+  });
+});
+
+/** A SOPS-encrypted Secret as synth writes it: plaintext metadata, encrypted values, a sops block. */
+function sopsSecret(
+  values: Record<string, string>,
+  recipient = 'age1example',
+  mac = 'ENC[AES256_GCM,data:mac,iv:i,tag:t,type:str]',
+): string {
+  return stringifyManifest({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'argocd-secret' },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(values).map(([key, value]) => [key, `ENC[AES256_GCM,data:${value},iv:abc,tag:def,type:str]`])),
+    sops: {
+      age: [{ recipient, enc: '-----BEGIN AGE ENCRYPTED FILE-----\nsecretkeymaterial\n-----END AGE ENCRYPTED FILE-----\n' }],
+      lastmodified: '2026-01-01T00:00:00Z',
+      mac,
+      version: '3.9.0',
+    },
+  });
+}
+
+describe('SOPS files', () => {
+  const files = (secret: string) =>
+    new Map([
+      ['c/argocd/kustomization.yaml', kustomize({ namespace: 'argocd', generators: ['./secret-generator.yaml'] })],
+      ['c/argocd/secret-argocd-secret.sops.yaml', secret],
+    ]);
+  const all = (before: string, after: string) => {
+    const diff = diffOf(files(before), files(after));
+    const dangers = findDangers(diff);
+    return {
+      diff,
+      outputs: [
+        formatText(diff, dangers, { ...options, verbose: true }),
+        formatMarkdown(diff, dangers, { ...options, verbose: true }),
+        formatJson(diff, dangers),
+      ],
+    };
+  };
+
+  it('says re-encrypted, and never shows a ciphertext, the key material or the MAC', () => {
+    const { outputs } = all(
+      sopsSecret({ token: 'Zm9v' }),
+      sopsSecret({ token: 'YmFy' }, 'age1example', 'ENC[AES256_GCM,data:mac2,iv:i,tag:t,type:str]'),
+    );
+    expect(outputs[0]).toContain('~ Secret argocd/argocd-secret (SOPS): re-encrypted');
+    for (const output of outputs) {
+      expect(output).not.toMatch(/Zm9v|YmFy|secretkeymaterial|mac2|ENC\[/);
+    }
+  });
+
+  it('names the keys added and removed, and the recipients', () => {
+    const { outputs } = all(sopsSecret({ a: 'AAAA', b: 'BBBB' }), sopsSecret({ a: 'AAAA', c: 'CCCC' }, 'age1other'));
+    expect(outputs[0]).toContain('keys added: c; keys removed: b; recipients added: age:age1other; recipients removed: age:age1example');
+    for (const output of outputs) expect(output).not.toMatch(/AAAA|BBBB|CCCC/);
+  });
+
+  it('shows nothing when the file did not change', () => {
+    expect(all(sopsSecret({ a: 'AAAA' }), sopsSecret({ a: 'AAAA' })).diff.apps).toEqual([]);
+  });
+});
+
+describe('formats', () => {
+  const before = dist({
+    web: [deployment('api'), object('networking.k8s.io/v1', 'NetworkPolicy', 'deny', { spec: { podSelector: {} } }, { namespace: 'web' })],
+  });
+  const after = dist({ web: [deployment('api', { replicas: 3 })] });
+
+  it('text: colour only when asked, and a line diff of the YAML with --verbose', () => {
+    const diff = diffOf(before, after);
+    const dangers = findDangers(diff);
+    expect(formatText(diff, dangers, options)).not.toContain('\u001b[');
+    expect(formatText(diff, dangers, { ...options, colour: true })).toContain('\u001b[31m');
+    const verbose = formatText(diff, dangers, { ...options, verbose: true });
+    expect(verbose).toContain('      -   replicas: 2');
+    expect(verbose).toContain('      +   replicas: 3');
+  });
+
+  it('markdown: dangers first, a table of apps, each app folded, diff-coloured lines', () => {
+    const diff = diffOf(before, after);
+    const text = formatMarkdown(diff, findDangers(diff), options);
+    expect(text).toContain('**1 dangerous change**');
+    expect(text).toContain('| ⚠️ | `exposure.removed-network-policy` | `c/web NetworkPolicy web/deny` |');
+    expect(text).toContain('| `c/web` | 0 | 1 | 1 |  |');
+    expect(text).toContain('<details><summary><code>c/web</code> (1 changed, 1 removed)</summary>');
+    expect(text).toContain('\n-  - NetworkPolicy web/deny');
+  });
+
+  it('markdown: cut at the size cap, saying which apps it left out', () => {
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`app-${index}`, [deployment(`api-${index}`)]]));
+    const changed = Object.fromEntries(
+      Array.from({ length: 40 }, (_, index) => [
+        `app-${index}`,
+        [deployment(`api-${index}`, { replicas: 5, minReadySeconds: 10, revisionHistoryLimit: 3 })],
+      ]),
+    );
+    const diff = diffOf(dist(many), dist(changed));
+    const text = formatMarkdown(diff, [], { ...options, maxChars: 4000 });
+    expect(text.length).toBeLessThanOrEqual(4000 + 2000);
+    expect(text).toMatch(/\*\*Cut at 4000 characters:\*\* the changes of \d+ of 40 apps are not shown/);
+  });
+
+  it('json: counts, dangers and fields for tools', () => {
+    const diff = diffOf(before, after);
+    const report = JSON.parse(formatJson(diff, findDangers(diff)));
+    expect(report.summary).toEqual({
+      apps: [{ cluster: 'c', app: 'web', change: 'changed', added: 0, changed: 1, removed: 1, kustomization: false }],
+      dangers: 1,
+      allowed: 0,
+    });
+    expect(report.apps[0].objects[0]).toMatchObject({
+      change: 'changed',
+      group: 'apps',
+      kind: 'Deployment',
+      namespace: 'web',
+      name: 'api',
+      fields: [{ path: 'spec.replicas', before: 2, after: 3 }],
+    });
+    expect(report.dangers[0]).toMatchObject({ rule: 'exposure.removed-network-policy', object: 'NetworkPolicy web/deny' });
+  });
+});
