@@ -91,14 +91,66 @@ function walk(before: unknown, after: unknown, path: string, out: FieldChange[])
       return;
     }
     const structured = [...before, ...after].some((item) => isRecord(item) || Array.isArray(item));
-    if (structured && before.length === after.length) {
-      before.forEach((item, index) => {
-        walk(item, after[index], `${path}[${index}]`, out);
-      });
+    if (structured) {
+      alignItems(before, after, path, out);
       return;
     }
   }
   out.push({ path, before, after });
+}
+
+/**
+ * Unnamed items (routes, rules, tolerations) aligned on the items equal on both sides (a longest
+ * common subsequence), so that one inserted or removed item is that one item; between two equal
+ * items, the items that differ are compared pair by pair, and the rest are added or removed. An
+ * item is named by its index before the change, or after it for an added one.
+ */
+function alignItems(before: readonly unknown[], after: readonly unknown[], path: string, out: FieldChange[]): void {
+  if (before.length * after.length > 250_000) {
+    // Too long to align: item by index.
+    for (let index = 0; index < Math.max(before.length, after.length); index += 1) {
+      if (index >= after.length) out.push({ path: `${path}[${index}]`, before: before[index] });
+      else if (index >= before.length) out.push({ path: `${path}[${index}]`, after: after[index] });
+      else walk(before[index], after[index], `${path}[${index}]`, out);
+    }
+    return;
+  }
+  const rows = before.length + 1;
+  const columns = after.length + 1;
+  const lengths = new Uint16Array(rows * columns);
+  for (let i = before.length - 1; i >= 0; i -= 1) {
+    for (let j = after.length - 1; j >= 0; j -= 1) {
+      lengths[i * columns + j] = deepEqual(before[i], after[j])
+        ? (lengths[(i + 1) * columns + j + 1] as number) + 1
+        : Math.max(lengths[(i + 1) * columns + j] as number, lengths[i * columns + j + 1] as number);
+    }
+  }
+  let i = 0;
+  let j = 0;
+  let removed: number[] = [];
+  let added: number[] = [];
+  const flush = () => {
+    const pairs = Math.min(removed.length, added.length);
+    for (let k = 0; k < pairs; k += 1) walk(before[removed[k] as number], after[added[k] as number], `${path}[${removed[k]}]`, out);
+    for (const index of removed.slice(pairs)) out.push({ path: `${path}[${index}]`, before: before[index] });
+    for (const index of added.slice(pairs)) out.push({ path: `${path}[${index}]`, after: after[index] });
+    removed = [];
+    added = [];
+  };
+  while (i < before.length || j < after.length) {
+    if (i < before.length && j < after.length && deepEqual(before[i], after[j])) {
+      flush();
+      i += 1;
+      j += 1;
+    } else if (j >= after.length || (i < before.length && (lengths[(i + 1) * columns + j] as number) >= (lengths[i * columns + j + 1] as number))) {
+      removed.push(i);
+      i += 1;
+    } else {
+      added.push(j);
+      j += 1;
+    }
+  }
+  flush();
 }
 
 /** A value on one line, as YAML flow style would show it, cut to `limit` characters. */
