@@ -142,7 +142,10 @@ function alignItems(before: readonly unknown[], after: readonly unknown[], path:
       flush();
       i += 1;
       j += 1;
-    } else if (j >= after.length || (i < before.length && (lengths[(i + 1) * columns + j] as number) >= (lengths[i * columns + j + 1] as number))) {
+    } else if (
+      j >= after.length ||
+      (i < before.length && (lengths[(i + 1) * columns + j] as number) >= (lengths[i * columns + j + 1] as number))
+    ) {
       removed.push(i);
       i += 1;
     } else {

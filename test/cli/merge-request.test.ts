@@ -25,7 +25,9 @@ interface Job {
 }
 
 describe('.gitlab-ci.yml', () => {
-  const pipeline = parse(readFileSync(join(projectRoot, '.gitlab-ci.yml'), 'utf8')) as Record<string, Job> & { variables: Record<string, string> };
+  const pipeline = parse(readFileSync(join(projectRoot, '.gitlab-ci.yml'), 'utf8')) as Record<string, Job> & {
+    variables: Record<string, string>;
+  };
 
   it('runs the tests, synth --check, and the cluster diff on merge requests only', () => {
     expect(pipeline.test?.script.join('\n')).toContain('bash .ci/run');
@@ -49,10 +51,17 @@ describe('.gitlab-ci.yml', () => {
 describe('.ci/allowed-dangers', () => {
   it('prints the rules the Allow-danger trailers of the commits after the base accept', () => {
     const repo = tempDir();
-    const git = (...args: string[]) => spawnSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { encoding: 'utf8' });
+    const git = (...args: string[]) =>
+      spawnSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { encoding: 'utf8' });
     git('init', '-q');
     git('commit', '-q', '--allow-empty', '-m', 'base\n\nAllow-danger: data-loss.removed-namespace');
-    git('commit', '-q', '--allow-empty', '-m', 'drop the old policy\n\nAllow-danger: exposure.removed-network-policy, immutable.selector\nAllow-danger: data-loss.removed-pvc');
+    git(
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'drop the old policy\n\nAllow-danger: exposure.removed-network-policy, immutable.selector\nAllow-danger: data-loss.removed-pvc',
+    );
     git('commit', '-q', '--allow-empty', '-m', 'unrelated');
     const result = spawnSync(join(projectRoot, '.ci/allowed-dangers'), ['HEAD~2'], { cwd: repo, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
@@ -66,7 +75,11 @@ describe('.ci/merge-request-diff', () => {
     const out = tempDir();
     const bin = tempDir();
     // A stand-in for curl that records how it was called and what it was sent.
-    writeFileSync(join(bin, 'curl'), `#!/usr/bin/env bash\nprintf '%s\\n' "$@" > ${join(out, 'curl-args')}\ncat > ${join(out, 'curl-body')}\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'curl'),
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$@" > ${join(out, 'curl-args')}\ncat > ${join(out, 'curl-body')}\n`,
+      { mode: 0o755 },
+    );
     const result = spawnSync('bash', [join(projectRoot, '.ci/merge-request-diff')], {
       encoding: 'utf8',
       env: {

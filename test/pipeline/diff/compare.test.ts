@@ -58,12 +58,12 @@ describe('field diff', () => {
 
   it('aligns unnamed items on the equal ones, so one inserted item is one change', () => {
     const route = (receiver: string) => ({ receiver, matchers: [{ name: 'severity', value: receiver }] });
-    expect(diffValues({ routes: [route('a'), route('b'), route('c')] }, { routes: [route('a'), route('x'), route('b'), route('c')] })).toEqual([
-      { path: 'routes[1]', after: route('x') },
-    ]);
-    expect(diffValues({ routes: [route('a'), route('b'), route('c')] }, { routes: [route('a'), { ...route('b'), continue: true }, route('c')] })).toEqual([
-      { path: 'routes[1].continue', after: true },
-    ]);
+    expect(
+      diffValues({ routes: [route('a'), route('b'), route('c')] }, { routes: [route('a'), route('x'), route('b'), route('c')] }),
+    ).toEqual([{ path: 'routes[1]', after: route('x') }]);
+    expect(
+      diffValues({ routes: [route('a'), route('b'), route('c')] }, { routes: [route('a'), { ...route('b'), continue: true }, route('c')] }),
+    ).toEqual([{ path: 'routes[1].continue', after: true }]);
     expect(diffValues({ routes: [route('a'), route('b')] }, { routes: [route('b')] })).toEqual([{ path: 'routes[0]', before: route('a') }]);
   });
 

@@ -14,7 +14,16 @@ describe('docs/review.md', () => {
   });
 
   it('states the exit statuses and options the command has', () => {
-    for (const text of ['**0**', '**1**', '**2**', '`--allow RULE`', '`--format markdown`', '`--verbose`', 'Allow-danger:', 'REVIEW_NOTE_TOKEN']) {
+    for (const text of [
+      '**0**',
+      '**1**',
+      '**2**',
+      '`--allow RULE`',
+      '`--format markdown`',
+      '`--verbose`',
+      'Allow-danger:',
+      'REVIEW_NOTE_TOKEN',
+    ]) {
       expect(page).toContain(text);
     }
   });
