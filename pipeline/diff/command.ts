@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { collapseRepeats, foldPerFile, formatProblem } from '../../framework/model.js';
@@ -20,6 +21,7 @@ Shows what a change does to the cluster, object by object, and flags the dangero
   --format F       text (default; coloured on a terminal unless NO_COLOR is set), markdown
                    (a merge request note, cut at --max-chars), json (for tools)
   --allow RULE     accept the dangers of one rule on purpose (repeatable); --rules lists them
+  --json FILE      also write the JSON report to FILE (one render for two formats)
   --verbose        also the line diff of each changed object's YAML
   --max-chars N    the markdown output's size cap (default 100000)
   --rules          list the danger rules and what each guards against
@@ -44,6 +46,7 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
     format?: string;
     allow?: string[];
     verbose?: boolean;
+    json?: string;
     'max-chars'?: string;
     rules?: boolean;
     root?: string;
@@ -58,6 +61,7 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
         format: { type: 'string' },
         allow: { type: 'string', multiple: true },
         verbose: { type: 'boolean', short: 'v' },
+        json: { type: 'string' },
         'max-chars': { type: 'string' },
         rules: { type: 'boolean' },
         root: { type: 'string' },
@@ -79,6 +83,7 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
   }
   const format = (values.format ?? 'text') as DiffFormat;
   if (!FORMATS.includes(format)) return usage(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
+  if (values.json === '') return usage('--json needs a file name');
   if (values.head !== undefined && values.base === undefined) return usage('--head needs --base (the dist/ to compare it with)');
   for (const [option, value] of [
     ['--base', values.base],
@@ -135,6 +140,14 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
   const dangers = findDangers(diff, allow);
   const colour = format === 'text' && context.terminal === true && (env.NO_COLOR ?? '') === '';
   const options = { colour, verbose: values.verbose ?? false, maxChars };
+  if (values.json !== undefined) {
+    try {
+      writeFileSync(resolve(context.cwd ?? process.cwd(), values.json), `${formatJson(diff, dangers)}\n`);
+    } catch (error) {
+      io.err(`diff: cannot write the JSON report to ${values.json}: ${error instanceof Error ? error.message : String(error)}`);
+      return 2;
+    }
+  }
   io.out(
     format === 'json'
       ? formatJson(diff, dangers)

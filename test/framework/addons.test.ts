@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ const mirror: Addon = {
 };
 
 function tree() {
-  const chart = new Chart(Testing.app(), 'lab');
+  const chart = new Chart(new App({ outdir: '.' }), 'lab');
   new k8s.KubeConfigMap(new Construct(chart, 'web'), 'settings', { metadata: { name: 'settings' } });
   return chart;
 }

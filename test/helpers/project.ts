@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './io.js';
+import { temporaryDir } from './temp.js';
 
 /** File URL prefix of this project; compositions in temporary projects import from it. */
 export const PROJECT = `${pathToFileURL(projectRoot).href}/`;
@@ -12,7 +12,7 @@ export const PROJECT = `${pathToFileURL(projectRoot).href}/`;
  * folder that resolves packages from this project's node_modules.
  */
 export function makeProject(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'synth-test-'));
+  const root = temporaryDir('synth-test-');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);

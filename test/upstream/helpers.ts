@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { httpDownload } from '../../pipeline/upstream/fetch.js';
 import { projectRoot } from '../helpers/io.js';
+import { temporaryDir } from '../helpers/temp.js';
 
 /** The offline mirror of the pinned upstream files (present in CI as ../shared/upstream). */
 export const MIRROR = resolve(projectRoot, '..', 'shared', 'upstream');
@@ -15,7 +15,7 @@ export const TRAEFIK_CRDS =
 export const DEMOCRATIC_CSI = { repo: 'https://democratic-csi.github.io/charts/', name: 'democratic-csi', version: '0.15.1' };
 
 export function tempDir(prefix = 'upstream-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return temporaryDir(prefix);
 }
 
 /** The sha256 MANIFEST.tsv of the mirror lists for a local path (an independent record of each file). */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,16 @@ describe('npm run diff: formats and colour', () => {
     const json = await diff(['--base', 'start', '--head', 'open', '--format', 'json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out).dangers.map((danger: { rule: string }) => danger.rule)).toEqual(['exposure.removed-network-policy']);
+  });
+
+  it('--json FILE writes the JSON report beside the chosen format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diff-test-'));
+    temporary.push(dir);
+    const result = await diff(['--base', 'start', '--head', 'open', '--format', 'markdown', '--json', 'report.json'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('### Cluster diff');
+    expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).summary.dangers).toBe(1);
+    expect((await diff(['--json', join(dir, 'missing', 'report.json'), '--base', 'start', '--head', 'open'])).code).toBe(2);
   });
 
   it('--rules lists every rule with its reason', async () => {
