@@ -138,6 +138,13 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
   }
   const diff = compareDists(base, head);
   const dangers = findDangers(diff, allow);
+  if (diff.problems.length > 0) {
+    for (const problem of diff.problems) io.err(`diff: ${problem}`);
+    io.err(
+      `diff: ${diff.problems.length === 1 ? 'a file' : `${diff.problems.length} files`} of dist/ cannot be read as ArgoCD would read them, so what a sync does cannot be said: fix them (npm run synth writes a readable dist/)`,
+    );
+    return 2;
+  }
   const colour = format === 'text' && context.terminal === true && (env.NO_COLOR ?? '') === '';
   const options = { colour, verbose: values.verbose ?? false, maxChars };
   if (values.json !== undefined) {

@@ -54,6 +54,8 @@ export interface ObjectChange {
   /** The changed fields of a changed object (for a SOPS file: outside the encrypted values and their keys). */
   readonly fields: readonly FieldChange[];
   readonly sops?: SopsChange;
+  /** For an object removed from one app and added to another of the cluster: that other app. */
+  readonly moved?: string;
 }
 
 /** A change of what a kustomization pulls in or does: an upstream version, a chart's values, a patch. */
@@ -97,6 +99,12 @@ export interface DistDiff {
   readonly objectsOf: (side: 'before' | 'after', cluster: string) => readonly DistObject[];
   /** The app folders of a cluster on one side. */
   readonly appsOf: (side: 'before' | 'after', cluster: string) => readonly string[];
+  /**
+   * What makes a side unreadable as ArgoCD would read it (a file that is not YAML objects, an
+   * invalid kustomization, two objects with one identity in an app): the diff cannot say what a
+   * sync does with such a tree.
+   */
+  readonly problems: readonly string[];
 }
 
 const KUSTOMIZATIONS = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
@@ -119,6 +127,7 @@ class Side {
   private readonly parsed = new Map<string, DistObject[] | undefined>();
   private readonly clusters = new Map<string, DistObject[]>();
   readonly namespaces = new Map<string, string | undefined>();
+  readonly problems: string[] = [];
 
   constructor(readonly tree: DistTree) {
     for (const path of [...tree.blobs.keys()].sort(compareStrings)) {
@@ -149,11 +158,13 @@ class Side {
     const file = (this.apps.get(app) ?? []).find((name) => KUSTOMIZATIONS.has(name));
     if (file === undefined) return undefined;
     try {
-      const value: unknown = parseYaml(this.content(`${app}/${file}`) ?? '', { version: '1.1', uniqueKeys: false });
-      return isRecord(value) ? value : undefined;
-    } catch {
-      return undefined;
+      const value: unknown = parseYaml(this.content(`${app}/${file}`) ?? '', { version: '1.1' });
+      if (isRecord(value)) return value;
+      this.problem(`${app}/${file}`, 'is not a kustomization (a YAML mapping)');
+    } catch (error) {
+      this.problem(`${app}/${file}`, `is not valid YAML: ${firstLine(error)}`);
     }
+    return undefined;
   }
 
   namespace(app: string): string | undefined {
@@ -164,7 +175,16 @@ class Side {
     return this.namespaces.get(app);
   }
 
-  /** The objects of a file, or undefined when it is not a file of Kubernetes objects (compared as text). */
+  problem(path: string, message: string): void {
+    const text = `${this.tree.label}: dist/${path} ${message}`;
+    if (!this.problems.includes(text)) this.problems.push(text);
+  }
+
+  /**
+   * The objects of a file (the items of a `v1` List among them), or undefined when it is not a
+   * YAML file (compared as text). A YAML file that does not hold Kubernetes objects is a problem:
+   * ArgoCD could not build the folder.
+   */
   objects(app: string, file: string): DistObject[] | undefined {
     const path = `${app}/${file}`;
     if (this.parsed.has(path)) return this.parsed.get(path);
@@ -172,9 +192,14 @@ class Side {
     let found: DistObject[] | undefined;
     if (content !== undefined && /\.ya?ml$/.test(file) && !KUSTOMIZATIONS.has(file)) {
       const parsed = parseManifests(content, path);
+      for (const problem of parsed.problems) this.problem(path, `(document ${(problem.origin.document ?? 0) + 1}): ${problem.message}`);
       const namespace = this.namespace(app);
-      const objects = parsed.objects.map((object) => toDistObject(object.manifest, file, namespace));
-      if (parsed.problems.length === 0 && objects.every((object) => object !== undefined)) found = objects as DistObject[];
+      found = [];
+      for (const [index, manifest] of parsed.objects.flatMap(({ manifest }) => listItems(manifest)).entries()) {
+        const object = toDistObject(manifest, file, namespace);
+        if (object) found.push(object);
+        else this.problem(path, `(object ${index + 1}) is not a Kubernetes object: it needs apiVersion, kind and metadata.name`);
+      }
     }
     this.parsed.set(path, found);
     return found;
@@ -191,6 +216,40 @@ class Side {
   }
 }
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** A `v1` List's items, as kustomize reads them; any other document as itself. */
+function listItems(manifest: Manifest): Manifest[] {
+  if (manifest.apiVersion === 'v1' && manifest.kind === 'List' && Array.isArray(manifest.items)) return manifest.items.filter(isRecord);
+  return [manifest];
+}
+
+/**
+ * Cluster-scoped kinds of CRDs clusters commonly hold, beyond the built-in kinds: an object
+ * written without a namespace in an app whose kustomization sets one keeps none.
+ */
+const CLUSTER_SCOPED_CUSTOM = new Set([
+  'snapshot.storage.k8s.io/VolumeSnapshotClass',
+  'snapshot.storage.k8s.io/VolumeSnapshotContent',
+  'gateway.networking.k8s.io/GatewayClass',
+  'cert-manager.io/ClusterIssuer',
+  'cilium.io/CiliumClusterwideNetworkPolicy',
+  'cilium.io/CiliumClusterwideEnvoyConfig',
+  'cilium.io/CiliumLoadBalancerIPPool',
+  'cilium.io/CiliumBGPClusterConfig',
+  'cilium.io/CiliumBGPPeerConfig',
+  'cilium.io/CiliumBGPAdvertisement',
+  'cilium.io/CiliumBGPNodeConfig',
+  'cilium.io/CiliumBGPNodeConfigOverride',
+  'cilium.io/CiliumNode',
+  'cilium.io/CiliumIdentity',
+  'cilium.io/CiliumCIDRGroup',
+  'crd.projectcalico.org/GlobalNetworkPolicy',
+  'traefik.io/TLSStore',
+]);
+
 /** The object as the diff sees it, or undefined when the document is not a Kubernetes object. */
 function toDistObject(manifest: Manifest, file: string, kustomizeNamespace: string | undefined): DistObject | undefined {
   const { apiVersion, kind, metadata } = manifest;
@@ -201,7 +260,8 @@ function toDistObject(manifest: Manifest, file: string, kustomizeNamespace: stri
   const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
   // kustomize gives every namespaced object the kustomization's namespace; an object written
   // without one is namespaced unless its kind is a known cluster-scoped one.
-  const namespace = CLUSTER_SCOPED.has(`${group}/${kind}`) ? '' : (kustomizeNamespace ?? own ?? '');
+  const scoped = CLUSTER_SCOPED.has(`${group}/${kind}`) || (own === undefined && CLUSTER_SCOPED_CUSTOM.has(`${group}/${kind}`));
+  const namespace = scoped ? '' : (kustomizeNamespace ?? own ?? '');
   const ref = { group, kind, namespace, name: metadata.name };
   if (!isRecord(manifest.sops)) return { ref, manifest, file };
   const ciphertexts = new Map<string, string>();
@@ -216,7 +276,9 @@ function mask(value: unknown, path: string, found: Map<string, string>): unknown
     return ENCRYPTED;
   }
   if (Array.isArray(value)) return value.map((item, index) => mask(item, `${path}[${index}]`, found));
-  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, `${path}.${key}`, found)]));
+  if (isRecord(value) && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, `${path}.${key}`, found)]));
+  }
   return value;
 }
 
@@ -325,8 +387,35 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
         }
         continue;
       }
-      for (const object of olds) oldObjects.set(refKey(object.ref), object);
-      for (const object of news) newObjects.set(refKey(object.ref), object);
+      const add = (side: Side, objects: Map<string, DistObject>, object: DistObject) => {
+        const key = refKey(object.ref);
+        const other = objects.get(key);
+        if (other) {
+          side.problem(
+            `${app}/${object.file}`,
+            `holds ${describeRef(object.ref)}, which dist/${app}/${other.file} holds too: kustomize refuses two objects with one identity in a build`,
+          );
+        }
+        objects.set(key, object);
+      };
+      for (const object of olds) add(before, oldObjects, object);
+      for (const object of news) add(after, newObjects, object);
+    }
+    // An object added beside an unchanged file may collide with one of its objects: those files are read too.
+    if ([...newObjects.keys()].some((key) => !oldObjects.has(key))) {
+      const unchanged = (after.apps.get(app) ?? []).filter((file) => !files.includes(file) && !KUSTOMIZATIONS.has(file));
+      after.read(unchanged.map((file) => `${app}/${file}`));
+      for (const file of unchanged) {
+        for (const object of after.objects(app, file) ?? []) {
+          const other = newObjects.get(refKey(object.ref));
+          if (other) {
+            after.problem(
+              `${app}/${other.file}`,
+              `holds ${describeRef(object.ref)}, which dist/${app}/${file} holds too: kustomize refuses two objects with one identity in a build`,
+            );
+          }
+        }
+      }
     }
     const objects: ObjectChange[] = [];
     const base = { cluster, app: name };
@@ -390,11 +479,30 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
       ...(newText !== undefined ? { after: newText } : {}),
     });
   }
+  // An object removed from one app and added to another of the same cluster moved.
+  const addedAt = new Map<string, string>();
+  const removedAt = new Map<string, string>();
+  for (const app of apps) {
+    for (const object of app.objects) {
+      const key = `${app.cluster}\u0000${refKey(object.ref)}`;
+      if (object.change === 'added') addedAt.set(key, app.app);
+      if (object.change === 'removed') removedAt.set(key, app.app);
+    }
+  }
+  const withMoves = apps.map((app) => ({
+    ...app,
+    objects: app.objects.map((object) => {
+      const key = `${app.cluster}\u0000${refKey(object.ref)}`;
+      const other = object.change === 'removed' ? addedAt.get(key) : object.change === 'added' ? removedAt.get(key) : undefined;
+      return other !== undefined && other !== app.app ? { ...object, moved: other } : object;
+    }),
+  }));
   return {
     base: beforeTree.label,
     head: afterTree.label,
-    apps,
+    apps: withMoves,
     other,
+    problems: [...before.problems, ...after.problems],
     objectsOf: (side, cluster) => (side === 'before' ? before : after).clusterObjects(cluster),
     appsOf: (side, cluster) =>
       [...(side === 'before' ? before : after).apps.keys()]

@@ -62,9 +62,31 @@ function syncOptions(manifest: Manifest | undefined): string[] {
   return typeof value === 'string' ? value.split(',').map((option) => option.trim()) : [];
 }
 
-/** A removed object ArgoCD deletes: one without `Prune=false` (which leaves it in the cluster). */
+/** A removed object ArgoCD deletes: one without `Prune=false` (which leaves it in the cluster), and not moved to another app. */
 function pruned(change: ObjectChange): boolean {
-  return change.change === 'removed' && !syncOptions(change.before).includes('Prune=false');
+  return change.change === 'removed' && change.moved === undefined && !syncOptions(change.before).includes('Prune=false');
+}
+
+/**
+ * An object ArgoCD deletes and creates again rather than updates: `Replace=true` (with or without
+ * `Force=true`), or a sync hook (ArgoCD's or Helm's annotation), which runs anew each time.
+ */
+export function recreated(change: ObjectChange): boolean {
+  const annotations = at(change.after, 'metadata', 'annotations');
+  return (
+    syncOptions(change.after).includes('Replace=true') ||
+    (isRecord(annotations) && (annotations['argocd.argoproj.io/hook'] !== undefined || annotations['helm.sh/hook'] !== undefined))
+  );
+}
+
+/** Kinds whose object holds data or other objects: what a move between apps puts at risk. */
+function holdsData(change: ObjectChange): boolean {
+  return (
+    is(change, '', 'PersistentVolumeClaim', 'Namespace') ||
+    is(change, 'apiextensions.k8s.io', 'CustomResourceDefinition') ||
+    is(change, 'apps', 'StatefulSet') ||
+    holdsClaimTemplates(at(change.before, 'spec'))
+  );
 }
 
 /** ArgoCD's cascade finalizers: with one, deleting the Application deletes every resource it manages. */
@@ -152,7 +174,7 @@ const isHttpRoute = (subject: Subject) => subject.ref.group === 'gateway.network
 function routeHosts(match: unknown): string[] {
   if (typeof match !== 'string') return [];
   return [...match.matchAll(/Host(?:SNI)?\(([^)]*)\)/g)].flatMap((found) =>
-    [...(found[1] ?? '').matchAll(/`([^`]+)`/g)].map((host) => host[1] as string),
+    [...(found[1] ?? '').matchAll(/[`"]([^`"]+)[`"]/g)].map((host) => (host[1] as string).toLowerCase()),
   );
 }
 
@@ -160,25 +182,40 @@ function hostsOf(change: Subject, manifest: Manifest | undefined): string[] {
   if (!manifest) return [];
   if (isIngress(change))
     return listOf(at(manifest, 'spec', 'rules')).flatMap((rule) =>
-      typeof at(rule, 'host') === 'string' ? [at(rule, 'host') as string] : [],
+      typeof at(rule, 'host') === 'string' ? [(at(rule, 'host') as string).toLowerCase()] : [],
     );
   if (isIngressRoute(change)) return listOf(at(manifest, 'spec', 'routes')).flatMap((route) => routeHosts(at(route, 'match')));
-  if (isHttpRoute(change)) return listOf(at(manifest, 'spec', 'hostnames')).filter((host): host is string => typeof host === 'string');
+  if (isHttpRoute(change)) {
+    return listOf(at(manifest, 'spec', 'hostnames'))
+      .filter((host): host is string => typeof host === 'string')
+      .map((host) => host.toLowerCase());
+  }
   return [];
 }
 
+/** The hosts an ingress serves over TLS: those its TLS entries name (a wildcard covers one label; an entry without hosts covers all). */
 function tlsHosts(change: Subject, manifest: Manifest | undefined): Set<string> {
   if (!manifest) return new Set();
+  const served = hostsOf(change, manifest);
   if (isIngress(change)) {
-    const hosts = listOf(at(manifest, 'spec', 'tls')).flatMap((entry) =>
-      listOf(at(entry, 'hosts')).filter((host): host is string => typeof host === 'string'),
+    const entries = listOf(at(manifest, 'spec', 'tls'));
+    const names = entries.flatMap((entry) =>
+      listOf(at(entry, 'hosts'))
+        .filter((host): host is string => typeof host === 'string')
+        .map((host) => host.toLowerCase()),
     );
-    if (at(manifest, 'metadata', 'annotations', 'traefik.ingress.kubernetes.io/router.tls') === 'true')
-      hosts.push(...hostsOf(change, manifest));
-    return new Set(hosts);
+    const covers = (host: string) =>
+      names.some(
+        (name) =>
+          name === host || (name.startsWith('*.') && host.endsWith(name.slice(1)) && !host.slice(0, -(name.length - 1)).includes('.')),
+      );
+    const all =
+      entries.some((entry) => listOf(at(entry, 'hosts')).length === 0) ||
+      at(manifest, 'metadata', 'annotations', 'traefik.ingress.kubernetes.io/router.tls') === 'true';
+    return new Set(served.filter((host) => all || covers(host)));
   }
-  if (isIngressRoute(change)) return new Set(at(manifest, 'spec', 'tls') !== undefined ? hostsOf(change, manifest) : []);
-  return new Set(hostsOf(change, manifest));
+  if (isIngressRoute(change)) return new Set(at(manifest, 'spec', 'tls') !== undefined ? served : []);
+  return new Set(served);
 }
 
 function listOf(value: unknown): unknown[] {
@@ -230,7 +267,14 @@ function authOf(change: Subject, manifest: Manifest | undefined, objects: () => 
   return [...new Set(found)].sort(compareStrings);
 }
 
-/** Whether the object is a Kubernetes RBAC rule holder (Role or ClusterRole). */
+const isMiddleware = (subject: Subject) => TRAEFIK_GROUPS.has(subject.ref.group) && subject.ref.kind === 'Middleware';
+
+/** The ways a Middleware authenticates itself (not through a chain). */
+function middlewareAuth(manifest: Manifest | undefined): string[] {
+  return AUTH_MIDDLEWARE.filter((key) => at(manifest, 'spec', key) !== undefined);
+}
+
+/** The Rules with a wildcard of a Role or ClusterRole. */
 function wildcardRules(manifest: Manifest | undefined): unknown[] {
   return listOf(at(manifest, 'rules')).filter((rule) =>
     ['verbs', 'resources', 'apiGroups', 'nonResourceURLs'].some((field) => listOf(at(rule, field)).includes('*')),
@@ -241,6 +285,8 @@ function wildcardRules(manifest: Manifest | undefined): unknown[] {
 // The rules
 
 const STATEFUL_OBJECT_FIELDS = ['volumeClaimTemplate', 'volumeClaimTemplates'];
+
+const countObjects = (count: number) => (count === 1 ? 'the 1 object' : `all ${count} objects`);
 
 function holdsClaimTemplates(value: unknown, depth = 0): boolean {
   if (depth > 6 || !isRecord(value)) return false;
@@ -406,13 +452,22 @@ export const DANGER_RULES: readonly DangerRule[] = [
   },
   {
     id: 'data-loss.cascade-application',
-    reason: 'removing an Application that carries the resources finalizer makes ArgoCD delete every resource it manages',
-    object: (change) =>
-      change.change === 'removed' && is(change, 'argoproj.io', 'Application') && cascades(change.before)
-        ? [
-            `removed with finalizer ${listOf(at(change.before, 'metadata', 'finalizers')).join(', ')}: ArgoCD deletes what it deployed from ${showValue(at(change.before, 'spec', 'source', 'path') ?? 'its source')}`,
-          ]
-        : [],
+    reason:
+      'removing an Application that carries the resources finalizer makes ArgoCD delete every resource it manages (an ApplicationSet: every Application it generated)',
+    object: (change) => {
+      if (!pruned(change) || change.ref.group !== 'argoproj.io') return [];
+      if (change.ref.kind === 'Application' && cascades(change.before)) {
+        return [
+          `removed with finalizer ${listOf(at(change.before, 'metadata', 'finalizers')).join(', ')}: ArgoCD deletes what it deployed from ${showValue(at(change.before, 'spec', 'source', 'path') ?? 'its source')}`,
+        ];
+      }
+      if (change.ref.kind === 'ApplicationSet' && at(change.before, 'spec', 'syncPolicy', 'preserveResourcesOnDeletion') !== true) {
+        const template = at(change.before, 'spec', 'template');
+        const cascade = cascades(template as Manifest | undefined) ? ', and their resources finalizer deletes what they deployed' : '';
+        return [`removed: ArgoCD deletes the Applications it generated${cascade} (spec.syncPolicy.preserveResourcesOnDeletion keeps them)`];
+      }
+      return [];
+    },
   },
   {
     id: 'data-loss.removed-app',
@@ -434,12 +489,23 @@ export const DANGER_RULES: readonly DangerRule[] = [
       const was = context.objectsOf('before', change.cluster).find(pointsHere);
       if (was && cascades(was.manifest))
         return [
-          `Application ${was.ref.name} is removed too, with its cascade finalizer: ArgoCD deletes all ${change.objects.length} objects of the folder and what its upstream files and charts made`,
+          `Application ${was.ref.name} is removed too, with its cascade finalizer: ArgoCD deletes ${countObjects(change.objects.length)} of the folder and what its upstream files and charts made`,
         ];
       return [
-        `${change.objects.length} objects of the folder leave git; ${was ? `Application ${was.ref.name} goes without a cascade finalizer, so they stay in the cluster unmanaged` : 'no Application of dist/ pointed at it'}`,
+        `${countObjects(change.objects.length)} of the folder leave git; ${was ? `Application ${was.ref.name} goes without a cascade finalizer, so they stay in the cluster unmanaged` : 'no Application of dist/ pointed at it'}`,
       ];
     },
+  },
+  {
+    id: 'data-loss.moved-object',
+    reason:
+      "an object moved to another app is deleted by its old app's prune if that app syncs before the new one takes it over: keep it with Prune=false across the move",
+    object: (change) =>
+      change.change === 'removed' && change.moved !== undefined && holdsData(change) && !syncOptions(change.before).includes('Prune=false')
+        ? [
+            `moved to app ${change.moved}: annotate it argocd.argoproj.io/sync-options: Prune=false in ${change.app} first, or sync ${change.moved} before ${change.app}`,
+          ]
+        : [],
   },
   {
     id: 'data-loss.prune-stateful',
@@ -456,10 +522,33 @@ export const DANGER_RULES: readonly DangerRule[] = [
     reason:
       'an ingress that loses its authentication (a forward-auth, basic or digest auth middleware, or auth annotations) serves its backend to anyone who reaches it',
     object: (change, context) => {
-      if (change.change !== 'changed' || !(isIngress(change) || isIngressRoute(change))) return [];
-      const before = authOf(change, change.before, () => context.objectsOf('before', change.cluster));
+      if (change.change === 'changed' && isMiddleware(change)) {
+        const lost = middlewareAuth(change.before).filter((key) => !middlewareAuth(change.after).includes(key));
+        return lost.length > 0 && middlewareAuth(change.after).length === 0
+          ? [`the middleware no longer authenticates (${lost.join(', ')} removed): every ingress naming it is open`]
+          : [];
+      }
+      if (change.change === 'removed' || !(isIngress(change) || isIngressRoute(change))) return [];
       const after = authOf(change, change.after, () => context.objectsOf('after', change.cluster));
-      return before.length > 0 && after.length === 0 ? [`authentication removed: ${before.join(', ')}`] : [];
+      if (after.length > 0) return [];
+      if (change.change === 'changed') {
+        const before = authOf(change, change.before, () => context.objectsOf('before', change.cluster));
+        return before.length > 0 ? [`authentication removed: ${before.join(', ')}`] : [];
+      }
+      // A new ingress serving, without authentication, a host an authenticated one served.
+      const hosts = new Set(hostsOf(change, change.after));
+      const covered = context
+        .objectsOf('before', change.cluster)
+        .filter(
+          (object) => (isIngress(object) || isIngressRoute(object)) && hostsOf(object, object.manifest).some((host) => hosts.has(host)),
+        )
+        .filter((object) => authOf(object, object.manifest, () => context.objectsOf('before', change.cluster)).length > 0);
+      return covered.map(
+        (object) =>
+          `serves ${hostsOf(object, object.manifest)
+            .filter((host) => hosts.has(host))
+            .join(', ')} without the authentication ${describeRef(object.ref)} had`,
+      );
     },
   },
   {
@@ -487,6 +576,32 @@ export const DANGER_RULES: readonly DangerRule[] = [
       const behind = auth.length > 0 ? `behind ${auth.join(', ')}` : 'with no authentication in front of it';
       return [...new Set(candidates)].filter((host) => !known.has(host)).map((host) => `${host}: new, ${behind}`);
     },
+  },
+  {
+    id: 'data-loss.renamed-objects',
+    reason:
+      'a kustomization namePrefix or nameSuffix change renames every object of the app: ArgoCD prunes the old ones and creates new ones (claims and their data, namespaces and what is in them)',
+    app: (change) =>
+      change.change === 'changed'
+        ? change.kustomization
+            .filter((entry) => entry.subject === 'kustomization' && /^(namePrefix|nameSuffix)$/.test(entry.path ?? ''))
+            .map((entry) => `${entry.path}: ${showValue(entry.before)} → ${showValue(entry.after)}`)
+        : [],
+  },
+  {
+    id: 'immutable.common-labels',
+    reason:
+      "a kustomization's commonLabels (or labels with includeSelectors) go into every workload's selector, which is immutable: each workload's update is refused",
+    app: (change) =>
+      change.change === 'changed'
+        ? change.kustomization
+            .filter((entry) => entry.subject === 'kustomization' && /^(commonLabels|labels)\b/.test(entry.path ?? ''))
+            .filter(
+              (entry) =>
+                (entry.path ?? '').startsWith('commonLabels') || JSON.stringify([entry.before, entry.after]).includes('includeSelectors'),
+            )
+            .map((entry) => `${entry.path}: ${showValue(entry.before)} → ${showValue(entry.after)}`)
+        : [],
   },
   {
     id: 'privilege.privileged',
@@ -549,6 +664,8 @@ export function findDangers(diff: DistDiff, allow: ReadonlySet<string> = new Set
     }
     for (const change of app.objects) {
       for (const rule of rules) {
+        // What ArgoCD deletes and creates again is never updated in place: no immutable field is in the way.
+        if (rule.id.startsWith('immutable.') && change.change === 'changed' && recreated(change)) continue;
         for (const detail of rule.object?.(change, context) ?? []) {
           found.push({
             rule: rule.id,

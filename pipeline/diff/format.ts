@@ -23,9 +23,24 @@ export interface FormatOptions {
   readonly maxChars: number;
 }
 
-/** A SOPS value anywhere in text shown (a file that could not be read as objects): never printed. */
-const CIPHERTEXT = /ENC\[[A-Z0-9_]+,data:[^\]]*\]/g;
+/** A SOPS value or an age or PGP armored block anywhere in text shown: never printed. */
+const CIPHERTEXT = /ENC\[[A-Z0-9_]+,data:[^\]]*\]|-----BEGIN (AGE ENCRYPTED FILE|PGP MESSAGE)-----[\s\S]*?(-----END \1-----|$)/g;
 const redact = (text: string) => text.replace(CIPHERTEXT, ENCRYPTED);
+
+/** Every string of a value, redacted, for the JSON report. */
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map(redactValue);
+  if (isRecord(value) && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item)]));
+  return value;
+}
+
+/** Control characters a value may hold, spelled out: a terminal must not act on them (an escape sequence could paint a false line). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this is for
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+const printable = (text: string) =>
+  redact(text).replace(CONTROL, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 
 /** Changes per app: how many objects were added, changed and removed. */
 export interface AppCounts {
@@ -183,7 +198,9 @@ function sortedYaml(value: unknown): string {
 
 function objectLines(object: ObjectChange, options: FormatOptions): Line[] {
   const secret = object.sops ? ' (SOPS)' : '';
-  const where = object.change === 'changed' ? '' : `  [${object.file}]`;
+  const moved =
+    object.moved === undefined ? '' : object.change === 'removed' ? ` (moved to app ${object.moved})` : ` (moved from app ${object.moved})`;
+  const where = object.change === 'changed' ? '' : `${moved}  [${object.file}]`;
   const lines: Line[] = [
     {
       text: `  ${MARK[object.change]} ${describeRef(object.ref)}${secret}${object.change === 'changed' ? sopsSummary(object) : ''}${where}`,
@@ -280,7 +297,13 @@ export function formatText(diff: DistDiff, dangers: readonly Danger[], options: 
     }
   }
   lines.push({ text: `summary: ${summaryText(diff, dangers)}` });
-  return lines.map((line) => (options.colour && line.tone ? `${COLOURS[line.tone]}${line.text}\u001b[0m` : line.text)).join('\n');
+  return lines
+    .map((line) => printable(line.text))
+    .map((text, index) => {
+      const tone = lines[index]?.tone;
+      return options.colour && tone ? `${COLOURS[tone]}${text}\u001b[0m` : text;
+    })
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,10 +311,15 @@ export function formatText(diff: DistDiff, dangers: readonly Danger[], options: 
 
 /** Text inside a markdown code span or block cannot end it. */
 const fence = (text: string) => text.replaceAll('```', '`\u200b``');
-const html = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-const code = (text: string) => `\`${text.replaceAll('`', "'")}\``;
+const html = (text: string) => printable(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+/** A code span, fit for a table cell: one line, no backtick to end it, pipes escaped (GFM splits cells on them even in code). */
+const code = (text: string) => `\`${printable(text).replace(/\s+/g, ' ').replaceAll('`', "'").replaceAll('|', '\\|')}\``;
+/** Plain text in a table cell: one line, no HTML, pipes escaped. */
+const cell = (text: string) => html(text.replace(/\s+/g, ' ')).replaceAll('|', '\\|');
 
 export function formatMarkdown(diff: DistDiff, dangers: readonly Danger[], options: FormatOptions): string {
+  // Half the size is for the dangers, the rest for the apps' changes: a long list of either is cut, saying so.
+  const budget = options.maxChars - 600;
   const head: string[] = [`### Cluster diff: ${code(diff.base)} → ${code(diff.head)}`, ''];
   const blocking = dangers.filter((danger) => !danger.allowed);
   head.push(
@@ -302,29 +330,41 @@ export function formatMarkdown(diff: DistDiff, dangers: readonly Danger[], optio
         : 'No dangerous change.',
     '',
   );
+  const size = () => head.reduce((total, line) => total + line.length + 1, 0);
   if (dangers.length > 0) {
     head.push('| | rule | object | what |', '|---|---|---|---|');
+    let listed = 0;
     for (const danger of dangers) {
       const where = `${danger.cluster}/${danger.app}${danger.object ? ` ${danger.object}` : ''}`;
-      head.push(
-        `| ${danger.allowed ? 'allowed' : '⚠️'} | ${code(danger.rule)} | ${code(where)} | ${danger.detail.replaceAll('|', '\\|')} |`,
-      );
+      const row = `| ${danger.allowed ? 'allowed' : '⚠️'} | ${code(danger.rule)} | ${code(where)} | ${cell(danger.detail)} |`;
+      if (size() + row.length > budget / 2) break;
+      head.push(row);
+      listed += 1;
     }
+    if (listed < dangers.length)
+      head.push(
+        `| | | | **and ${dangers.length - listed} more dangers**: the job's \`diff.json\` artifact and \`npm run diff\` list them all |`,
+      );
     head.push('');
     for (const rule of [...new Set(dangers.map((danger) => danger.rule))]) {
-      head.push(`- ${code(rule)}: ${dangers.find((danger) => danger.rule === rule)?.reason ?? ''}`);
+      head.push(`- ${code(rule)}: ${cell(dangers.find((danger) => danger.rule === rule)?.reason ?? '')}`);
     }
     head.push('');
   }
   if (diff.apps.length > 0) {
     head.push('| app | objects added | changed | removed | kustomization |', '|---|---:|---:|---:|:---:|');
-    for (const counts of diff.apps.map(countsOf)) {
+    const all = diff.apps.map(countsOf);
+    let listed = 0;
+    for (const counts of all) {
       const name = `${counts.cluster}/${counts.app}${counts.change === 'changed' ? '' : ` (${counts.change})`}`;
-      head.push(`| ${code(name)} | ${counts.added} | ${counts.changed} | ${counts.removed} | ${counts.kustomization ? 'changed' : ''} |`);
+      const row = `| ${code(name)} | ${counts.added} | ${counts.changed} | ${counts.removed} | ${counts.kustomization ? 'changed' : ''} |`;
+      if (size() + row.length > (budget * 3) / 4) break;
+      head.push(row);
+      listed += 1;
     }
+    if (listed < all.length) head.push(`| and ${all.length - listed} more apps | | | | |`);
     head.push('');
   }
-  const tail = (cut: string) => [cut, `<sub>${summaryText(diff, dangers)}</sub>`, ''].join('\n');
   let text = `${head.join('\n')}\n`;
   const sections = [
     ...diff.apps.map((app) => ({
@@ -337,22 +377,46 @@ export function formatMarkdown(diff: DistDiff, dangers: readonly Danger[], optio
       : []),
   ];
   let shown = 0;
+  let partial = '';
   for (const section of sections) {
     // In a diff block the first column colours the line: + added, - removed.
-    const body = section.lines.map((line) => `${line.tone === 'added' ? '+' : line.tone === 'removed' ? '-' : ' '}${line.text}`).join('\n');
-    const block = `<details><summary><code>${html(section.name)}</code> (${html(section.counts)})</summary>\n\n\`\`\`diff\n${fence(body)}\n\`\`\`\n\n</details>\n\n`;
-    if (text.length + block.length + 400 > options.maxChars) break;
-    text += block;
-    shown += 1;
+    const rows = section.lines.map((line) => `${line.tone === 'added' ? '+' : line.tone === 'removed' ? '-' : ' '}${printable(line.text)}`);
+    const open = `<details><summary><code>${html(section.name)}</code> (${html(section.counts)})</summary>\n\n\`\`\`diff\n`;
+    const close = '\n```\n\n</details>\n\n';
+    const room = budget - text.length - open.length - close.length;
+    const body = fence(rows.join('\n'));
+    if (body.length <= room) {
+      text += open + body + close;
+      shown += 1;
+      continue;
+    }
+    // The first app that does not fit is shown in part, if a useful part fits.
+    const kept: string[] = [];
+    let used = 0;
+    for (const row of rows) {
+      if (used + row.length + 1 > room - 80) break;
+      kept.push(row);
+      used += row.length + 1;
+    }
+    if (kept.length > 0) {
+      text += `${open}${fence(kept.join('\n'))}\n  ... ${rows.length - kept.length} more lines cut${close}`;
+      partial = `${section.name} in part, `;
+      shown += 1;
+    }
+    break;
   }
   const cut =
-    shown < sections.length
-      ? `**Cut at ${options.maxChars} characters:** the changes of ${sections.length - shown} of ${sections.length} apps are not shown (${sections
-          .slice(shown)
-          .map((section) => code(section.name))
-          .join(', ')}); the job's \`diff.json\` artifact and \`npm run diff\` hold them all.\n`
+    shown < sections.length || partial !== ''
+      ? `**Cut at ${options.maxChars} characters:** ${partial}the changes of ${sections.length - shown} of ${sections.length} apps are not shown${
+          sections.length > shown
+            ? ` (${sections
+                .slice(shown, shown + 20)
+                .map((section) => code(section.name))
+                .join(', ')}${sections.length - shown > 20 ? ', ...' : ''})`
+            : ''
+        }; the job's \`diff.json\` artifact and \`npm run diff\` hold them all.\n`
       : '';
-  return text + tail(cut);
+  return `${text}${cut}\n<sub>${html(summaryText(diff, dangers))}</sub>\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,8 +425,8 @@ export function formatMarkdown(diff: DistDiff, dangers: readonly Danger[], optio
 export function formatJson(diff: DistDiff, dangers: readonly Danger[]): string {
   const field = (change: FieldChange) => ({
     path: change.path,
-    ...(change.before !== undefined ? { before: typeof change.before === 'string' ? redact(change.before) : change.before } : {}),
-    ...(change.after !== undefined ? { after: typeof change.after === 'string' ? redact(change.after) : change.after } : {}),
+    ...(change.before !== undefined ? { before: redactValue(change.before) } : {}),
+    ...(change.after !== undefined ? { after: redactValue(change.after) } : {}),
   });
   const report = {
     format: 1,
@@ -380,6 +444,8 @@ export function formatJson(diff: DistDiff, dangers: readonly Danger[]): string {
       change: app.change,
       kustomization: app.kustomization.map((change) => ({
         subject: change.subject,
+        ...(change.note !== undefined ? { note: change.note } : {}),
+        ...(change.items !== undefined ? { items: change.items } : {}),
         ...field({ path: change.path ?? '', before: change.before, after: change.after }),
       })),
       files: app.files.map((file) => ({ path: file.path, change: file.change })),
@@ -389,6 +455,7 @@ export function formatJson(diff: DistDiff, dangers: readonly Danger[]): string {
         file: object.file,
         ...(object.change === 'changed' ? { fields: object.fields.map(field) } : {}),
         ...(object.sops ? { sops: object.sops } : {}),
+        ...(object.moved !== undefined ? { moved: object.moved } : {}),
       })),
     })),
     other: diff.other.map((file) => ({ path: file.path, change: file.change })),

@@ -38,20 +38,31 @@ function keySegment(path: string, key: string): string {
   return `${path}[${JSON.stringify(key)}]`;
 }
 
+/** Values the YAML reader makes of timestamps, sets and ordered maps, compared and shown as plain data. */
+export function plain(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Set) return [...value].map(plain);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([key, item]) => [String(key), plain(item)]));
+  return value;
+}
+
+const own = (record: object, key: string) => Object.hasOwn(record, key);
+
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, index) => deepEqual(item, b[index]));
+  const x = plain(a);
+  const y = plain(b);
+  if (x !== a || y !== b) return deepEqual(x, y);
+  if (Array.isArray(x)) {
+    if (!Array.isArray(y) || x.length !== y.length) return false;
+    return x.every((item, index) => deepEqual(item, y[index]));
   }
-  if (isRecord(a)) {
-    if (!isRecord(b) || Array.isArray(b)) return false;
-    const keys = Object.keys(a);
-    if (keys.length !== Object.keys(b).length) return false;
-    return keys.every((key) => key in b && deepEqual(a[key], b[key]));
+  if (isRecord(x)) {
+    if (!isRecord(y)) return false;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length) return false;
+    return keys.every((key) => own(y, key) && deepEqual(x[key], y[key]));
   }
-  // Dates (YAML timestamps) compare by value.
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return false;
 }
 
@@ -66,15 +77,17 @@ export function diffValues(before: unknown, after: unknown, path = ''): FieldCha
   return out;
 }
 
-function walk(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
-  if (deepEqual(before, after)) return;
+function walk(rawBefore: unknown, rawAfter: unknown, path: string, out: FieldChange[]): void {
+  if (deepEqual(rawBefore, rawAfter)) return;
+  const before = plain(rawBefore);
+  const after = plain(rawAfter);
   if (isRecord(before) && isRecord(after) && !Array.isArray(before) && !Array.isArray(after)) {
     for (const key of Object.keys(before)) {
       const next = keySegment(path, key);
-      if (!(key in after)) out.push({ path: next, before: before[key] });
+      if (!own(after, key)) out.push({ path: next, before: before[key] });
       else walk(before[key], after[key], next, out);
     }
-    for (const key of Object.keys(after)) if (!(key in before)) out.push({ path: keySegment(path, key), after: after[key] });
+    for (const key of Object.keys(after)) if (!own(before, key)) out.push({ path: keySegment(path, key), after: after[key] });
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {

@@ -113,6 +113,19 @@ describe('npm run diff: exit codes', () => {
   });
 });
 
+describe('npm run diff: a dist/ ArgoCD could not build', () => {
+  it('exits 2 naming the file and what is wrong with it', async () => {
+    const broken = dist({ web: [deployment('api')] });
+    broken.set('c/web/deployment-api.yaml', 'kind: [\n');
+    const root = repository({ good: dist({ web: [deployment('api')] }), broken });
+    const result = await diff(['--base', 'good', '--head', 'broken'], { root });
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('diff: broken (');
+    expect(result.err).toContain('dist/c/web/deployment-api.yaml (document 1): YAML syntax error');
+    expect(result.err).toContain('cannot be read as ArgoCD would read them');
+  });
+});
+
 describe('npm run diff: formats and colour', () => {
   it('colours text on a terminal unless NO_COLOR is set', async () => {
     expect((await diff(['--base', 'scaled', '--head', 'open'], { terminal: true })).out).toContain('\u001b[');

@@ -301,3 +301,127 @@ describe('formats', () => {
     expect(report.dangers[0]).toMatchObject({ rule: 'exposure.removed-network-policy', object: 'NetworkPolicy web/deny' });
   });
 });
+
+describe('what a reviewer found', () => {
+  it('says which files of a dist/ ArgoCD could not build, instead of guessing', () => {
+    const good = dist({ web: [deployment('api')] });
+    const broken = new Map(good);
+    broken.set('c/web/deployment-api.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  name: again\n');
+    broken.set('c/web/list.yaml', '- just\n- a list\n');
+    expect(diffOf(good, broken).problems).toEqual([
+      'after: dist/c/web/deployment-api.yaml (document 1): YAML syntax error at line 5, column 3: the key "name" appears twice in one mapping (readers keep only one of them): remove the other',
+      'after: dist/c/web/list.yaml (document 1): document is not a mapping (a Kubernetes object is a YAML mapping)',
+    ]);
+    const duplicate = new Map(good);
+    duplicate.set('c/web/copy.yaml', stringifyManifest(deployment('api', { replicas: 9 })));
+    expect(diffOf(good, duplicate).problems).toEqual([
+      'after: dist/c/web/copy.yaml holds Deployment web/api, which dist/c/web/deployment-api.yaml holds too: kustomize refuses two objects with one identity in a build',
+    ]);
+    const kustomization = new Map(good);
+    kustomization.set('c/web/kustomization.yaml', 'resources: [a.yaml\n');
+    expect(diffOf(good, kustomization).problems[0]).toMatch(/^after: dist\/c\/web\/kustomization.yaml is not valid YAML/);
+  });
+
+  it('reads a v1 List as its items', () => {
+    const list = new Map([
+      [
+        'c/web/all.yaml',
+        stringifyManifest({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [deployment('api'), object('v1', 'ConfigMap', 'x', {}, { namespace: 'web' })],
+        }),
+      ],
+    ]);
+    const one = new Map([['c/web/all.yaml', stringifyManifest({ apiVersion: 'v1', kind: 'List', items: [deployment('api')] })]]);
+    const [app] = diffOf(list, one).apps;
+    expect(app?.objects.map((change) => `${change.change} ${change.ref.kind}`)).toEqual(['removed ConfigMap']);
+  });
+
+  it('compares timestamps, and keys named like built-in methods', () => {
+    const at = (date: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: web\n  annotations:\n    at: ${date}\n`;
+    expect(diffOf(new Map([['c/web/x.yaml', at('2024-01-01')]]), new Map([['c/web/x.yaml', at('2025-06-30')]])).apps).toHaveLength(1);
+    expect(diffValues({ toString: '1' }, {})).toEqual([{ path: 'toString', before: '1' }]);
+    expect(diffValues({}, { constructor: '1' })).toEqual([{ path: 'constructor', after: '1' }]);
+  });
+
+  it('shows an object moved between apps as moved, not as a deletion', () => {
+    const cm = object('v1', 'ConfigMap', 'x', { data: { a: '1' } }, { namespace: 'web' });
+    const diff = diffOf(dist({ a: [cm], b: [] }), dist({ a: [], b: [cm] }));
+    const text = formatText(diff, findDangers(diff), options);
+    expect(text).toContain('- ConfigMap web/x (moved to app b)');
+    expect(text).toContain('+ ConfigMap web/x (moved from app a)');
+    expect(findDangers(diff)).toEqual([]);
+  });
+
+  it('never prints a ciphertext found outside a SOPS file, nor control characters', () => {
+    const before = dist({
+      web: [
+        object(
+          'v1',
+          'ConfigMap',
+          'x',
+          { data: { a: 'ENC[AES256_GCM,data:SECRET1,iv:i,tag:t,type:str]', b: 'fine' } },
+          { namespace: 'web' },
+        ),
+      ],
+    });
+    const after = dist({
+      web: [
+        object(
+          'v1',
+          'ConfigMap',
+          'x',
+          { data: { a: 'ENC[AES256_GCM,data:SECRET2,iv:i,tag:t,type:str]', b: 'line\u001b[2K\rsummary: fake' } },
+          { namespace: 'web' },
+        ),
+      ],
+    });
+    const diff = diffOf(before, after);
+    for (const output of [formatText(diff, [], options), formatMarkdown(diff, [], options), formatJson(diff, [])]) {
+      expect(output).not.toMatch(/SECRET1|SECRET2/);
+    }
+    expect(formatText(diff, [], options)).not.toContain('\u001b');
+    expect(formatText(diff, [], options)).toContain('\\u001b[2K\\rsummary: fake');
+  });
+
+  it('keeps markdown a note: no value breaks the table or the page, the dangers are capped too', () => {
+    const hostile = 'a.example.org\n\n**No dangerous change.** <img src=x>\n</details>|';
+    const policy = (name: string) =>
+      object('networking.k8s.io/v1', 'NetworkPolicy', name, { spec: { podSelector: {} } }, { namespace: 'web' });
+    const many = Array.from({ length: 300 }, (_, index) => policy(`deny-${index}`));
+    const diff = diffOf(
+      dist({ web: [...many, object('v1', 'ConfigMap', hostile.replace(/\W/g, '-'), {}, { namespace: 'web' })] }),
+      dist({ web: [] }),
+    );
+    const dangers = findDangers(diff).map((danger, index) => (index === 0 ? { ...danger, detail: hostile } : danger));
+    const text = formatMarkdown(diff, dangers, { ...options, maxChars: 8000 });
+    expect(text.length).toBeLessThan(9000);
+    expect(text).toContain('**and ');
+    expect(text).not.toContain('<img');
+    expect(text).not.toMatch(/\n\*\*No dangerous change/);
+    const row = text.split('\n').find((line) => line.includes('a.example.org'));
+    expect(row).toContain('&lt;img src=x&gt; &lt;/details&gt;\\|');
+  });
+
+  it('json keeps what a kustomization change says: added or removed, and its files', () => {
+    const diff = diffOf(
+      new Map([
+        [
+          'c/argocd/kustomization.yaml',
+          kustomize({ resources: ['https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml'] }),
+        ],
+      ]),
+      new Map([['c/argocd/kustomization.yaml', kustomize({ resources: [] })]]),
+    );
+    expect(JSON.parse(formatJson(diff, [])).apps[0].kustomization).toEqual([
+      {
+        subject: 'upstream raw.githubusercontent.com/argoproj/argo-cd',
+        note: 'manifests/ha/install.yaml removed at v3.5.1',
+        items: ['manifests/ha/install.yaml'],
+        path: '',
+      },
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../../framework/model.js';
 import { DANGER_RULES } from '../../../pipeline/diff/dangers.js';
+import { stringifyManifest } from '../../../pipeline/yaml.js';
 import { dangersOf, deployment, dist, object } from './helpers.js';
 
 const ns = { namespace: 'web' };
@@ -123,7 +124,12 @@ interface Case {
   readonly near: Record<string, Manifest[]>;
   /** Apps as they are before the near change, when not `before`. */
   readonly nearBefore?: Record<string, Manifest[]>;
+  /** Extra files (a kustomization) of each state, by path. */
+  readonly files?: { before?: Record<string, string>; after?: Record<string, string>; near?: Record<string, string> };
 }
+
+const kustomization = (body: Record<string, unknown>) =>
+  stringifyManifest({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['deployment-api.yaml'], ...body });
 
 const CASES: readonly Case[] = [
   {
@@ -255,6 +261,35 @@ const CASES: readonly Case[] = [
     nearBefore: { web: [deployment('api'), deployment('old')] },
   },
   {
+    rule: 'data-loss.moved-object',
+    before: { a: [pvc(), deployment('api')], b: [] },
+    after: { a: [deployment('api')], b: [pvc()] },
+    near: { a: [deployment('api')], b: [pvc({}, '10Gi', keep)] },
+    nearBefore: { a: [pvc({}, '10Gi', keep), deployment('api')], b: [] },
+  },
+  {
+    rule: 'data-loss.renamed-objects',
+    before: { web: [deployment('api')] },
+    after: { web: [deployment('api')] },
+    near: { web: [deployment('api')] },
+    files: {
+      before: { 'c/web/kustomization.yaml': kustomization({}) },
+      after: { 'c/web/kustomization.yaml': kustomization({ namePrefix: 'v2-' }) },
+      near: { 'c/web/kustomization.yaml': kustomization({ commonAnnotations: { team: 'a' } }) },
+    },
+  },
+  {
+    rule: 'immutable.common-labels',
+    before: { web: [deployment('api')] },
+    after: { web: [deployment('api')] },
+    near: { web: [deployment('api')] },
+    files: {
+      before: { 'c/web/kustomization.yaml': kustomization({}) },
+      after: { 'c/web/kustomization.yaml': kustomization({ commonLabels: { team: 'a' } }) },
+      near: { 'c/web/kustomization.yaml': kustomization({ labels: [{ pairs: { team: 'a' } }] }) },
+    },
+  },
+  {
     rule: 'exposure.ingress-sso',
     before: { web: [authMiddleware, headersMiddleware, ingress('app.example.org', sso)] },
     after: { web: [authMiddleware, headersMiddleware, ingress('app.example.org', headers)] },
@@ -328,7 +363,7 @@ describe('danger rules', () => {
 
   for (const entry of CASES) {
     it(`${entry.rule}: triggered by its change, not by a close one`, () => {
-      const found = dangersOf(dist(entry.before), dist(entry.after));
+      const found = dangersOf(dist(entry.before, entry.files?.before), dist(entry.after, entry.files?.after));
       const mine = found.filter((danger) => danger.rule === entry.rule);
       expect(mine.length, JSON.stringify(found)).toBeGreaterThan(0);
       for (const danger of mine) {
@@ -336,7 +371,7 @@ describe('danger rules', () => {
         expect(danger.reason).toMatch(/\S/);
         expect(danger.cluster).toBe('c');
       }
-      const near = dangersOf(dist(entry.nearBefore ?? entry.before), dist(entry.near));
+      const near = dangersOf(dist(entry.nearBefore ?? entry.before, entry.files?.before), dist(entry.near, entry.files?.near));
       expect(near.filter((danger) => danger.rule === entry.rule)).toEqual([]);
     });
   }
@@ -365,12 +400,98 @@ describe('danger rules', () => {
       dist({ gitops: [object('v1', 'ConfigMap', 'x')] }),
     );
     expect(cascade.map((danger) => danger.rule).sort()).toEqual(['data-loss.cascade-application', 'data-loss.removed-app']);
-    expect(cascade.find((danger) => danger.rule === 'data-loss.removed-app')?.detail).toContain('deletes all 1 objects');
+    expect(cascade.find((danger) => danger.rule === 'data-loss.removed-app')?.detail).toContain('deletes the 1 object of the folder');
   });
 
   it('finds a stateful object of any kind by the claim template it holds', () => {
     const found = dangersOf(dist({ web: [prometheus, deployment('api')] }), dist({ web: [deployment('api')] }));
     expect(found.map((danger) => `${danger.rule} ${danger.object}`)).toEqual(['data-loss.prune-stateful Prometheus web/k8s']);
+  });
+
+  it('leaves what ArgoCD recreates out of the immutable rules: hooks and Replace=true', () => {
+    const hook = (image: string) => ({
+      ...job(image),
+      metadata: {
+        name: 'migrate',
+        namespace: 'web',
+        annotations: { 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' },
+      },
+    });
+    expect(dangersOf(dist({ web: [hook('m:1')] }), dist({ web: [hook('m:2')] }))).toEqual([]);
+    const replaced = (labels: Record<string, string>) => ({
+      ...deployment('api', { selector: { matchLabels: labels } }),
+      metadata: { name: 'api', namespace: 'web', annotations: { 'argocd.argoproj.io/sync-options': 'Replace=true,Force=true' } },
+    });
+    expect(dangersOf(dist({ web: [replaced({ a: '1' })] }), dist({ web: [replaced({ a: '2' })] }))).toEqual([]);
+  });
+
+  it('keeps quiet for an Application ArgoCD does not prune, and speaks for an ApplicationSet', () => {
+    const kept = {
+      ...application(['resources-finalizer.argocd.argoproj.io/foreground']),
+      metadata: { name: 'web', namespace: 'argocd', finalizers: ['resources-finalizer.argocd.argoproj.io/foreground'], ...keep },
+    };
+    expect(dangersOf(dist({ gitops: [kept, object('v1', 'ConfigMap', 'x')] }), dist({ gitops: [object('v1', 'ConfigMap', 'x')] }))).toEqual(
+      [],
+    );
+    const set = (preserve: boolean) =>
+      object(
+        'argoproj.io/v1alpha1',
+        'ApplicationSet',
+        'apps',
+        {
+          spec: {
+            syncPolicy: { preserveResourcesOnDeletion: preserve },
+            template: { metadata: { finalizers: ['resources-finalizer.argocd.argoproj.io'] } },
+          },
+        },
+        { namespace: 'argocd' },
+      );
+    const removed = dangersOf(
+      dist({ gitops: [set(false), object('v1', 'ConfigMap', 'x')] }),
+      dist({ gitops: [object('v1', 'ConfigMap', 'x')] }),
+    );
+    expect(removed.map((danger) => danger.detail)).toEqual([
+      expect.stringContaining('deletes the Applications it generated, and their resources finalizer'),
+    ]);
+    expect(
+      dangersOf(dist({ gitops: [set(true), object('v1', 'ConfigMap', 'x')] }), dist({ gitops: [object('v1', 'ConfigMap', 'x')] })),
+    ).toEqual([]);
+  });
+
+  it('sees authentication dropped by a middleware change or by a replacement ingress', () => {
+    const open = { ...authMiddleware, spec: { headers: { frameDeny: true } } };
+    const middleware = dangersOf(
+      dist({ web: [authMiddleware, ingress('a.example.org', sso)] }),
+      dist({ web: [open, ingress('a.example.org', sso)] }),
+    );
+    expect(middleware.map((danger) => `${danger.rule} ${danger.object}`)).toEqual(['exposure.ingress-sso Middleware web/sso']);
+    const renamed = { ...ingress('a.example.org', {}), metadata: { name: 'site-v2', namespace: 'web', annotations: {} } };
+    const replaced = dangersOf(dist({ web: [authMiddleware, ingress('a.example.org', sso)] }), dist({ web: [authMiddleware, renamed] }));
+    expect(replaced.map((danger) => danger.rule)).toEqual(['exposure.ingress-sso']);
+    expect(replaced[0]?.detail).toContain('serves a.example.org without the authentication Ingress web/site had');
+  });
+
+  it('reads TLS as Traefik and kustomize do: wildcards, entries without hosts, case, quoted rules', () => {
+    const withTls = (tls: unknown[]) => ({
+      ...ingress('App.example.org', sso),
+      spec: { ...(ingress('app.example.org', sso).spec as object), tls },
+    });
+    expect(
+      dangersOf(dist({ web: [withTls([{ hosts: ['*.example.org'] }])] }), dist({ web: [withTls([])] })).map((danger) => danger.rule),
+    ).toEqual(['exposure.ingress-tls']);
+    expect(
+      dangersOf(dist({ web: [withTls([{ secretName: 'default' }])] }), dist({ web: [withTls([])] })).map((danger) => danger.rule),
+    ).toEqual(['exposure.ingress-tls']);
+    expect(
+      dangersOf(dist({ web: [withTls([{ hosts: ['*.example.org'] }])] }), dist({ web: [withTls([{ hosts: ['APP.example.org'] }])] })),
+    ).toEqual([]);
+    const route = (match: string) =>
+      object('traefik.io/v1alpha1', 'IngressRoute', 'r', { spec: { routes: [{ match, services: [{ name: 'api', port: 80 }] }] } }, ns);
+    expect(
+      dangersOf(dist({ web: [route('Host(`a.example.org`)')] }), dist({ web: [route('Host("b.example.org")')] })).map(
+        (danger) => danger.detail,
+      ),
+    ).toEqual(['b.example.org: new, with no authentication in front of it']);
   });
 
   it('marks the dangers of an allowed rule as allowed', () => {
