@@ -175,6 +175,49 @@ class Side {
     return this.namespaces.get(app);
   }
 
+  private readonly roleMaps = new Map<string, Map<string, FileRole>>();
+
+  /**
+   * What each file of an app folder is to kustomize: a file of objects (listed in `resources`, or
+   * named by a generator such as KSOPS in its `files`), a generator's configuration, or nothing
+   * (not deployed). A folder without a kustomization is a plain folder of manifests to ArgoCD:
+   * each of its YAML files holds objects. A listed file that is missing is a problem.
+   */
+  roles(app: string): Map<string, FileRole> {
+    const known = this.roleMaps.get(app);
+    if (known) return known;
+    const files = this.apps.get(app) ?? [];
+    const roles = new Map<string, FileRole>();
+    const kustomizationFile = files.find((file) => KUSTOMIZATIONS.has(file));
+    const kustomization = kustomizationFile === undefined ? undefined : this.kustomization(app);
+    if (kustomizationFile === undefined || kustomization === undefined) {
+      for (const file of files) if (/\.ya?ml$/.test(file) && !KUSTOMIZATIONS.has(file)) roles.set(file, 'objects');
+      this.roleMaps.set(app, roles);
+      return roles;
+    }
+    const local = (entry: unknown): string | undefined =>
+      typeof entry === 'string' && !remote(entry) ? entry.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : undefined;
+    const claim = (entry: string, role: FileRole, field: string) => {
+      const inFolder = files.filter((file) => file === entry || file.startsWith(`${entry}/`));
+      if (inFolder.length === 0)
+        this.problem(`${app}/${kustomizationFile}`, `lists ${entry} in ${field}, which is not in the folder: kustomize cannot build it`);
+      for (const file of inFolder) if (!KUSTOMIZATIONS.has(file.split('/').pop() ?? '')) roles.set(file, role);
+    };
+    for (const entry of listOf(kustomization.resources).map(local)) if (entry) claim(entry, 'objects', 'resources');
+    for (const field of ['generators', 'transformers', 'validators']) {
+      for (const entry of listOf(kustomization[field]).map(local)) {
+        if (!entry) continue;
+        claim(entry, 'generator', field);
+        // A generator that reads files of objects (KSOPS) names them in its `files`.
+        for (const config of this.objects(app, entry) ?? []) {
+          for (const named of listOf(config.manifest.files).map(local)) if (named) claim(named, 'objects', `the files of ${entry}`);
+        }
+      }
+    }
+    this.roleMaps.set(app, roles);
+    return roles;
+  }
+
   problem(path: string, message: string): void {
     const text = `${this.tree.label}: dist/${path} ${message}`;
     if (!this.problems.includes(text)) this.problems.push(text);
@@ -210,7 +253,9 @@ class Side {
     if (known) return known;
     const apps = [...this.apps.keys()].filter((app) => app.startsWith(`${cluster}/`));
     this.read(apps.flatMap((app) => (this.apps.get(app) ?? []).map((file) => `${app}/${file}`)));
-    const objects = apps.flatMap((app) => (this.apps.get(app) ?? []).flatMap((file) => this.objects(app, file) ?? []));
+    const objects = apps.flatMap((app) =>
+      (this.apps.get(app) ?? []).flatMap((file) => (this.roles(app).get(file) === 'objects' ? (this.objects(app, file) ?? []) : [])),
+    );
     this.clusters.set(cluster, objects);
     return objects;
   }
@@ -219,6 +264,9 @@ class Side {
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
+
+/** What a file of an app folder is to kustomize; a file with no role is not deployed. */
+type FileRole = 'objects' | 'generator';
 
 /** A `v1` List's items, as kustomize reads them; any other document as itself. */
 function listItems(manifest: Manifest): Manifest[] {
@@ -346,15 +394,34 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     [...side.apps].flatMap(([app, files]) => files.filter((file) => KUSTOMIZATIONS.has(file)).map((file) => `${app}/${file}`));
   before.read(kustomizations(before));
   after.read(kustomizations(after));
+  // Then the generators' configurations they name (a KSOPS generator lists the files of objects it reads).
+  const generatorConfigs = (side: Side) =>
+    [...side.apps].flatMap(([app, files]) => {
+      const kustomization = files.some((file) => KUSTOMIZATIONS.has(file)) ? side.kustomization(app) : undefined;
+      return ['generators', 'transformers', 'validators'].flatMap((field) =>
+        listOf(kustomization?.[field]).flatMap((entry) =>
+          typeof entry === 'string' && !remote(entry) ? [`${app}/${entry.replace(/^(\.\/)+/, '')}`] : [],
+        ),
+      );
+    });
+  before.read(generatorConfigs(before));
+  after.read(generatorConfigs(after));
   const changedFiles = new Map<string, string[]>();
   for (const app of appNames) {
     const oldFiles = before.apps.get(app) ?? [];
     const newFiles = after.apps.get(app) ?? [];
     const all = [...new Set([...oldFiles, ...newFiles])].sort(compareStrings);
     const moved = before.namespace(app) !== after.namespace(app);
+    const oldRoles = before.roles(app);
+    const newRoles = after.roles(app);
     changedFiles.set(
       app,
-      all.filter((file) => moved || beforeTree.blobs.get(`${app}/${file}`) !== afterTree.blobs.get(`${app}/${file}`)),
+      all.filter(
+        (file) =>
+          moved ||
+          oldRoles.get(file) !== newRoles.get(file) ||
+          beforeTree.blobs.get(`${app}/${file}`) !== afterTree.blobs.get(`${app}/${file}`),
+      ),
     );
   }
   const toRead = [...changedFiles].flatMap(([app, files]) => files.map((file) => `${app}/${file}`));
@@ -369,10 +436,25 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     const oldObjects = new Map<string, DistObject>();
     const newObjects = new Map<string, DistObject>();
     const fileChanges: FileChange[] = [];
+    const generatorChanges: KustomizationChange[] = [];
     for (const file of files) {
       if (KUSTOMIZATIONS.has(file)) continue;
-      const olds = before.apps.get(app)?.includes(file) ? before.objects(app, file) : [];
-      const news = after.apps.get(app)?.includes(file) ? after.objects(app, file) : [];
+      const oldRole = before.roles(app).get(file);
+      const newRole = after.roles(app).get(file);
+      if (oldRole === 'generator' || newRole === 'generator') {
+        // A generator's configuration says how objects are made, like the kustomization.
+        const config = (side: Side, role: FileRole | undefined) =>
+          role === 'generator' ? side.objects(app, file)?.[0]?.manifest : undefined;
+        const oldConfig = config(before, oldRole);
+        const newConfig = config(after, newRole);
+        if (oldConfig === undefined || newConfig === undefined)
+          generatorChanges.push({ subject: `generator ${file}`, note: newConfig ? 'added' : 'removed' });
+        else for (const field of diffValues(oldConfig, newConfig)) generatorChanges.push({ subject: `generator ${file}`, ...field });
+        continue;
+      }
+      if (oldRole === undefined && newRole === undefined && /\.ya?ml$/.test(file)) continue;
+      const olds = oldRole === 'objects' ? before.objects(app, file) : /\.ya?ml$/.test(file) ? [] : undefined;
+      const news = newRole === 'objects' ? after.objects(app, file) : /\.ya?ml$/.test(file) ? [] : undefined;
       if (olds === undefined || news === undefined) {
         // Not (or no longer) a file of objects: shown as text, whatever the other side holds.
         const oldText = before.content(`${app}/${file}`);
@@ -460,9 +542,10 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
       });
     }
     objects.sort((a, b) => compareRefs(a.ref, b.ref));
-    const kustomization = files.some((file) => KUSTOMIZATIONS.has(file))
-      ? diffKustomization(before.kustomization(app), after.kustomization(app))
-      : [];
+    const kustomization = [
+      ...(files.some((file) => KUSTOMIZATIONS.has(file)) ? diffKustomization(before.kustomization(app), after.kustomization(app)) : []),
+      ...generatorChanges,
+    ];
     if (objects.length === 0 && kustomization.length === 0 && fileChanges.length === 0) continue;
     const change: ChangeKind = !before.apps.has(app) ? 'added' : !after.apps.has(app) ? 'removed' : 'changed';
     apps.push({ ...base, change, objects, kustomization, files: fileChanges });
@@ -556,6 +639,8 @@ export function versionless(url: string): { key: string; versions: string[] } {
   return { key: params.length > 0 ? `${path}?${params.join('&')}` : path, versions };
 }
 
+/** Whether a kustomization entry is a URL or a remote base rather than a file of the folder. */
+const remote = (entry: string): boolean => /^[a-z]+:\/\//.test(entry) || /^github\.com\//.test(entry);
 const isRemote = (entry: unknown): entry is string =>
   typeof entry === 'string' && (/^[a-z]+:\/\//.test(entry) || /^github\.com\//.test(entry));
 

@@ -91,6 +91,7 @@ describe('object diff of two dists', () => {
     // Flow style, keys reversed, a comment, another file name: the same object.
     const reversed = Object.fromEntries(Object.entries(manifest).reverse());
     after.set('c/web/moved.yaml', `# moved\n${JSON.stringify(reversed)}\n`);
+    after.set('c/web/kustomization.yaml', kustomize({ resources: ['./moved.yaml'] }));
     const diff = diffOf(before, after);
     expect(diff.apps).toEqual([]);
     expect(formatText(diff, [], options)).toContain('summary: no change; no dangerous change');
@@ -205,6 +206,15 @@ describe('SOPS files', () => {
   const files = (secret: string) =>
     new Map([
       ['c/argocd/kustomization.yaml', kustomize({ namespace: 'argocd', generators: ['./secret-generator.yaml'] })],
+      [
+        'c/argocd/secret-generator.yaml',
+        stringifyManifest({
+          apiVersion: 'viaduct.ai/v1',
+          kind: 'ksops',
+          metadata: { name: 'secrets' },
+          files: ['./secret-argocd-secret.sops.yaml'],
+        }),
+      ],
       ['c/argocd/secret-argocd-secret.sops.yaml', secret],
     ]);
   const all = (before: string, after: string) => {
@@ -308,18 +318,55 @@ describe('what a reviewer found', () => {
     const broken = new Map(good);
     broken.set('c/web/deployment-api.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  name: again\n');
     broken.set('c/web/list.yaml', '- just\n- a list\n');
+    broken.set('c/web/kustomization.yaml', kustomize({ resources: ['deployment-api.yaml', 'list.yaml'] }));
     expect(diffOf(good, broken).problems).toEqual([
       'after: dist/c/web/deployment-api.yaml (document 1): YAML syntax error at line 5, column 3: the key "name" appears twice in one mapping (readers keep only one of them): remove the other',
       'after: dist/c/web/list.yaml (document 1): document is not a mapping (a Kubernetes object is a YAML mapping)',
     ]);
     const duplicate = new Map(good);
     duplicate.set('c/web/copy.yaml', stringifyManifest(deployment('api', { replicas: 9 })));
+    duplicate.set('c/web/kustomization.yaml', kustomize({ resources: ['deployment-api.yaml', 'copy.yaml'] }));
     expect(diffOf(good, duplicate).problems).toEqual([
       'after: dist/c/web/copy.yaml holds Deployment web/api, which dist/c/web/deployment-api.yaml holds too: kustomize refuses two objects with one identity in a build',
     ]);
     const kustomization = new Map(good);
     kustomization.set('c/web/kustomization.yaml', 'resources: [a.yaml\n');
     expect(diffOf(good, kustomization).problems[0]).toMatch(/^after: dist\/c\/web\/kustomization.yaml is not valid YAML/);
+  });
+
+  it('counts as deployed only what the kustomization lists, and its generators name', () => {
+    const pvc = object(
+      'v1',
+      'PersistentVolumeClaim',
+      'data',
+      { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+      { namespace: 'web' },
+    );
+    const before = dist({ web: [pvc, deployment('api')] });
+    const after = new Map(before);
+    after.set('c/web/kustomization.yaml', kustomize({ resources: ['deployment-api.yaml'] }));
+    const diff = diffOf(before, after);
+    expect(diff.apps[0]?.objects.map((change) => `${change.change} ${change.ref.kind}`)).toEqual(['removed PersistentVolumeClaim']);
+    expect(findDangers(diff).map((danger) => danger.rule)).toEqual(['data-loss.removed-pvc']);
+    const missing = new Map(before);
+    missing.set('c/web/kustomization.yaml', kustomize({ resources: ['deployment-api.yaml', 'gone.yaml'] }));
+    expect(diffOf(before, missing).problems).toEqual([
+      'after: dist/c/web/kustomization.yaml lists gone.yaml in resources, which is not in the folder: kustomize cannot build it',
+    ]);
+    const generator = (files: string[]) =>
+      stringifyManifest({ apiVersion: 'viaduct.ai/v1', kind: 'ksops', metadata: { name: 'secrets' }, files });
+    const secret = stringifyManifest(
+      object('v1', 'Secret', 's', { data: { a: 'ENC[AES256_GCM,data:AAAA,iv:i,tag:t,type:str]' }, sops: { mac: 'x' } }),
+    );
+    const withSecret = (files: string[]) =>
+      new Map([
+        ['c/web/kustomization.yaml', kustomize({ namespace: 'web', generators: ['./gen.yaml'] })],
+        ['c/web/gen.yaml', generator(files)],
+        ['c/web/s.sops.yaml', secret],
+      ]);
+    const text = formatText(diffOf(withSecret(['./s.sops.yaml']), withSecret([])), [], options);
+    expect(text).toContain('  generator gen.yaml: files: - ./s.sops.yaml');
+    expect(text).toContain('  - Secret web/s (SOPS)  [s.sops.yaml]');
   });
 
   it('reads a v1 List as its items', () => {
