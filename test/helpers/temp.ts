@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 const made: string[] = [];
-let hooked = false;
 
-/** A new folder under the system's temporary folder, removed when the test process ends. */
+// Each test file evaluates this module anew: its folders go when the file's tests are done.
+afterAll(() => {
+  for (const path of made.splice(0)) rmSync(path, { recursive: true, force: true });
+});
+
+/** A new folder under the system's temporary folder, removed when the test file's tests are done. */
 export function temporaryDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
-  if (!hooked) {
-    hooked = true;
-    process.on('exit', () => {
-      for (const path of made) rmSync(path, { recursive: true, force: true });
-    });
-  }
   return dir;
 }
