@@ -141,10 +141,12 @@ export async function runDiff(argv: readonly string[], context: CommandContext):
   if (diff.problems.length > 0) {
     for (const problem of diff.problems) io.err(`diff: ${problem}`);
     io.err(
-      `diff: ${diff.problems.length === 1 ? 'a file' : `${diff.problems.length} files`} of dist/ cannot be read as ArgoCD would read them, so what a sync does cannot be said: fix them (npm run synth writes a readable dist/)`,
+      `diff: dist/ at ${diff.head} cannot be read as ArgoCD would read it (${diff.problems.length === 1 ? '1 problem' : `${diff.problems.length} problems`}), so what a sync does cannot be said: fix them (npm run synth writes a readable dist/)`,
     );
     return 2;
   }
+  // A broken base does not block the review of the change that mends it.
+  for (const warning of diff.warnings) io.err(`diff: warning: ${warning} (the base; compared as far as it reads)`);
   const colour = format === 'text' && context.terminal === true && (env.NO_COLOR ?? '') === '';
   const options = { colour, verbose: values.verbose ?? false, maxChars };
   if (values.json !== undefined) {

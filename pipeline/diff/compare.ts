@@ -1,5 +1,6 @@
-import { parse as parseYaml } from 'yaml';
-import { compareStrings, groupOf, isRecord, type Manifest } from '../../framework/model.js';
+import { posix } from 'node:path';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { annotationsOf, compareStrings, groupOf, isRecord, type Manifest } from '../../framework/model.js';
 import { CLUSTER_SCOPED } from '../schemas.js';
 import { parseManifests } from '../yaml.js';
 import type { DistTree } from './trees.js';
@@ -86,6 +87,8 @@ export interface AppChange {
   readonly objects: readonly ObjectChange[];
   readonly kustomization: readonly KustomizationChange[];
   readonly files: readonly FileChange[];
+  /** The app's kustomization on each side, when it has one (for rules that read it whole). */
+  readonly kustomizations?: { readonly before?: Manifest; readonly after?: Manifest };
 }
 
 export interface DistDiff {
@@ -105,6 +108,11 @@ export interface DistDiff {
    * sync does with such a tree.
    */
   readonly problems: readonly string[];
+  /**
+   * What makes the base unreadable the same way. The diff still compares what it can read: a
+   * change that mends a broken dist/ must be reviewable.
+   */
+  readonly warnings: readonly string[];
 }
 
 const KUSTOMIZATIONS = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
@@ -130,6 +138,7 @@ class Side {
   readonly problems: string[] = [];
 
   constructor(readonly tree: DistTree) {
+    for (const problem of tree.problems ?? []) this.problems.push(`${tree.label}: ${problem}`);
     for (const path of [...tree.blobs.keys()].sort(compareStrings)) {
       const parts = path.split('/');
       if (parts.length < 3) {
@@ -154,17 +163,39 @@ class Side {
     return this.contents.get(path);
   }
 
-  kustomization(app: string): Manifest | undefined {
-    const file = (this.apps.get(app) ?? []).find((name) => KUSTOMIZATIONS.has(name));
+  /** The kustomization file of a folder of an app ('' for the app folder itself), if it has one. */
+  kustomizationFile(app: string, folder = ''): string | undefined {
+    const prefix = folder === '' ? '' : `${folder}/`;
+    const file = [...KUSTOMIZATIONS].find((name) => (this.apps.get(app) ?? []).includes(`${prefix}${name}`));
+    return file === undefined ? undefined : `${prefix}${file}`;
+  }
+
+  private readonly kustomizations = new Map<string, Manifest | undefined>();
+
+  /** The kustomization of a folder of an app, parsed and checked as kustomize reads it; undefined when it has none or it is unreadable. */
+  kustomization(app: string, folder = ''): Manifest | undefined {
+    const file = this.kustomizationFile(app, folder);
     if (file === undefined) return undefined;
-    try {
-      const value: unknown = parseYaml(this.content(`${app}/${file}`) ?? '', { version: '1.1' });
-      if (isRecord(value)) return value;
-      this.problem(`${app}/${file}`, 'is not a kustomization (a YAML mapping)');
-    } catch (error) {
-      this.problem(`${app}/${file}`, `is not valid YAML: ${firstLine(error)}`);
+    const path = `${app}/${file}`;
+    if (this.kustomizations.has(path)) return this.kustomizations.get(path);
+    let found: Manifest | undefined;
+    // kustomize reads the first document of the file; a trailing `---` is no error.
+    const documents = parseAllDocuments(this.content(path) ?? '', { version: '1.1' });
+    const list = Array.isArray(documents) ? documents : [documents];
+    const document = list.find((item) => item.contents !== null) ?? list[0];
+    if (document && document.errors.length > 0) {
+      this.problem(path, `is not valid YAML: ${firstLine(document.errors[0])}`);
+    } else {
+      const value: unknown = document?.toJS() ?? {};
+      if (!isRecord(value)) this.problem(path, 'is not a kustomization (a YAML mapping)');
+      else {
+        const wrong = kustomizationShape(value);
+        if (wrong) this.problem(path, wrong);
+        else found = value;
+      }
     }
-    return undefined;
+    this.kustomizations.set(path, found);
+    return found;
   }
 
   namespace(app: string): string | undefined {
@@ -175,47 +206,109 @@ class Side {
     return this.namespaces.get(app);
   }
 
+  /** The namespace kustomize gives the objects of a file: the outermost kustomization's that sets one. */
+  fileNamespace(app: string, file: string): string | undefined {
+    this.roles(app);
+    return this.fileNamespaces.get(app)?.get(file) ?? this.namespace(app);
+  }
+
+  private readonly fileNamespaces = new Map<string, Map<string, string | undefined>>();
+
   private readonly roleMaps = new Map<string, Map<string, FileRole>>();
 
   /**
-   * What each file of an app folder is to kustomize: a file of objects (listed in `resources`, or
-   * named by a generator such as KSOPS in its `files`), a generator's configuration, or nothing
-   * (not deployed). A folder without a kustomization is a plain folder of manifests to ArgoCD:
-   * each of its YAML files holds objects. A listed file that is missing is a problem.
+   * What each file of an app folder is to kustomize: a file of objects (listed in `resources`, in
+   * a nested kustomization or component, or named by a generator such as KSOPS in its `files`), a
+   * generator's configuration, an input of the build (a patch, chart values, a generator's source
+   * file), or nothing (not deployed). A folder without a kustomization is a plain folder of
+   * manifests to ArgoCD: each of its YAML and JSON files holds objects. A listed file that is
+   * missing is a problem.
    */
   roles(app: string): Map<string, FileRole> {
     const known = this.roleMaps.get(app);
     if (known) return known;
     const files = this.apps.get(app) ?? [];
     const roles = new Map<string, FileRole>();
-    const kustomizationFile = files.find((file) => KUSTOMIZATIONS.has(file));
-    const kustomization = kustomizationFile === undefined ? undefined : this.kustomization(app);
-    if (kustomizationFile === undefined || kustomization === undefined) {
-      for (const file of files) if (/\.ya?ml$/.test(file) && !KUSTOMIZATIONS.has(file)) roles.set(file, 'objects');
-      this.roleMaps.set(app, roles);
+    const namespaces = new Map<string, string | undefined>();
+    this.roleMaps.set(app, roles);
+    this.fileNamespaces.set(app, namespaces);
+    if (this.kustomizationFile(app) === undefined || this.kustomization(app) === undefined) {
+      for (const file of files) if (MANIFEST_FILE.test(file) && !isKustomization(file)) roles.set(file, 'objects');
       return roles;
     }
-    const local = (entry: unknown): string | undefined =>
-      typeof entry === 'string' && !remote(entry) ? entry.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : undefined;
-    const claim = (entry: string, role: FileRole, field: string) => {
-      const inFolder = files.filter((file) => file === entry || file.startsWith(`${entry}/`));
-      if (inFolder.length === 0)
-        this.problem(`${app}/${kustomizationFile}`, `lists ${entry} in ${field}, which is not in the folder: kustomize cannot build it`);
-      for (const file of inFolder) if (!KUSTOMIZATIONS.has(file.split('/').pop() ?? '')) roles.set(file, role);
-    };
-    for (const entry of listOf(kustomization.resources).map(local)) if (entry) claim(entry, 'objects', 'resources');
-    for (const field of ['generators', 'transformers', 'validators']) {
-      for (const entry of listOf(kustomization[field]).map(local)) {
-        if (!entry) continue;
-        claim(entry, 'generator', field);
-        // A generator that reads files of objects (KSOPS) names them in its `files`.
-        for (const config of this.objects(app, entry) ?? []) {
-          for (const named of listOf(config.manifest.files).map(local)) if (named) claim(named, 'objects', `the files of ${entry}`);
+    const visiting = new Set<string>();
+    const visit = (folder: string, outerNamespace: string | undefined) => {
+      const kustomizationFile = this.kustomizationFile(app, folder);
+      const kustomization = this.kustomization(app, folder);
+      if (kustomizationFile === undefined || kustomization === undefined || visiting.has(folder)) return;
+      visiting.add(folder);
+      const own = typeof kustomization.namespace === 'string' && kustomization.namespace !== '' ? kustomization.namespace : undefined;
+      const namespace = outerNamespace ?? own;
+      // A local path, relative to the app folder; undefined for remote bases, inline configurations and paths outside the app.
+      const local = (entry: unknown): string | undefined => {
+        if (typeof entry !== 'string' || entry.includes('\n') || /^[a-z][a-z0-9+.-]*:\/\/|^git@|^git::/i.test(entry)) return undefined;
+        const path = posix.normalize(posix.join(folder, entry.replace(/\/+$/, '')));
+        if (remote(entry) && !files.some((file) => file === path || file.startsWith(`${path}/`))) return undefined;
+        return path === '..' || path.startsWith('../') || path.startsWith('/') ? undefined : path === '.' ? '' : path;
+      };
+      const claim = (entry: string, role: FileRole, field: string) => {
+        const nested = entry === '' ? [] : files.filter((file) => file.startsWith(`${entry}/`));
+        if (nested.length > 0 && role === 'objects') {
+          // A folder in resources or components is a kustomization of its own.
+          if (this.kustomizationFile(app, entry) === undefined) {
+            this.problem(
+              `${app}/${kustomizationFile}`,
+              `lists ${entry} in ${field}, a folder without a kustomization: kustomize cannot build it`,
+            );
+          } else visit(entry, namespace);
+          return;
+        }
+        if (!files.includes(entry)) {
+          this.problem(`${app}/${kustomizationFile}`, `lists ${entry} in ${field}, which is not in the folder: kustomize cannot build it`);
+          return;
+        }
+        if (roles.get(entry) !== 'objects') roles.set(entry, role);
+        if (role === 'objects') namespaces.set(entry, namespace);
+      };
+      for (const field of ['resources', 'components', 'bases']) {
+        for (const entry of listOf(kustomization[field]).map(local)) if (entry !== undefined) claim(entry, 'objects', field);
+      }
+      for (const field of ['generators', 'transformers', 'validators']) {
+        for (const entry of listOf(kustomization[field]).map(local)) {
+          if (entry === undefined) continue;
+          claim(entry, 'generator', field);
+          // A generator that reads files of objects (KSOPS) names them in its `files`, relative to its configuration.
+          for (const config of this.objects(app, entry) ?? []) {
+            for (const named of listOf(config.manifest.files)) {
+              const path = local(named);
+              if (path !== undefined) claim(path, 'objects', `the files of ${entry}`);
+            }
+          }
         }
       }
-    }
-    this.roleMaps.set(app, roles);
+      for (const input of buildInputs(kustomization)) {
+        const path = local(input.path);
+        if (path !== undefined) claim(path, 'input', input.field);
+      }
+      visiting.delete(folder);
+    };
+    visit('', undefined);
     return roles;
+  }
+
+  /** A build input's content: its YAML or JSON documents as values (one document as itself), else its text. */
+  inputValue(app: string, file: string): unknown {
+    const content = this.content(`${app}/${file}`);
+    if (content === undefined || !MANIFEST_FILE.test(file)) return content;
+    const documents = parseAllDocuments(content, { version: '1.1' });
+    const list = Array.isArray(documents) ? documents : [documents];
+    if (list.some((document) => document.errors.length > 0)) return content;
+    // A SOPS-encrypted input shows no ciphertext and no key material.
+    const values = list
+      .filter((document) => document.contents !== null)
+      .map((document) => document.toJS() as unknown)
+      .map((value) => (isRecord(value) && isRecord(value.sops) ? mask({ ...value, sops: ENCRYPTED }, '', new Map()) : value));
+    return values.length === 1 ? values[0] : values;
   }
 
   problem(path: string, message: string): void {
@@ -233,15 +326,19 @@ class Side {
     if (this.parsed.has(path)) return this.parsed.get(path);
     const content = this.content(path);
     let found: DistObject[] | undefined;
-    if (content !== undefined && /\.ya?ml$/.test(file) && !KUSTOMIZATIONS.has(file)) {
+    if (content !== undefined && MANIFEST_FILE.test(file) && !isKustomization(file)) {
       const parsed = parseManifests(content, path);
       for (const problem of parsed.problems) this.problem(path, `(document ${(problem.origin.document ?? 0) + 1}): ${problem.message}`);
-      const namespace = this.namespace(app);
+      const namespace = this.fileNamespace(app, file);
       found = [];
       for (const [index, manifest] of parsed.objects.flatMap(({ manifest }) => listItems(manifest)).entries()) {
         const object = toDistObject(manifest, file, namespace);
         if (object) found.push(object);
-        else this.problem(path, `(object ${index + 1}) is not a Kubernetes object: it needs apiVersion, kind and metadata.name`);
+        else
+          this.problem(
+            path,
+            `(object ${index + 1}) is not a Kubernetes object: it needs apiVersion, kind and metadata.name (or generateName)`,
+          );
       }
     }
     this.parsed.set(path, found);
@@ -261,12 +358,77 @@ class Side {
   }
 }
 
+const BEHAVIOR = 'kustomize.config.k8s.io/behavior';
+
+/**
+ * The key an object is matched by in its app: its identity, and for a generated object that
+ * kustomize merges into or puts in place of another (`behavior: merge` or `replace`, as a KSOPS
+ * secret over an upstream one) that behaviour too: it is a change of that object, not a second one.
+ */
+function identityKey(object: DistObject): string {
+  const behavior = annotationsOf(object.manifest)[BEHAVIOR];
+  return behavior === 'merge' || behavior === 'replace' ? `${refKey(object.ref)}\u0000${behavior}` : refKey(object.ref);
+}
+
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** What a file of an app folder is to kustomize; a file with no role is not deployed. */
-type FileRole = 'objects' | 'generator';
+type FileRole = 'objects' | 'generator' | 'input';
+
+/** Files ArgoCD and kustomize read as manifests. */
+const MANIFEST_FILE = /\.(ya?ml|json)$/;
+
+const isKustomization = (file: string): boolean => KUSTOMIZATIONS.has(file.split('/').pop() ?? '');
+
+const LIST_FIELDS = ['resources', 'components', 'bases', 'generators', 'transformers', 'validators', 'patchesStrategicMerge', 'crds'];
+
+/** What makes a kustomization one kustomize refuses to read (a field of the wrong type), or undefined. */
+function kustomizationShape(kustomization: Manifest): string | undefined {
+  for (const field of LIST_FIELDS) {
+    const value = kustomization[field];
+    if (value !== undefined && value !== null && !Array.isArray(value)) return `has ${field} that is not a list: kustomize cannot read it`;
+  }
+  for (const field of ['namespace', 'namePrefix', 'nameSuffix']) {
+    const value = kustomization[field];
+    if (value !== undefined && value !== null && typeof value !== 'string')
+      return `has ${field} that is not a string: kustomize cannot read it`;
+  }
+  return undefined;
+}
+
+/**
+ * The local files a kustomization reads besides its resources: patches, chart values, the
+ * sources of ConfigMap and Secret generators, replacements, OpenAPI schemas.
+ */
+function buildInputs(kustomization: Manifest): { path: string; field: string }[] {
+  const inputs: { path: string; field: string }[] = [];
+  const add = (value: unknown, field: string) => {
+    if (typeof value === 'string' && value !== '') inputs.push({ path: value, field });
+  };
+  for (const patch of listOf(kustomization.patches)) if (isRecord(patch)) add(patch.path, 'patches');
+  for (const patch of listOf(kustomization.patchesJson6902)) if (isRecord(patch)) add(patch.path, 'patchesJson6902');
+  for (const patch of listOf(kustomization.patchesStrategicMerge))
+    if (typeof patch === 'string' && !patch.includes('\n')) add(patch, 'patchesStrategicMerge');
+  for (const chart of listOf(kustomization.helmCharts)) {
+    if (!isRecord(chart)) continue;
+    add(chart.valuesFile, 'helmCharts valuesFile');
+    for (const file of listOf(chart.additionalValuesFiles)) add(file, 'helmCharts additionalValuesFiles');
+  }
+  for (const field of ['configMapGenerator', 'secretGenerator']) {
+    for (const generator of listOf(kustomization[field])) {
+      if (!isRecord(generator)) continue;
+      // `files` entries are `path` or `key=path`; `envs` (and the older `env`) are paths.
+      for (const file of listOf(generator.files)) if (typeof file === 'string') add(file.slice(file.indexOf('=') + 1), field);
+      for (const file of [...listOf(generator.envs), generator.env]) add(file, field);
+    }
+  }
+  for (const replacement of listOf(kustomization.replacements)) if (isRecord(replacement)) add(replacement.path, 'replacements');
+  for (const file of listOf(kustomization.crds)) add(file, 'crds');
+  if (isRecord(kustomization.openapi)) add(kustomization.openapi.path, 'openapi');
+  return inputs;
+}
 
 /** A `v1` List's items, as kustomize reads them; any other document as itself. */
 function listItems(manifest: Manifest): Manifest[] {
@@ -301,16 +463,22 @@ const CLUSTER_SCOPED_CUSTOM = new Set([
 /** The object as the diff sees it, or undefined when the document is not a Kubernetes object. */
 function toDistObject(manifest: Manifest, file: string, kustomizeNamespace: string | undefined): DistObject | undefined {
   const { apiVersion, kind, metadata } = manifest;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !isRecord(metadata) || typeof metadata.name !== 'string') {
-    return undefined;
-  }
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !isRecord(metadata)) return undefined;
+  // An object with only a generateName (an ArgoCD hook) is created anew at each sync; it is named by that prefix.
+  const name =
+    typeof metadata.name === 'string' && metadata.name !== ''
+      ? metadata.name
+      : typeof metadata.generateName === 'string' && metadata.generateName !== ''
+        ? `${metadata.generateName}*`
+        : undefined;
+  if (name === undefined) return undefined;
   const group = groupOf(apiVersion);
   const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
   // kustomize gives every namespaced object the kustomization's namespace; an object written
   // without one is namespaced unless its kind is a known cluster-scoped one.
   const scoped = CLUSTER_SCOPED.has(`${group}/${kind}`) || (own === undefined && CLUSTER_SCOPED_CUSTOM.has(`${group}/${kind}`));
   const namespace = scoped ? '' : (kustomizeNamespace ?? own ?? '');
-  const ref = { group, kind, namespace, name: metadata.name };
+  const ref = { group, kind, namespace, name };
   if (!isRecord(manifest.sops)) return { ref, manifest, file };
   const ciphertexts = new Map<string, string>();
   const { sops, ...rest } = manifest;
@@ -438,9 +606,29 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     const fileChanges: FileChange[] = [];
     const generatorChanges: KustomizationChange[] = [];
     for (const file of files) {
-      if (KUSTOMIZATIONS.has(file)) continue;
+      if (isKustomization(file)) {
+        const folder = posix.dirname(file);
+        // The app's own kustomization is compared below; a nested one (a base, a component) here.
+        if (folder !== '.') {
+          const changes = diffKustomization(before.kustomization(app, folder), after.kustomization(app, folder));
+          for (const change of changes) generatorChanges.push({ ...change, subject: `${folder}/: ${change.subject}` });
+        }
+        continue;
+      }
       const oldRole = before.roles(app).get(file);
       const newRole = after.roles(app).get(file);
+      if (oldRole === 'input' || newRole === 'input') {
+        // A patch, chart values or a generator's source: part of how objects are made.
+        const value = (side: Side, role: FileRole | undefined) => (role === 'input' ? side.inputValue(app, file) : undefined);
+        const oldValue = value(before, oldRole);
+        const newValue = value(after, newRole);
+        const subject = `input ${file}`;
+        if (oldValue === undefined || newValue === undefined)
+          generatorChanges.push({ subject, note: newValue === undefined ? 'removed' : 'added' });
+        else if (typeof oldValue === 'string' || typeof newValue === 'string') generatorChanges.push({ subject, note: 'changed' });
+        else for (const field of diffValues(oldValue, newValue)) generatorChanges.push({ subject, ...field });
+        continue;
+      }
       if (oldRole === 'generator' || newRole === 'generator') {
         // A generator's configuration says how objects are made, like the kustomization.
         const config = (side: Side, role: FileRole | undefined) =>
@@ -452,9 +640,9 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
         else for (const field of diffValues(oldConfig, newConfig)) generatorChanges.push({ subject: `generator ${file}`, ...field });
         continue;
       }
-      if (oldRole === undefined && newRole === undefined && /\.ya?ml$/.test(file)) continue;
-      const olds = oldRole === 'objects' ? before.objects(app, file) : /\.ya?ml$/.test(file) ? [] : undefined;
-      const news = newRole === 'objects' ? after.objects(app, file) : /\.ya?ml$/.test(file) ? [] : undefined;
+      if (oldRole === undefined && newRole === undefined && MANIFEST_FILE.test(file)) continue;
+      const olds = oldRole === 'objects' ? before.objects(app, file) : MANIFEST_FILE.test(file) ? [] : undefined;
+      const news = newRole === 'objects' ? after.objects(app, file) : MANIFEST_FILE.test(file) ? [] : undefined;
       if (olds === undefined || news === undefined) {
         // Not (or no longer) a file of objects: shown as text, whatever the other side holds.
         const oldText = before.content(`${app}/${file}`);
@@ -470,7 +658,7 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
         continue;
       }
       const add = (side: Side, objects: Map<string, DistObject>, object: DistObject) => {
-        const key = refKey(object.ref);
+        const key = identityKey(object);
         const other = objects.get(key);
         if (other) {
           side.problem(
@@ -485,11 +673,12 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     }
     // An object added beside an unchanged file may collide with one of its objects: those files are read too.
     if ([...newObjects.keys()].some((key) => !oldObjects.has(key))) {
-      const unchanged = (after.apps.get(app) ?? []).filter((file) => !files.includes(file) && !KUSTOMIZATIONS.has(file));
+      const roles = after.roles(app);
+      const unchanged = (after.apps.get(app) ?? []).filter((file) => !files.includes(file) && roles.get(file) === 'objects');
       after.read(unchanged.map((file) => `${app}/${file}`));
       for (const file of unchanged) {
         for (const object of after.objects(app, file) ?? []) {
-          const other = newObjects.get(refKey(object.ref));
+          const other = newObjects.get(identityKey(object));
           if (other) {
             after.problem(
               `${app}/${other.file}`,
@@ -548,7 +737,8 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     ];
     if (objects.length === 0 && kustomization.length === 0 && fileChanges.length === 0) continue;
     const change: ChangeKind = !before.apps.has(app) ? 'added' : !after.apps.has(app) ? 'removed' : 'changed';
-    apps.push({ ...base, change, objects, kustomization, files: fileChanges });
+    const kustomizations = { before: before.kustomization(app), after: after.kustomization(app) };
+    apps.push({ ...base, change, objects, kustomization, files: fileChanges, kustomizations });
   }
   const other: FileChange[] = [];
   for (const path of [...new Set([...before.other, ...after.other])].sort(compareStrings)) {
@@ -585,7 +775,8 @@ export function compareDists(beforeTree: DistTree, afterTree: DistTree): DistDif
     head: afterTree.label,
     apps: withMoves,
     other,
-    problems: [...before.problems, ...after.problems],
+    problems: after.problems,
+    warnings: before.problems,
     objectsOf: (side, cluster) => (side === 'before' ? before : after).clusterObjects(cluster),
     appsOf: (side, cluster) =>
       [...(side === 'before' ? before : after).apps.keys()]
@@ -640,9 +831,13 @@ export function versionless(url: string): { key: string; versions: string[] } {
 }
 
 /** Whether a kustomization entry is a URL or a remote base rather than a file of the folder. */
-const remote = (entry: string): boolean => /^[a-z]+:\/\//.test(entry) || /^github\.com\//.test(entry);
-const isRemote = (entry: unknown): entry is string =>
-  typeof entry === 'string' && (/^[a-z]+:\/\//.test(entry) || /^github\.com\//.test(entry));
+const remote = (entry: string): boolean =>
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ||
+  /^(git@|git::)/.test(entry) ||
+  /\?(ref|version|submodules|timeout)=/.test(entry) ||
+  // A host name first, as kustomize's remote targets are written: github.com/org/repo//path.
+  /^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}\/[^/]+\/[^/]+/i.test(entry);
+const isRemote = (entry: unknown): entry is string => typeof entry === 'string' && remote(entry);
 
 function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];

@@ -227,24 +227,9 @@ function authOf(change: Subject, manifest: Manifest | undefined, objects: () => 
   if (!manifest) return [];
   const found: string[] = AUTH_ANNOTATIONS.filter((key) => at(manifest, 'metadata', 'annotations', key) !== undefined);
   const namespace = change.ref.namespace;
-  const middlewares = () => objects().filter((object) => TRAEFIK_GROUPS.has(object.ref.group) && object.ref.kind === 'Middleware');
-  const authenticates = (lookup: (object: DistObject) => boolean, name: string, depth = 0): boolean => {
-    const middleware = middlewares().find(lookup);
-    if (!middleware) return /auth/i.test(name);
-    const spec = at(middleware.manifest, 'spec');
-    if (AUTH_MIDDLEWARE.some((key) => at(spec, key) !== undefined)) return true;
-    // A chain authenticates when a middleware of it does.
-    return (
-      depth < 4 &&
-      listOf(at(spec, 'chain', 'middlewares')).some((entry) => {
-        const entryName = at(entry, 'name');
-        const entryNamespace = (at(entry, 'namespace') as string | undefined) ?? middleware.ref.namespace;
-        return (
-          typeof entryName === 'string' &&
-          authenticates((object) => object.ref.name === entryName && object.ref.namespace === entryNamespace, entryName, depth + 1)
-        );
-      })
-    );
+  const authenticates = (lookup: (object: DistObject) => boolean, name: string): boolean => {
+    const middleware = middlewaresOf(objects).find(lookup);
+    return middleware ? middlewareAuthenticates(middleware, objects) : /auth/i.test(name);
   };
   if (isIngress(change)) {
     const annotation = at(manifest, 'metadata', 'annotations', MIDDLEWARES_ANNOTATION);
@@ -272,6 +257,41 @@ const isMiddleware = (subject: Subject) => TRAEFIK_GROUPS.has(subject.ref.group)
 /** The ways a Middleware authenticates itself (not through a chain). */
 function middlewareAuth(manifest: Manifest | undefined): string[] {
   return AUTH_MIDDLEWARE.filter((key) => at(manifest, 'spec', key) !== undefined);
+}
+
+/** The labels a kustomization adds to every selector: its commonLabels and the pairs of its labels with includeSelectors. */
+function selectorLabels(kustomization: Manifest | undefined): Map<string, unknown> {
+  const labels = new Map<string, unknown>();
+  const add = (pairs: unknown) => {
+    if (isRecord(pairs)) for (const [key, value] of Object.entries(pairs)) labels.set(key, value);
+  };
+  add(at(kustomization, 'commonLabels'));
+  for (const entry of listOf(at(kustomization, 'labels'))) if (at(entry, 'includeSelectors') === true) add(at(entry, 'pairs'));
+  return labels;
+}
+
+function middlewaresOf(objects: () => readonly DistObject[]): DistObject[] {
+  return objects().filter((object) => TRAEFIK_GROUPS.has(object.ref.group) && object.ref.kind === 'Middleware');
+}
+
+/** Whether a Traefik Middleware authenticates: itself, or through a middleware of its chain (resolved among the cluster's objects; one not found counts when its name says auth). */
+function middlewareAuthenticates(
+  middleware: Pick<DistObject, 'ref' | 'manifest'>,
+  objects: () => readonly DistObject[],
+  depth = 0,
+): boolean {
+  const spec = at(middleware.manifest, 'spec');
+  if (AUTH_MIDDLEWARE.some((key) => at(spec, key) !== undefined)) return true;
+  return (
+    depth < 4 &&
+    listOf(at(spec, 'chain', 'middlewares')).some((entry) => {
+      const name = at(entry, 'name');
+      if (typeof name !== 'string') return false;
+      const namespace = (at(entry, 'namespace') as string | undefined) ?? middleware.ref.namespace;
+      const found = middlewaresOf(objects).find((object) => object.ref.name === name && object.ref.namespace === namespace);
+      return found ? middlewareAuthenticates(found, objects, depth + 1) : /auth/i.test(name);
+    })
+  );
 }
 
 /** The Rules with a wildcard of a Role or ClusterRole. */
@@ -524,7 +544,10 @@ export const DANGER_RULES: readonly DangerRule[] = [
     object: (change, context) => {
       if (change.change === 'changed' && isMiddleware(change)) {
         const lost = middlewareAuth(change.before).filter((key) => !middlewareAuth(change.after).includes(key));
-        return lost.length > 0 && middlewareAuth(change.after).length === 0
+        const still =
+          change.after !== undefined &&
+          middlewareAuthenticates({ ref: change.ref, manifest: change.after }, () => context.objectsOf('after', change.cluster));
+        return lost.length > 0 && !still
           ? [`the middleware no longer authenticates (${lost.join(', ')} removed): every ingress naming it is open`]
           : [];
       }
@@ -554,13 +577,23 @@ export const DANGER_RULES: readonly DangerRule[] = [
   {
     id: 'exposure.ingress-tls',
     reason: 'an ingress host that loses TLS is served in plain HTTP: credentials and cookies cross the network readable',
-    object: (change) => {
-      if (change.change !== 'changed' || !(isIngress(change) || isIngressRoute(change))) return [];
+    object: (change, context) => {
+      if (change.change === 'removed' || !(isIngress(change) || isIngressRoute(change))) return [];
       const after = tlsHosts(change, change.after);
       const served = new Set(hostsOf(change, change.after));
-      return [...tlsHosts(change, change.before)]
-        .filter((host) => served.has(host) && !after.has(host))
-        .map((host) => `${host}: TLS removed`);
+      if (change.change === 'changed') {
+        return [...tlsHosts(change, change.before)]
+          .filter((host) => served.has(host) && !after.has(host))
+          .map((host) => `${host}: TLS removed`);
+      }
+      // A new ingress serving in plain HTTP a host another served over TLS, which no ingress of the cluster still does.
+      const ingresses = (side: 'before' | 'after') =>
+        context.objectsOf(side, change.cluster).filter((object) => isIngress(object) || isIngressRoute(object));
+      const hadTls = new Set(ingresses('before').flatMap((object) => [...tlsHosts(object, object.manifest)]));
+      const hasTls = new Set(ingresses('after').flatMap((object) => [...tlsHosts(object, object.manifest)]));
+      return [...served]
+        .filter((host) => !after.has(host) && hadTls.has(host) && !hasTls.has(host))
+        .map((host) => `${host}: served over TLS before, now in plain HTTP by this new ingress`);
     },
   },
   {
@@ -592,16 +625,15 @@ export const DANGER_RULES: readonly DangerRule[] = [
     id: 'immutable.common-labels',
     reason:
       "a kustomization's commonLabels (or labels with includeSelectors) go into every workload's selector, which is immutable: each workload's update is refused",
-    app: (change) =>
-      change.change === 'changed'
-        ? change.kustomization
-            .filter((entry) => entry.subject === 'kustomization' && /^(commonLabels|labels)\b/.test(entry.path ?? ''))
-            .filter(
-              (entry) =>
-                (entry.path ?? '').startsWith('commonLabels') || JSON.stringify([entry.before, entry.after]).includes('includeSelectors'),
-            )
-            .map((entry) => `${entry.path}: ${showValue(entry.before)} → ${showValue(entry.after)}`)
-        : [],
+    app: (change) => {
+      if (change.change !== 'changed' || !change.kustomizations) return [];
+      const before = selectorLabels(change.kustomizations.before);
+      const after = selectorLabels(change.kustomizations.after);
+      const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
+      return keys
+        .filter((key) => before.get(key) !== after.get(key))
+        .map((key) => `selector label ${key}: ${showValue(before.get(key))} → ${showValue(after.get(key))}`);
+    },
   },
   {
     id: 'privilege.privileged',

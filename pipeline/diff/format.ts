@@ -25,7 +25,12 @@ export interface FormatOptions {
 
 /** A SOPS value or an age or PGP armored block anywhere in text shown: never printed. */
 const CIPHERTEXT = /ENC\[[A-Z0-9_]+,data:[^\]]*\]|-----BEGIN (AGE ENCRYPTED FILE|PGP MESSAGE)-----[\s\S]*?(-----END \1-----|$)/g;
-const redact = (text: string) => text.replace(CIPHERTEXT, ENCRYPTED);
+/**
+ * A SOPS data key wrapped by a key service (KMS, GCP KMS, Azure Key Vault, Vault): the `enc`
+ * value of its metadata, in YAML, JSON, INI or dotenv files (`"enc": "…"`, `kms__list_0__map_enc=…`).
+ */
+const WRAPPED_KEY = /((?:\b|_)enc["']?[ \t]*[:=][ \t]*)(?![|>])("[^"\n]*"|'[^'\n]*'|[^\s,}\]]+)/g;
+const redact = (text: string) => text.replace(CIPHERTEXT, ENCRYPTED).replace(WRAPPED_KEY, `$1${ENCRYPTED}`);
 
 /** Every string of a value, redacted, for the JSON report. */
 function redactValue(value: unknown): unknown {
@@ -281,6 +286,7 @@ const COLOURS: Record<NonNullable<Line['tone']>, string> = {
 
 export function formatText(diff: DistDiff, dangers: readonly Danger[], options: FormatOptions): string {
   const lines: Line[] = [{ text: `diff of dist/: ${diff.base} → ${diff.head}`, tone: 'heading' }];
+  for (const warning of diff.warnings) lines.push({ text: `warning: ${warning} (compared as far as it reads)`, tone: 'dim' });
   for (const app of diff.apps) lines.push(...appLines(app, options));
   for (const file of diff.other) lines.push(...fileLines(file, options));
   if (dangers.length > 0) {
@@ -321,6 +327,12 @@ export function formatMarkdown(diff: DistDiff, dangers: readonly Danger[], optio
   // Half the size is for the dangers, the rest for the apps' changes: a long list of either is cut, saying so.
   const budget = options.maxChars - 600;
   const head: string[] = [`### Cluster diff: ${code(diff.base)} → ${code(diff.head)}`, ''];
+  if (diff.warnings.length > 0) {
+    head.push(`> **The base does not read in full**, so it is compared as far as it reads:`);
+    for (const warning of diff.warnings.slice(0, 10)) head.push(`> - ${cell(warning)}`);
+    if (diff.warnings.length > 10) head.push(`> - and ${diff.warnings.length - 10} more`);
+    head.push('');
+  }
   const blocking = dangers.filter((danger) => !danger.allowed);
   head.push(
     blocking.length > 0
@@ -432,6 +444,7 @@ export function formatJson(diff: DistDiff, dangers: readonly Danger[]): string {
     format: 1,
     base: diff.base,
     head: diff.head,
+    warnings: diff.warnings.map(redact),
     summary: {
       apps: diff.apps.map(countsOf),
       dangers: dangers.filter((danger) => !danger.allowed).length,

@@ -14,6 +14,8 @@ export interface DistTree {
   readonly blobs: ReadonlyMap<string, string>;
   /** The contents of some of the files. */
   read(paths: readonly string[]): Map<string, string>;
+  /** What makes files of the tree unreadable (a symbolic link to nothing). */
+  readonly problems?: readonly string[];
 }
 
 /** Git's id of a file's content (`git hash-object`), so a rendered file compares with a committed one without reading it. */
@@ -71,19 +73,47 @@ export function gitTree(root: string, ref: string, distFolder = 'dist'): DistTre
   const listing = git(root, ['ls-tree', '-r', '-z', '--full-name', commit, '--', distFolder]).toString('utf8');
   const base = `${prefix}${distFolder}/`;
   const blobs = new Map<string, string>();
+  const links: string[] = [];
   for (const entry of listing.split('\0')) {
     if (entry === '') continue;
     const tab = entry.indexOf('\t');
-    const [, type, id] = entry.slice(0, tab).split(' ');
+    const [mode, type, id] = entry.slice(0, tab).split(' ');
     const path = entry.slice(tab + 1);
     if (type !== 'blob' || id === undefined || !path.startsWith(base)) continue;
-    blobs.set(path.slice(base.length), id);
+    if (mode === '120000') links.push(path);
+    else blobs.set(path.slice(base.length), id);
+  }
+  // A symbolic link is read as the file it points to in the commit, as ArgoCD reads it.
+  const problems: string[] = [];
+  if (links.length > 0) {
+    const answers = git(
+      root,
+      ['cat-file', '--batch-check', '--follow-symlinks'],
+      `${links.map((link) => `${commit}:${link}`).join('\n')}\n`,
+    )
+      .toString('utf8')
+      .split('\n');
+    let line = 0;
+    for (const link of links) {
+      const answer = answers[line++] ?? '';
+      const [id, type] = answer.split(' ');
+      if (type === 'blob' && id !== undefined) {
+        blobs.set(link.slice(base.length), id);
+        continue;
+      }
+      // These answers are followed by a line naming the target.
+      if (/^(symlink|dangling|loop|notdir) /.test(answer)) line++;
+      problems.push(
+        `${distFolder}/${link.slice(base.length)} is a symbolic link to no file of the commit (${answer.split(' ')[0] || 'unreadable'}): ArgoCD cannot read it`,
+      );
+    }
   }
   const shortRef = /^[0-9a-f]{40}$/.test(ref) ? ref.slice(0, 12) : `${ref} (${commit.slice(0, 12)})`;
   return {
     label: shortRef,
     commit,
     blobs,
+    problems,
     read(paths) {
       const wanted = paths.filter((path) => blobs.has(path));
       const contents = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,7 +122,7 @@ describe('npm run diff: a dist/ ArgoCD could not build', () => {
     expect(result.code).toBe(2);
     expect(result.err).toContain('diff: broken (');
     expect(result.err).toContain('dist/c/web/deployment-api.yaml (document 1): YAML syntax error');
-    expect(result.err).toContain('cannot be read as ArgoCD would read them');
+    expect(result.err).toContain('cannot be read as ArgoCD would read it (');
   });
 });
 
@@ -218,5 +218,43 @@ describe('npm run diff: the working tree against a commit', () => {
     expect(dangerous.stdout).toContain('exposure.removed-network-policy');
     expect(run('--base', 'start', '--head', 'scaled').status).toBe(0);
     expect(run('--base', 'nope', '--head', 'scaled').status).toBe(2);
+  });
+});
+
+describe('npm run diff: symbolic links', () => {
+  it('reads a committed link as the file it points to, and a link to nothing as a problem', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'diff-test-'));
+    temporary.push(root);
+    git(root, 'init', '-q');
+    const app = join(root, 'dist/c/web');
+    mkdirSync(app, { recursive: true });
+    const map = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: web\ndata:\n  x: "${value}"\n`;
+    writeFileSync(join(app, 'kustomization.yaml'), 'resources: [cm.yaml]\n');
+    writeFileSync(join(app, 'one.yaml'), map('1'));
+    writeFileSync(join(app, 'two.yaml'), map('2'));
+    symlinkSync('one.yaml', join(app, 'cm.yaml'));
+    const commit = (tag: string) => {
+      git(root, 'add', '-A');
+      git(root, 'commit', '-q', '-m', tag);
+      git(root, 'tag', tag);
+    };
+    commit('one');
+    rmSync(join(app, 'cm.yaml'));
+    symlinkSync('two.yaml', join(app, 'cm.yaml'));
+    commit('two');
+    rmSync(join(app, 'cm.yaml'));
+    symlinkSync('gone.yaml', join(app, 'cm.yaml'));
+    commit('dangling');
+    const run = async (base: string, head: string) => {
+      const context = captureContext({ root, env: {} });
+      const code = await runDiff(['--base', base, '--head', head], context);
+      return { code, out: context.out.join('\n'), err: context.err.join('\n') };
+    };
+    const retargeted = await run('one', 'two');
+    expect(retargeted.code).toBe(0);
+    expect(retargeted.out).toContain('data.x: "1" → "2"');
+    const dangling = await run('two', 'dangling');
+    expect(dangling.code).toBe(2);
+    expect(dangling.err).toContain('dist/c/web/cm.yaml is a symbolic link to no file of the commit (dangling)');
   });
 });

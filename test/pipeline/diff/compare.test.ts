@@ -472,3 +472,165 @@ describe('what a reviewer found', () => {
     ]);
   });
 });
+
+describe('what a second review found', () => {
+  const pvc = (name: string, metadata: Record<string, unknown> = {}) =>
+    object(
+      'v1',
+      'PersistentVolumeClaim',
+      name,
+      { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+      { namespace: 'web', ...metadata },
+    );
+  const configMap = (name: string, data: Record<string, string>, metadata: Record<string, unknown> = {}) =>
+    object('v1', 'ConfigMap', name, { data }, metadata);
+
+  it('compares a broken base as far as it reads: the change that mends it is reviewable', () => {
+    const good = dist({ web: [deployment('api')] });
+    const broken = new Map(good);
+    broken.set('c/web/kustomization.yaml', kustomize({ resources: ['deployment-api.yaml', 'missing.yaml'] }));
+    const diff = diffOf(broken, good);
+    expect(diff.problems).toEqual([]);
+    expect(diff.warnings).toEqual([
+      'before: dist/c/web/kustomization.yaml lists missing.yaml in resources, which is not in the folder: kustomize cannot build it',
+    ]);
+    expect(formatText(diff, [], options)).toContain('warning: before: dist/c/web/kustomization.yaml lists missing.yaml');
+    expect(formatMarkdown(diff, [], { ...options, maxChars: 60000 })).toContain('**The base does not read in full**');
+    expect(JSON.parse(formatJson(diff, [])).warnings).toHaveLength(1);
+    // The same problem on the head is still one.
+    expect(diffOf(good, broken).problems).toHaveLength(1);
+  });
+
+  it('matches a generated object kustomize merges into another as a change of its own, not a second object', () => {
+    const files = (value: string) =>
+      new Map([
+        ['c/web/secret.yaml', stringifyManifest(object('v1', 'Secret', 's', { data: { a: 'YQ==' } }, { namespace: 'web' }))],
+        [
+          'c/web/gen.yaml',
+          stringifyManifest({ apiVersion: 'viaduct.ai/v1', kind: 'ksops', metadata: { name: 'g' }, files: ['s.sops.yaml'] }),
+        ],
+        [
+          'c/web/s.sops.yaml',
+          stringifyManifest(
+            object(
+              'v1',
+              'Secret',
+              's',
+              { data: { b: `ENC[AES256_GCM,data:${value},iv:i,tag:t,type:str]` }, sops: { mac: 'x' } },
+              { namespace: 'web', annotations: { 'kustomize.config.k8s.io/behavior': 'merge' } },
+            ),
+          ),
+        ],
+        ['c/web/kustomization.yaml', kustomize({ resources: ['secret.yaml'], generators: ['gen.yaml'] })],
+      ]);
+    const diff = diffOf(files('AAAA'), files('BBBB'));
+    expect(diff.problems).toEqual([]);
+    expect(diff.apps[0]?.objects.map((change) => `${change.change} ${change.file} ${change.sops?.reencrypted}`)).toEqual([
+      'changed s.sops.yaml true',
+    ]);
+  });
+
+  it('takes remote bases, inline configurations, normalised paths and hooks named by generateName as kustomize and ArgoCD do', () => {
+    const before = dist({ web: [configMap('a', { x: '1' })] });
+    const after = new Map(before);
+    after.set(
+      'c/web/kustomization.yaml',
+      kustomize({
+        resources: [
+          './sub/../configmap-a.yaml',
+          'git@github.com:example/repo//deploy?ref=v1.0.0',
+          'gitlab.com/example/repo//deploy?ref=v1.0.0',
+          'git::https://github.com/example/repo//x?ref=v1',
+          '../../elsewhere/base',
+          'job.yaml',
+        ],
+        transformers: ['apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: p\nprefix: a-\n'],
+      }),
+    );
+    after.set('c/web/job.yaml', stringifyManifest(object('batch/v1', 'Job', '', {}, { name: undefined, generateName: 'migrate-' })));
+    const diff = diffOf(before, after);
+    expect(diff.problems).toEqual([]);
+    expect(diff.apps[0]?.objects.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`)).toEqual([
+      'added Job migrate-*',
+    ]);
+    const trailing = new Map(before);
+    trailing.set('c/web/kustomization.yaml', `${kustomize({ resources: ['configmap-a.yaml'] })}---\n`);
+    expect(diffOf(before, trailing).problems).toEqual([]);
+  });
+
+  it('refuses a kustomization kustomize cannot read: a list field that is not a list, a namespace that is not a string', () => {
+    const before = dist({ web: [pvc('data')] });
+    for (const [body, message] of [
+      [{ resources: 'persistentvolumeclaim-data.yaml' }, 'has resources that is not a list'],
+      [{ resources: ['persistentvolumeclaim-data.yaml'], namespace: ['web'] }, 'has namespace that is not a string'],
+    ] as const) {
+      const after = new Map(before);
+      after.set('c/web/kustomization.yaml', kustomize(body));
+      expect(diffOf(before, after).problems).toEqual([`after: dist/c/web/kustomization.yaml ${message}: kustomize cannot read it`]);
+    }
+  });
+
+  it('shows changes of patch files, chart values and generator sources, without ciphertext or wrapped keys', () => {
+    const files = (replicas: number, key: string) =>
+      new Map([
+        ['c/web/configmap-a.yaml', stringifyManifest(configMap('a', { x: '1' }))],
+        ['c/web/patch.yaml', stringifyManifest({ spec: { replicas } })],
+        ['c/web/values.yaml', stringifyManifest({ controller: { privileged: replicas > 1 } })],
+        ['c/web/app.env', `sops_kms__list_0__map_enc=${key}\nNAME=ENC[AES256_GCM,data:${key},iv:i,tag:t,type:str]\n`],
+        [
+          'c/web/kustomization.yaml',
+          kustomize({
+            resources: ['configmap-a.yaml'],
+            patches: [{ path: 'patch.yaml', target: { kind: 'Deployment', name: 'api' } }],
+            helmCharts: [{ name: 'chart', repo: 'https://charts.example.org', version: '1.0.0', valuesFile: 'values.yaml' }],
+            secretGenerator: [{ name: 'app', envs: ['app.env'] }],
+          }),
+        ],
+      ]);
+    const diff = diffOf(files(1, 'KEYONE'), files(2, 'KEYTWO'));
+    expect(diff.problems).toEqual([]);
+    const lines = diff.apps[0]?.kustomization.map((change) => `${change.subject} ${change.path ?? ''} ${change.note ?? ''}`.trim());
+    expect(lines).toEqual(['input app.env  changed', 'input patch.yaml spec.replicas', 'input values.yaml controller.privileged']);
+    const text = formatText(diff, [], { ...options, verbose: true });
+    expect(text).toContain('spec.replicas: 1 → 2');
+    expect(text).not.toContain('KEYONE');
+    expect(text).not.toContain('KEYTWO');
+  });
+
+  it('follows nested kustomizations and components, with the namespace kustomize gives', () => {
+    const base = (resources: string[]) =>
+      new Map([
+        ['c/web/kustomization.yaml', kustomize({ namespace: 'web', resources: ['base'], components: ['extra'] })],
+        ['c/web/base/kustomization.yaml', kustomize({ namespace: 'inner', resources })],
+        ['c/web/base/pvc.yaml', stringifyManifest(pvc('data', { namespace: undefined }))],
+        ['c/web/base/cm.yaml', stringifyManifest(configMap('a', { x: '1' }))],
+        ['c/web/base/unused.yaml', stringifyManifest(configMap('unused', { x: '1' }))],
+        ['c/web/extra/kustomization.yaml', kustomize({ kind: 'Component', resources: ['cm.yaml'] })],
+        ['c/web/extra/cm.yaml', stringifyManifest(configMap('b', { x: '1' }))],
+      ]);
+    const before = base(['pvc.yaml', 'cm.yaml']);
+    const after = base(['cm.yaml']);
+    after.set('c/web/base/unused.yaml', stringifyManifest(configMap('unused', { x: '2' })));
+    after.set('c/web/extra/cm.yaml', stringifyManifest(configMap('b', { x: '2' })));
+    const diff = diffOf(before, after);
+    expect(diff.problems).toEqual([]);
+    expect(diff.apps[0]?.objects.map((change) => `${change.change} ${change.ref.kind} ${change.ref.namespace}/${change.ref.name}`)).toEqual(
+      ['changed ConfigMap web/b', 'removed PersistentVolumeClaim web/data'],
+    );
+    expect(findDangers(diff).map((danger) => danger.rule)).toEqual(['data-loss.removed-pvc']);
+    const plain = new Map(before);
+    plain.delete('c/web/extra/kustomization.yaml');
+    expect(diffOf(before, plain).problems).toEqual([
+      'after: dist/c/web/kustomization.yaml lists extra in components, a folder without a kustomization: kustomize cannot build it',
+    ]);
+  });
+
+  it('reads JSON manifests as objects', () => {
+    const privileged = deployment('api', {}, { hostNetwork: true });
+    const before = new Map([['c/web/cm.json', JSON.stringify(configMap('a', { x: '1' }))]]);
+    const after = new Map([...before, ['c/web/deployment.json', JSON.stringify(privileged)]]);
+    const diff = diffOf(before, after);
+    expect(diff.apps[0]?.objects.map((change) => `${change.change} ${change.ref.kind}`)).toEqual(['added Deployment']);
+    expect(findDangers(diff).map((danger) => danger.rule)).toEqual(['privilege.host-namespaces']);
+  });
+});

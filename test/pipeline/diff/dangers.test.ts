@@ -515,4 +515,40 @@ describe('danger rules', () => {
     );
     expect(found.map((danger) => danger.rule)).toEqual(['exposure.ingress-sso']);
   });
+
+  it('sees a selector label change however the kustomization writes it', () => {
+    const app = { web: [deployment('api')] };
+    const withLabels = (labels: unknown) => dist(app, { 'c/web/kustomization.yaml': kustomization({ labels }) });
+    const rules = (before: unknown, after: unknown) => dangersOf(withLabels(before), withLabels(after)).map((danger) => danger.detail);
+    expect(rules([{ pairs: { team: 'a' } }], [{ pairs: { team: 'a' }, includeSelectors: true }])).toEqual([
+      'selector label team: (none) → a',
+    ]);
+    expect(rules([{ pairs: { team: 'a' }, includeSelectors: true }], [{ pairs: { team: 'b' }, includeSelectors: true }])).toEqual([
+      'selector label team: a → b',
+    ]);
+    expect(rules([{ pairs: { team: 'a' } }], [{ pairs: { team: 'b' } }])).toEqual([]);
+  });
+
+  it('sees TLS lost when an ingress is replaced by one without it, however the host is cased', () => {
+    const renamed = { ...ingress('App.Example.org', sso, false), metadata: { name: 'new', namespace: 'web', annotations: sso } };
+    const found = dangersOf(dist({ web: [authMiddleware, ingress('app.example.org', sso)] }), dist({ web: [authMiddleware, renamed] }));
+    expect(found.map((danger) => `${danger.rule} ${danger.detail}`)).toEqual([
+      'exposure.ingress-tls app.example.org: served over TLS before, now in plain HTTP by this new ingress',
+    ]);
+    const stillTls = { ...ingress('app.example.org', sso), metadata: { name: 'new', namespace: 'web', annotations: sso } };
+    expect(dangersOf(dist({ web: [authMiddleware, ingress('app.example.org', sso)] }), dist({ web: [authMiddleware, stillTls] }))).toEqual(
+      [],
+    );
+  });
+
+  it('keeps a middleware that hands its authentication to a chain authenticated', () => {
+    const real = object('traefik.io/v1alpha1', 'Middleware', 'real-sso', { spec: { forwardAuth: { address: 'http://auth.web.svc' } } }, ns);
+    const chained = object('traefik.io/v1alpha1', 'Middleware', 'sso', { spec: { chain: { middlewares: [{ name: 'real-sso' }] } } }, ns);
+    const plain = object('traefik.io/v1alpha1', 'Middleware', 'sso', { spec: { chain: { middlewares: [{ name: 'headers' }] } } }, ns);
+    const before = dist({ web: [authMiddleware, real, headersMiddleware, ingress('a.example.org', sso)] });
+    expect(dangersOf(before, dist({ web: [chained, real, headersMiddleware, ingress('a.example.org', sso)] }))).toEqual([]);
+    expect(
+      dangersOf(before, dist({ web: [plain, real, headersMiddleware, ingress('a.example.org', sso)] })).map((danger) => danger.rule),
+    ).toContain('exposure.ingress-sso');
+  });
 });
