@@ -3,10 +3,11 @@
 // JavaScript, so a command starts without a TypeScript loader. `node --import tsx cli/synth.ts`
 // runs the same command from source; so does this launcher for another project (--root) or when
 // the build fails (a file that does not compile is then reported as synth always reports it).
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache');
@@ -21,7 +22,7 @@ async function freshBundle() {
   } catch {
     return undefined;
   }
-  if (manifest.format !== 1 || manifest.root !== root) return undefined;
+  if (manifest.format !== 2 || manifest.root !== root) return undefined;
   let moved = false;
   for (const entry of manifest.files) {
     const stats = statSync(join(root, entry.path), { throwIfNoEntry: false });
@@ -80,5 +81,44 @@ export async function launch(command) {
       return;
     }
   }
-  await import(pathToFileURL(bundle).href);
+  runBundle(bundle);
+}
+
+// Taken now: the sandbox replaces the fs functions while a command runs.
+const writeCache = writeFileSync;
+const renameCache = renameSync;
+
+/**
+ * Runs the CommonJS bundle through V8's code cache: its compiled code, kept beside it for this
+ * V8 (`<bundle>.<v8 version>.code`), spares the compile of several megabytes of JavaScript at
+ * each start. The cache is written at exit, when it holds the functions the run compiled too.
+ */
+function runBundle(bundle) {
+  const codeFile = `${bundle}.${process.versions.v8}-${process.arch}.code`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(codeFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const source = readFileSync(bundle, 'utf8');
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    cachedData,
+  });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        const temporary = `${codeFile}.${process.pid}`;
+        writeCache(temporary, script.createCachedData());
+        renameCache(temporary, codeFile);
+      } catch {
+        // Only the next start is slower.
+      }
+    });
+  }
+  // The bundle imports what it does not hold (pipeline/bundle.ts importModule) through this.
+  globalThis[Symbol.for('homelab-cdk8s.import')] = (specifier) => import(specifier);
+  const bundleModule = { exports: {} };
+  script.runInThisContext()(bundleModule.exports, module.createRequire(bundle), bundleModule, bundle, dirname(bundle));
 }

@@ -11,7 +11,7 @@ export const CACHE = '.cache';
 /** What says which bundle is current and what it was built from. */
 export const MANIFEST = 'synth.json';
 /** Bumped when the layout of the manifest or the bundle changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Written by the bundle's runs (pipeline/bundle.ts MODEL_MODULES_FILE): the kinds' model modules the next build holds. */
 const MODEL_MODULES = '.cache/model-modules.json';
 /** A kind's module of a model package, as pipeline/schemas.ts imports it: only these are taken from the list. */
@@ -134,8 +134,8 @@ const packageLocations = {
  * deprecated unless the caller is in node_modules; in the bundle no caller is, so a package's
  * require('punycode') (ajv-formats-draft2019) would print a warning it never prints from source.
  */
-const REQUIRE = `import { createRequire as __bundleRequire } from 'node:module';
-const require = ((base) => {
+const REQUIRE = `var __bundleUrl = require('node:url').pathToFileURL(__filename).href;
+require = ((base) => {
   const bundleRequire = (id) => {
     if (id !== 'punycode') return base(id);
     const emitWarning = process.emitWarning;
@@ -148,7 +148,7 @@ const require = ((base) => {
     }
   };
   return Object.assign(bundleRequire, base);
-})(__bundleRequire(import.meta.url));`;
+})(require);`;
 
 /** The entry of the bundle: registers the compositions and model modules it holds, then runs the command cli/launch.mjs names, as cli/<command>.ts does. */
 function entry(root, files, models) {
@@ -162,8 +162,8 @@ function entry(root, files, models) {
     // The kinds this run validated that the bundle lacks go to the list the next build holds.
     "process.on('exit', () => recordModelModules(modelModulesLoaded()));",
     // cli/launch.mjs names the command; both are in the bundle, and only the one named runs.
-    "if (globalThis[Symbol.for('homelab-cdk8s.command')] === 'diff') await import('./cli/diff.ts');",
-    "else await import('./cli/synth.ts');",
+    "if (globalThis[Symbol.for('homelab-cdk8s.command')] === 'diff') import('./cli/diff.ts');",
+    "else import('./cli/synth.ts');",
     '',
   ].join('\n');
 }
@@ -220,7 +220,7 @@ export async function buildSynthBundle(root) {
   const cache = join(root, CACHE);
   mkdirSync(cache, { recursive: true });
   const before = statsOf(root);
-  const temporary = join(cache, `synth-build-${process.pid}.mjs`);
+  const temporary = join(cache, `synth-build-${process.pid}.cjs`);
   let result;
   try {
     result = await esbuild.build({
@@ -234,10 +234,16 @@ export async function buildSynthBundle(root) {
       // The metafile names its inputs relative to this folder, whatever the caller's directory.
       absWorkingDir: root,
       platform: 'node',
-      format: 'esm',
+      format: 'cjs',
+      charset: 'ascii',
+      legalComments: 'none',
+      minifyWhitespace: true,
+      define: { 'import.meta.url': '__bundleUrl' },
       target: 'node20',
       outfile: temporary,
-      // CommonJS packages inside an ES module still call require() for Node's own modules.
+      // CommonJS, so that cli/launch.mjs can run it through V8's code cache (vm.Script's
+      // cachedData; Node has no such cache for ES modules before 22). import.meta.url is the
+      // bundle's; ASCII only and no comments, so reading it takes V8's fast path.
       banner: { js: REQUIRE },
       sourcemap: 'external',
       sourcesContent: false,
@@ -263,7 +269,7 @@ export async function buildSynthBundle(root) {
     .update(JSON.stringify([FORMAT, records.map((entry) => [entry.path, entry.hash ?? null])]))
     .digest('hex')
     .slice(0, 16);
-  const bundle = join(cache, `synth-${key}.mjs`);
+  const bundle = join(cache, `synth-${key}.cjs`);
   const map = JSON.parse(readFileSync(`${temporary}.map`, 'utf8'));
   const sources = map.sources.map((source) => resolve(cache, source));
   writeFileSync(`${bundle}.sources.json`, JSON.stringify({ sources, starts: sourceStarts(map.mappings) }));

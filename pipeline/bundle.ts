@@ -31,6 +31,18 @@ const readFile = fs.readFileSync;
 const writeFile = fs.writeFileSync;
 const rename = fs.renameSync;
 
+const IMPORTER = Symbol.for('homelab-cdk8s.import');
+
+/**
+ * Imports a module the bundle does not hold. The bundle runs as a script through V8's code cache
+ * (cli/launch.mjs), where import() has no loader of its own: the launcher lends its own. From
+ * source, and in tests, this is import().
+ */
+export function importModule(specifier: string): Promise<unknown> {
+  const importer = (globalThis as Record<symbol, unknown>)[IMPORTER];
+  return typeof importer === 'function' ? (importer as (specifier: string) => Promise<unknown>)(specifier) : import(specifier);
+}
+
 /** The file, beside the bundles, listing the model modules synth loaded: the next build holds them. */
 export const MODEL_MODULES_FILE = 'model-modules.json';
 

@@ -5,7 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { type ClusterDefinition, InventoryError } from '../framework/cluster.js';
 import { compareStrings, type Problem } from '../framework/model.js';
 import { dns1123LabelError } from '../framework/rules/metadata.js';
-import { bundledComposition } from './bundle.js';
+import { bundledComposition, importModule } from './bundle.js';
 import { readProjectFile } from './project-files.js';
 import { withoutHost, withoutHostWhileLoading } from './sandbox.js';
 import { describeThrown } from './thrown.js';
@@ -257,7 +257,7 @@ export async function loadClusters(root: string, watchdog?: Watchdog): Promise<L
       const bundled = bundledComposition(path);
       const url = pathToFileURL(path).href;
       watchdog?.step(`loading ${compositionFile}`);
-      module = (await withoutHostWhileLoading(root, () => (bundled ? bundled() : import(url)))) as { default?: unknown };
+      module = (await withoutHostWhileLoading(root, () => (bundled ? bundled() : importModule(url)))) as { default?: unknown };
     } catch (error) {
       problems.push({
         origin: { file: compositionFile },

@@ -1,7 +1,7 @@
 import { groupOf } from '../framework/model.js';
 import { type RegisteredKind, type SchemaCheck, type Scope, schemaViolations } from '../framework/schema.js';
 import type { FieldType, Structures } from '../framework/structure.js';
-import { bundledModel } from './bundle.js';
+import { bundledModel, importModule } from './bundle.js';
 import { crdStructures } from './strict/crd.js';
 
 /** What the pipeline knows about an `apiVersion` + `kind`. */
@@ -320,7 +320,7 @@ export class SchemaRegistry {
     let module: Record<string, unknown>;
     try {
       const bundled = bundledModel(specifier);
-      module = (await (bundled ? bundled() : import(specifier))) as Record<string, unknown>;
+      module = (await (bundled ? bundled() : importModule(specifier))) as Record<string, unknown>;
     } catch {
       return undefined;
     }

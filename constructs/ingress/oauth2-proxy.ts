@@ -107,8 +107,8 @@ const DEFAULT_RESOURCES: k8s.ResourceRequirements = {
 };
 
 const EMAIL = /^[^\s@,"#]+@[^\s@,"]+$/;
-const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-const GO_DURATION_UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/gy;
+const GO_DURATION_UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, '\u00b5s': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /** Seconds in a Go duration string (`1h`, `90m`, `1h30m`, `0`), or undefined when it is not one. */
 function goDurationSeconds(value: string): number | undefined {

@@ -104,7 +104,7 @@ export function cronScheduleError(schedule: string): string | undefined {
   if (trimmed.startsWith('@')) {
     if (['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'].includes(trimmed)) return undefined;
     const every = /^@every (.+)$/.exec(trimmed);
-    if (every && /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(every[1] as string)) return undefined;
+    if (every && /^(\d+(\.\d+)?(ns|us|\u00b5s|ms|s|m|h))+$/.test(every[1] as string)) return undefined;
     return `"${schedule}" is not a schedule descriptor (@yearly, @monthly, @weekly, @daily, @hourly, @every <duration>)`;
   }
   const fields = trimmed.split(/\s+/);
