@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
- * The one-file build of a command (`.cache/synth.mjs`, made by cli/synth-bundle.mjs): its entry
+ * The one-file build of a command (`.cache/synth-<hash>.cjs`, made by cli/synth-bundle.mjs): its entry
  * registers here, before the command runs, the compositions it holds and where its source map
  * is. Every stack frame of such a build names the bundle file; the sandbox and the error messages
  * read through this module which project file a frame really is. Without a bundle (tsx, tests)

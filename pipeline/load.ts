@@ -252,7 +252,7 @@ export async function loadClusters(root: string, watchdog?: Watchdog): Promise<L
     let module: { default?: unknown };
     try {
       // The composition's top level (and that of every app file it imports) runs without the host.
-      // A bundled command (.cache/synth.mjs) holds the project's compositions; tsx loads them from source.
+      // A bundled command (.cache/synth-<hash>.cjs) holds the project's compositions; tsx loads them from source.
       const path = join(root, compositionFile);
       const bundled = bundledComposition(path);
       const url = pathToFileURL(path).href;
