@@ -1,5 +1,6 @@
 import { Document, isScalar, LineCounter, parseAllDocuments, Scalar, type Tags, visit } from 'yaml';
 import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
+import { DATA_OPTIONS, emitMapping } from './yaml-emit.js';
 
 export interface ParsedFile {
   readonly objects: SourcedObject[];
@@ -208,12 +209,13 @@ const NEEDS_ESCAPES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202
  * merge, and strings with control or line-separator characters are double-quoted with escapes.
  */
 export function stringifyData(data: unknown): string {
-  const document = new Document(data, {
-    version: '1.1',
-    // Without the merge tag, a "<<" key is an ordinary string that the visitor below can quote.
-    customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:merge'),
-    aliasDuplicateObjects: false,
-  });
+  return emitMapping(data) ?? stringifyWithLibrary(data);
+}
+
+/** What `stringifyData` writes, always through the YAML library's document tree (its reference). */
+export function stringifyWithLibrary(data: unknown): string {
+  // Without the merge tag, a "<<" key is an ordinary string that the visitor below can quote.
+  const document = new Document(data, DATA_OPTIONS);
   visit(document, {
     Pair(_, pair) {
       if (isScalar(pair.key) && pair.key.value === '<<') pair.key.type = Scalar.QUOTE_DOUBLE;
