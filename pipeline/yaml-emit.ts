@@ -38,6 +38,7 @@ function implicit(): readonly RegExp[] {
 }
 
 /** Characters the library escapes (it double-quotes a string holding one), and tabs: left to it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this is for
 const HANDED_BACK = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/;
 /** Characters a double-quoted string escapes or that make the library choose single quotes. */
 const NOT_SIMPLY_QUOTED = /["\\]/;
