@@ -12,6 +12,7 @@
  * a boolean, null or a timestamp is quoted), taken from the library itself.
  */
 import { Document, type Tags } from 'yaml';
+import { isRecord } from '../framework/model.js';
 
 /**
  * The library's document options of `stringifyData`: YAML 1.1, without the merge tag (so a `<<`
@@ -72,8 +73,6 @@ function literalBlock(value: string, indent: string): string | undefined {
   return `|${chomp}\n${indent}${body.replace(/\n+/g, `$&${indent}`)}`;
 }
 
-type Line = string[];
-
 /** A scalar after `key:` or `- `, with its separator, or undefined when the library must write it. */
 function scalar(value: unknown, indent: string): string | undefined {
   if (value === null) return ' null';
@@ -95,14 +94,15 @@ function scalar(value: unknown, indent: string): string | undefined {
   }
 }
 
+/** A record the library would write as a mapping of its own keys (not a class instance it converts). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (!isRecord(value)) return false;
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
 }
 
-/** Writes a mapping's pairs at `indent`; false when some part must go to the library. */
-function mapping(value: Record<string, unknown>, indent: string, out: Line, first?: string): boolean {
+/** Writes a non-empty mapping's pairs at `indent` (the first after `first`, when given); false when some part must go to the library. */
+function mapping(value: Record<string, unknown>, indent: string, out: string[], first?: string): boolean {
   let lead = first;
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
@@ -115,14 +115,14 @@ function mapping(value: Record<string, unknown>, indent: string, out: Line, firs
     lead = undefined;
     if (!node(item, `${prefix}${name}:`, indent, out)) return false;
   }
-  return lead === undefined;
+  return true;
 }
 
 /**
  * Writes `head` (the `key:` or `- ` so far) and the value after it, the value's own lines at
  * `indent` plus one step.
  */
-function node(value: unknown, head: string, indent: string, out: Line): boolean {
+function node(value: unknown, head: string, indent: string, out: string[]): boolean {
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) {
@@ -148,7 +148,7 @@ function node(value: unknown, head: string, indent: string, out: Line): boolean 
 }
 
 /** Writes one `- item` of a sequence at `indent`; a mapping item starts on the dash's line. */
-function sequenceItem(item: unknown, indent: string, out: Line): boolean {
+function sequenceItem(item: unknown, indent: string, out: string[]): boolean {
   if (Array.isArray(item)) {
     if (item.length > 0) return false;
     out.push(`${indent}- []`);
@@ -171,7 +171,7 @@ function sequenceItem(item: unknown, indent: string, out: Line): boolean {
 export function emitMapping(data: unknown): string | undefined {
   if (!isPlainObject(data)) return undefined;
   if (Object.keys(data).length === 0) return '{}\n';
-  const out: Line = [];
+  const out: string[] = [];
   if (!mapping(data, '', out)) return undefined;
   return `${out.join('\n')}\n`;
 }

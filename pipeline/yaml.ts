@@ -214,7 +214,6 @@ export function stringifyData(data: unknown): string {
 
 /** What `stringifyData` writes, always through the YAML library's document tree (its reference). */
 export function stringifyWithLibrary(data: unknown): string {
-  // Without the merge tag, a "<<" key is an ordinary string that the visitor below can quote.
   const document = new Document(data, DATA_OPTIONS);
   visit(document, {
     Pair(_, pair) {
