@@ -24,11 +24,15 @@ interface Run {
   readonly cpuSeconds?: number;
   /** Milliseconds per phase, from `synth --timings`. */
   readonly phases?: ReadonlyMap<string, number>;
+  /** Whether synth repeated an earlier run's result (cli/result-cache.mjs) instead of rendering. */
+  readonly repeated: boolean;
 }
 
 const GNU_TIME = '/usr/bin/time';
 const hasGnuTime = existsSync(GNU_TIME);
 const MARKER = '@@bench ';
+/** What synth's summary says when it repeats the result of an earlier run. */
+const REPEATED = '(the result of the last run: nothing it read has changed)';
 
 function run(command: readonly string[], cwd: string, accepted: readonly number[] = [0]): Run {
   const start = performance.now();
@@ -50,10 +54,11 @@ function run(command: readonly string[], cwd: string, accepted: readonly number[
           }),
       )
     : undefined;
+  const repeated = result.stdout.includes(REPEATED);
   const line = lines.find((text) => text.startsWith(MARKER));
-  if (!line) return { seconds, ...(phases ? { phases } : {}) };
+  if (!line) return { seconds, repeated, ...(phases ? { phases } : {}) };
   const [, rss, user, system] = line.slice(MARKER.length).split(' ');
-  return { seconds, maxRssKiB: Number(rss), cpuSeconds: Number(user) + Number(system), ...(phases ? { phases } : {}) };
+  return { seconds, repeated, maxRssKiB: Number(rss), cpuSeconds: Number(user) + Number(system), ...(phases ? { phases } : {}) };
 }
 
 function median(values: readonly number[]): number {
@@ -203,18 +208,34 @@ function main(): number {
       `benchmark: Node ${process.version}; ${runs} paired runs after a warm-up (generated clusters: ${largeRuns}); ${hasGnuTime ? 'peak memory from GNU time' : 'no GNU time: memory not measured'}${full ? '; --full' : ''}`,
     );
 
-    step(`default cluster: synth (from the bundle) against node -e 0, ${runs} pairs`);
+    // --timings renders every time: these are the figures of a synth that renders.
+    step(`default cluster: synth (from the bundle, rendering) against node -e 0, ${runs} pairs`);
     const distDir = join(work, 'default-dist');
     const synth = paired([...launcher, '--out', distDir], bare, runs, root);
     log(`  synth: ${describe(synth.ours)}; node -e 0: ${describe(synth.theirs)}; ratio ${spread(synth.ratios, 1, '×')}`);
     log(`  phases (median): ${phaseLine(synth.ours)}`);
     ratios.push(['synth / node -e 0', spread(synth.ratios, 1, '×')]);
 
-    step(`default cluster: synth --check against node -e 0, ${runs} pairs`);
+    step(`default cluster: synth --check (rendering) against node -e 0, ${runs} pairs`);
     const check = paired([...launcher, '--check', '--out', distDir], bare, runs, root);
     log(`  synth --check: ${describe(check.ours)}; node -e 0: ${describe(check.theirs)}; ratio ${spread(check.ratios, 1, '×')}`);
     log(`  phases (median): ${phaseLine(check.ours)}`);
     ratios.push(['synth --check / node -e 0', spread(check.ratios, 1, '×')]);
+
+    // Without --timings, a synth whose inputs did not change since an identical run repeats that
+    // run's result after checking every file and variable it read: what a second run costs.
+    const unchanged = (label: string, command: readonly string[], name: string) => {
+      step(`default cluster: ${label} with nothing changed since the last identical run, against node -e 0, ${runs} pairs`);
+      const timed = paired(command, bare, runs, root);
+      const repeats = timed.ours.filter((r) => r.repeated).length;
+      log(
+        `  ${label}: ${describe(timed.ours)}; node -e 0: ${describe(timed.theirs)}; ratio ${spread(timed.ratios, 1, '×')}; ${repeats} of ${runs} runs repeated the recorded result`,
+      );
+      ratios.push([`${name} / node -e 0, nothing changed (${repeats}/${runs} repeated)`, spread(timed.ratios, 1, '×')]);
+    };
+    unchanged('synth', [node, join(root, 'cli/synth.mjs'), '--out', distDir], 'synth');
+    unchanged('synth --check', [node, join(root, 'cli/synth.mjs'), '--check', '--out', distDir], 'synth --check');
+    unchanged('npm run synth -- --check', ['npm', 'run', '-s', 'synth', '--', '--check', '--out', distDir], 'npm run synth -- --check');
 
     step(`default cluster: npm run diff (render and compare with HEAD) against synth --check, ${runs} pairs`);
     const diffRun = paired([node, join(root, 'cli/diff.mjs')], [...launcher, '--check'], runs, root, [0, 1]);
@@ -222,8 +243,8 @@ function main(): number {
     log(`  npm run diff: ${describe(diffRun.ours)}; synth --check: ${describe(diffRun.theirs)}; diff costs ${spread(extra, 3, ' s')} more`);
     ratios.push(['npm run diff − synth --check (default cluster)', spread(extra, 3, ' s')]);
 
-    step(`default cluster: npm run synth -- --check against node -e 0, ${runs} pairs (npm's own start included)`);
-    const npm = paired(['npm', 'run', '-s', 'synth', '--', '--check', '--out', distDir], bare, runs, root);
+    step(`default cluster: npm run synth -- --check --no-cache (rendering) against node -e 0, ${runs} pairs (npm's own start included)`);
+    const npm = paired(['npm', 'run', '-s', 'synth', '--', '--check', '--no-cache', '--out', distDir], bare, runs, root);
     log(`  npm run synth -- --check: ${describe(npm.ours)}; ratio ${spread(npm.ratios, 1, '×')}`);
     ratios.push(['npm run synth -- --check / node -e 0', spread(npm.ratios, 1, '×')]);
 

@@ -8,6 +8,7 @@ import module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { recordResult, repeatResult } from './result-cache.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache');
@@ -81,7 +82,13 @@ export async function launch(command) {
       return;
     }
   }
-  runBundle(bundle);
+  // Nothing the last identical run read has changed: its result, without loading the bundle.
+  if (repeatResult(cache, command, args, bundle)) return;
+  let recorded = () => {};
+  runBundle(bundle, () => {
+    recorded = recordResult(cache, command, args, bundle);
+  });
+  recorded();
 }
 
 // Taken now: the sandbox replaces the fs functions while a command runs.
@@ -92,8 +99,9 @@ const renameCache = renameSync;
  * Runs the CommonJS bundle through V8's code cache: its compiled code, kept beside it for this
  * V8 (`<bundle>.<v8 version>.code`), spares the compile of several megabytes of JavaScript at
  * each start. The cache is written at exit, when it holds the functions the run compiled too.
+ * `beforeRun` is called once the launcher has read what it needs, just before the bundle runs.
  */
-function runBundle(bundle) {
+function runBundle(bundle, beforeRun) {
   const codeFile = `${bundle}.${process.versions.v8}-${process.arch}.code`;
   let cachedData;
   try {
@@ -120,5 +128,6 @@ function runBundle(bundle) {
   // The bundle imports what it does not hold (pipeline/bundle.ts importModule) through this.
   globalThis[Symbol.for('homelab-cdk8s.import')] = (specifier) => import(specifier);
   const bundleModule = { exports: {} };
+  beforeRun();
   script.runInThisContext()(bundleModule.exports, module.createRequire(bundle), bundleModule, bundle, dirname(bundle));
 }

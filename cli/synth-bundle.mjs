@@ -16,7 +16,7 @@ const FORMAT = 2;
 const MODEL_MODULES = '.cache/model-modules.json';
 /** A kind's module of a model package, as pipeline/schemas.ts imports it: only these are taken from the list. */
 const MODEL_SPECIFIER = /^(kubernetes-models|@kubernetes-models\/[a-z0-9-]+)\/([a-z0-9.-]+\/)?v[a-z0-9]+\/[A-Za-z][A-Za-z0-9]*$/;
-/** Files outside the bundle's inputs that decide what it holds: packages, compiler settings, the two scripts here, the model list. */
+/** Files outside the bundle's inputs that decide what it holds or how its results are repeated: packages, compiler settings, the launcher's scripts, the model list. */
 const SETTINGS = [
   'package.json',
   'package-lock.json',
@@ -25,6 +25,7 @@ const SETTINGS = [
   'cli/synth.mjs',
   'cli/diff.mjs',
   'cli/synth-bundle.mjs',
+  'cli/result-cache.mjs',
   MODEL_MODULES,
 ];
 /** Folders whose listing decides what the bundle holds: a new inventory or composition is a new cluster. */

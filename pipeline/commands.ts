@@ -56,7 +56,7 @@ export interface CommandContext {
 /** The default step limit: fifteen times what a whole synth of 10,000 objects takes here. */
 const STEP_TIMEOUT_SECONDS = 120;
 
-const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--timings] [--root DIR] [--out DIR]
+const SYNTH_USAGE = `usage: npm run synth [-- --check] [--deep] [--production] [--timings] [--no-cache] [--root DIR] [--out DIR]
 
 Renders every app of every cluster (inventory/<cluster>.json + apps/<cluster>.ts), validates
 every object and writes dist/<cluster>/<app>/. Writes nothing when any problem is found.
@@ -71,6 +71,9 @@ every object and writes dist/<cluster>/<app>/. Writes nothing when any problem i
                are decrypted with SOPS_AGE_KEY_FILE when set; needs 'npm run tools'
   --timings    print where the time went on the standard error: start (Node and the modules),
                load, render, validate, layout (YAML), compare or write
+  --no-cache   render even when nothing an identical earlier run read has changed; without
+               it, 'npm run synth' and its --check (with or without --production) repeat
+               that run's result after checking every file, folder and variable it read
   --root DIR   project root (default: this project)
   --out DIR    output folder (default: <root>/dist)`;
 
@@ -131,6 +134,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
     out?: string;
     help?: boolean;
     timings?: boolean;
+    'no-cache'?: boolean;
   };
   try {
     ({ values } = parseArgs({
@@ -142,6 +146,7 @@ export async function runSynth(argv: readonly string[], context: CommandContext)
         root: { type: 'string' },
         out: { type: 'string' },
         timings: { type: 'boolean' },
+        'no-cache': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

@@ -3,45 +3,10 @@
 // inventory/, this project's code and packages), so what holds under tsx must hold in the bundle:
 // the sandbox refuses app code by the file it is written in, and errors name that file and line.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../helpers/io.js';
-
-const roots: string[] = [];
-afterAll(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
-});
-
-function bundledProject(): string {
-  const root = join(tmpdir(), `synth-bundle-test-${process.pid}-${roots.length}`);
-  rmSync(root, { recursive: true, force: true });
-  roots.push(root);
-  mkdirSync(join(root, 'apps'), { recursive: true });
-  mkdirSync(join(root, 'inventory'), { recursive: true });
-  for (const folder of ['framework', 'pipeline', 'constructs', 'imports', 'node_modules']) {
-    symlinkSync(join(projectRoot, folder), join(root, folder), 'dir');
-  }
-  // The launcher finds the project from its own file, so cli/ is a copy, not a link.
-  mkdirSync(join(root, 'cli'));
-  for (const file of readdirSync(join(projectRoot, 'cli'))) copyFileSync(join(projectRoot, 'cli', file), join(root, 'cli', file));
-  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) copyFileSync(join(projectRoot, file), join(root, file));
-  writeFileSync(join(root, 'inventory/lab.json'), '{}\n');
-  return root;
-}
-
-const composition = (build: string, before = '') => `import { k8s } from 'cdk8s-plus-28';
-import { defineCluster } from '../framework/cluster.ts';
-${before}
-export default defineCluster({
-  parseInventory: (data) => data,
-  apps: () => [{ name: 'web', namespace: 'web', build(chart) {
-    ${build}
-    new k8s.KubeConfigMap(chart, 'facts', { metadata: { name: 'facts' }, data: { value: 'plain' } });
-  } }],
-});
-`;
+import { describe, expect, it } from 'vitest';
+import { bundledProject, labComposition as composition } from '../helpers/bundled-project.js';
 
 const timeless = (text: string) => text.replace(/ in \d+\.\d+ s\b/g, ' in N s');
 
@@ -77,7 +42,7 @@ function currentBundle(root: string): string {
 }
 
 describe('the bundled synth', () => {
-  const root = bundledProject();
+  const root = bundledProject('synth-bundle-test-');
 
   it('renders a plain cluster from the bundle', () => {
     const result = synth(root, { 'apps/lab.ts': composition('') });
