@@ -14,5 +14,7 @@ export default defineConfig({
     // the suite's CPU (63 s → 44 s on two cores). No test patches a module or leaves a global
     // changed (storage-app restores the one variable it sets); the files pass in shuffled order.
     isolate: false,
+    // Runs before each file (a module of the shared graph would run once): its temporary folders go with it.
+    setupFiles: ['test/helpers/cleanup.ts'],
   },
 });

@@ -152,7 +152,7 @@ describe('the repeated result of an unchanged synth', () => {
 
 describe('what a recording leaves out', () => {
   const cache = temporaryDir('result-cache-unit-');
-  const input = join(cache, '..', `${cache.split('/').pop()}-input.txt`);
+  const input = join(temporaryDir('result-cache-input-'), 'input.txt');
   const module = pathToFileURL(join(projectRoot, 'cli/result-cache.mjs')).href;
   // A stand-in for the bundle: reads a file, then does `also`, then settles with status 0. The
   // command (and so what it records under) is the same whatever `also` is.
