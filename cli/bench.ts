@@ -14,6 +14,8 @@ import { writeGeneratedCluster } from '../pipeline/bench/generated-cluster.js';
 import { listFiles } from '../pipeline/output.js';
 import { stringifyData } from '../pipeline/yaml.js';
 import { projectContext } from './project.js';
+// @ts-expect-error: a plain JavaScript module of the launcher, without declarations.
+import { REPEATED_NOTE } from './result-cache.mjs';
 
 /** One finished run of a whole command, as the OS accounts it. */
 interface Run {
@@ -31,8 +33,6 @@ interface Run {
 const GNU_TIME = '/usr/bin/time';
 const hasGnuTime = existsSync(GNU_TIME);
 const MARKER = '@@bench ';
-/** What synth's summary says when it repeats the result of an earlier run. */
-const REPEATED = '(the result of the last run: nothing it read has changed)';
 
 function run(command: readonly string[], cwd: string, accepted: readonly number[] = [0]): Run {
   const start = performance.now();
@@ -54,7 +54,7 @@ function run(command: readonly string[], cwd: string, accepted: readonly number[
           }),
       )
     : undefined;
-  const repeated = result.stdout.includes(REPEATED);
+  const repeated = result.stdout.includes(REPEATED_NOTE);
   const line = lines.find((text) => text.startsWith(MARKER));
   if (!line) return { seconds, repeated, ...(phases ? { phases } : {}) };
   const [, rss, user, system] = line.slice(MARKER.length).split(' ');

@@ -99,10 +99,8 @@ function recordedArguments(args) {
   const kept = [...args];
   while (kept.length > 0 && kept[kept.length - 1] === undefined) kept.pop();
   return kept.map((arg) => {
-    if (typeof arg === 'string' || typeof arg === 'number' || typeof arg === 'boolean' || arg === null) {
-      if (typeof arg === 'number') throw new Untracked('a file descriptor');
-      return arg;
-    }
+    if (typeof arg === 'number') throw new Untracked('a file descriptor');
+    if (typeof arg === 'string' || typeof arg === 'boolean' || arg === null) return arg;
     if (arg instanceof URL) return fileURLToPath(arg);
     if (typeof arg === 'object' && Object.getPrototypeOf(arg) === Object.prototype) {
       const options = JSON.parse(JSON.stringify(arg));
@@ -157,6 +155,8 @@ function recordFile(cache, command, args, bundle) {
 }
 
 const SUMMARY = /^(synth(?: --check)?: [^\n]*) in \d+\.\d\d s$/m;
+/** What the summary line of a repeated result says after its time. */
+export const REPEATED_NOTE = '(the result of the last run: nothing it read has changed)';
 
 /**
  * Prints the recorded result of this command and returns true when every fact its run read
@@ -187,8 +187,7 @@ export function repeatResult(cache, command, args, bundle) {
     });
   }
   for (const [stream, text] of record.output) {
-    const shown =
-      stream === 'out' ? text.replace(SUMMARY, `$1 in ${seconds} s (the result of the last run: nothing it read has changed)`) : text;
+    const shown = stream === 'out' ? text.replace(SUMMARY, `$1 in ${seconds} s ${REPEATED_NOTE}`) : text;
     (stream === 'out' ? process.stdout : process.stderr).write(shown);
   }
   return true;
@@ -201,7 +200,7 @@ function describeEnv(value) {
 /**
  * Records what this run of the bundle reads and prints. Call it before the bundle runs, and the
  * function it returns once the bundle's top level has run: the record is written at exit when
- * the command settled with status 0 and nothing it did escaped the record.
+ * the command settled with status 0 and nothing it did was left out of the record.
  */
 export function recordResult(cache, command, args, bundle) {
   if (!repeatable(command, args)) return () => {};
@@ -233,13 +232,16 @@ export function recordResult(cache, command, args, bundle) {
     seen.set(line, value);
     facts.push([name, kept, value]);
   };
-  const outcome = (run) => {
+  const noteResult = (name, args, result) => {
+    let value;
     try {
-      return describe(run());
+      value = describe(result);
     } catch (error) {
-      if (error instanceof Untracked) return 'untracked';
-      throw error;
+      if (!(error instanceof Untracked)) throw error;
+      leaveOut(`${name}: an untracked result`);
+      return;
     }
+    note(name, args, value);
   };
   const insideCache = (arg) => {
     if (typeof arg !== 'string' && !(arg instanceof URL)) return false;
@@ -260,9 +262,7 @@ export function recordResult(cache, command, args, bundle) {
         throw error;
       }
       depth -= 1;
-      const value = outcome(() => result);
-      if (value === 'untracked') leaveOut(`${name}: an untracked result`);
-      else note(name, args, value);
+      noteResult(name, args, result);
       return result;
     };
   const trackPromise = (name, original) =>
@@ -274,9 +274,7 @@ export function recordResult(cache, command, args, bundle) {
         note(name, args, describeError(error));
         throw error;
       }
-      const value = outcome(() => result);
-      if (value === 'untracked') leaveOut(`${name}: an untracked result`);
-      else note(name, args, value);
+      noteResult(name, args, result);
       return result;
     };
   // Everything else may only work inside the cache (the bundle's own files) or on descriptors
@@ -347,14 +345,16 @@ export function recordResult(cache, command, args, bundle) {
     },
   });
 
-  const realEnv = process.env;
-  process.env = new Proxy(realEnv, {
+  const noteVariable = (target, key) => {
+    if (typeof key === 'string' && !(key in env)) env[key] = describeEnv(target[key]);
+  };
+  process.env = new Proxy(process.env, {
     get(target, key) {
-      if (typeof key === 'string' && !(key in env)) env[key] = describeEnv(target[key]);
+      noteVariable(target, key);
       return Reflect.get(target, key);
     },
     has(target, key) {
-      if (typeof key === 'string' && !(key in env)) env[key] = describeEnv(target[key]);
+      noteVariable(target, key);
       return Reflect.has(target, key);
     },
     ownKeys(target) {

@@ -7,11 +7,11 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFil
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain JavaScript module of the launcher, without declarations.
+import { REPEATED_NOTE } from '../../cli/result-cache.mjs';
 import { bundledProject, labComposition } from '../helpers/bundled-project.js';
 import { projectRoot } from '../helpers/io.js';
 import { temporaryDir } from '../helpers/temp.js';
-
-const REPEATED = '(the result of the last run: nothing it read has changed)';
 
 function launcher(root: string) {
   return (args: string[], env: Record<string, string> = {}) => {
@@ -20,7 +20,7 @@ function launcher(root: string) {
       encoding: 'utf8',
       env: { ...process.env, INIT_CWD: root, ...env },
     });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, repeated: result.stdout.includes(REPEATED) };
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, repeated: result.stdout.includes(REPEATED_NOTE) };
   };
 }
 
