@@ -109,7 +109,8 @@ function runBundle(bundle, beforeRun) {
   } catch {
     cachedData = undefined;
   }
-  const source = readFileSync(bundle, 'utf8');
+  // The bundle is ASCII (esbuild's charset), so Latin-1 reads it as UTF-8 would, at half the cost.
+  const source = readFileSync(bundle, 'latin1');
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     cachedData,

@@ -1,8 +1,8 @@
-import { parse as parseYaml } from 'yaml';
 import type { ClusterDefinition, ClusterPolicy, ExternalCustomResources, PolicyContext, PolicyObject } from '../framework/cluster.js';
 import type { EncryptedFileEntry, ExampleValue, HelmChartEntry, PatchEntry, RenderToolchain } from '../framework/contributions.js';
 import { KSOPS_EXEC } from '../framework/contributions.js';
-import { isRecord, type Manifest, type Problem, type SourcedObject } from '../framework/model.js';
+import type { Manifest, Problem, SourcedObject } from '../framework/model.js';
+import { sopsRecipients } from '../framework/rules/sops.js';
 import { type CustomResourceApp, checkCustomResources, dependencyClosure } from './custom-resources.js';
 import { checkEncryptedFile, loadSopsConfig } from './encrypted-files.js';
 import { checkKustomizeNamespace, kustomizeNamespaceOf, withNamespace } from './kustomize-namespace.js';
@@ -85,19 +85,6 @@ export interface FoundExample extends ExampleValue {
   readonly where: string;
 }
 
-/** The age recipients a SOPS file is encrypted for (its plaintext `sops.age` list). */
-function sopsRecipients(content: string): string[] {
-  try {
-    const document: unknown = parseYaml(content, { uniqueKeys: false });
-    const sops = isRecord(document) && isRecord(document.sops) ? document.sops : {};
-    return Array.isArray(sops.age)
-      ? sops.age.flatMap((entry) => (isRecord(entry) && typeof entry.recipient === 'string' ? [entry.recipient] : []))
-      : [];
-  } catch {
-    return [];
-  }
-}
-
 /**
  * The cluster's example values: the composition's (its inventory), those its constructs report
  * (unless the inventory already lists the same value), and every SOPS file encrypted for an
@@ -106,7 +93,7 @@ function sopsRecipients(content: string): string[] {
 function clusterExamples(
   cluster: { readonly name: string; readonly definition: ClusterDefinition<unknown>; readonly inventory: unknown },
   rendered: readonly { readonly examples: readonly { readonly example: ExampleValue; readonly constructPath: string }[] }[],
-  encrypted: readonly { readonly source: string; readonly content: string }[],
+  encrypted: readonly { readonly source: string; readonly manifest: Manifest }[],
   problems: Problem[],
 ): FoundExample[] {
   let declared: readonly ExampleValue[] = [];
@@ -132,7 +119,7 @@ function clusterExamples(
     found.push({ ...example, cluster: cluster.name, where: example.file ?? constructPath });
   }
   for (const file of encrypted) {
-    const recipient = sopsRecipients(file.content).find((candidate) => declared.some((example) => example.value === candidate));
+    const recipient = sopsRecipients(file.manifest).age.find((candidate) => declared.some((example) => example.value === candidate));
     if (recipient === undefined) continue;
     const example = declared.find((candidate) => candidate.value === recipient);
     found.push({
