@@ -116,7 +116,7 @@ export function sourceStarts(mappings) {
  * CommonJS packages that read `__dirname` or `__filename` (cdk8s finds a helper script beside
  * itself) get their own values: an ES module has neither.
  */
-const packageLocations = {
+export const packageLocations = {
   name: 'package-locations',
   setup(build) {
     build.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, (args) => {
@@ -133,15 +133,28 @@ const packageLocations = {
 /**
  * The schema modules of the model packages compile their RE2 patterns (Go's regular expressions,
  * in WebAssembly) when they load: one of prometheus-operator's alone cost 50 ms of each start.
- * Each is compiled at its first test() instead, where a module uses its patterns only so.
+ * Each is compiled at its first test() instead, where a module uses its patterns only so; the
+ * RE2 runtime itself (a WebAssembly module, about 7 ms to instantiate) is then loaded at that
+ * first test too, so a run whose objects have none of these fields never loads it.
  */
 const RE2_IMPORT = /import (func\d+) from\s*"@kubernetes-models\/validate\/runtime\/re2";/;
+/** What the model packages' RE2 runtime module holds when it is only re2-wasm's class. */
+const RE2_RUNTIME = /^import \{ RE2 \} from "re2-wasm";\s*export default RE2;\s*(\/\/# sourceMappingURL=\S+\s*)?$/;
+
+/** The re2-wasm file the RE2 runtime module re-exports, resolved as the runtime would; undefined when it holds anything else. */
+async function re2Package(build, resolveDir) {
+  const runtime = await build.resolve('@kubernetes-models/validate/runtime/re2', { kind: 'import-statement', resolveDir });
+  if (runtime.errors.length > 0 || !RE2_RUNTIME.test(readFileSync(runtime.path, 'utf8'))) return undefined;
+  const engine = await build.resolve('re2-wasm', { kind: 'require-call', resolveDir: dirname(runtime.path) });
+  return engine.errors.length > 0 ? undefined : engine.path;
+}
+
 export const lazyPatterns = {
   name: 'lazy-re2-patterns',
   setup(build) {
     build.onLoad(
       { filter: /[\\/]node_modules[\\/](@kubernetes-models[\\/][^\\/]+|kubernetes-models)[\\/]_schemas[\\/][^\\/]+\.js$/ },
-      (args) => {
+      async (args) => {
         const contents = readFileSync(args.path, 'utf8');
         const re2 = RE2_IMPORT.exec(contents)?.[1];
         if (!re2) return undefined;
@@ -154,10 +167,17 @@ export const lazyPatterns = {
           return all === tests + 1;
         });
         if (names.length === 0 || !uses) return undefined;
-        const lazy = contents.replace(
+        let lazy = contents.replace(
           declared,
           (_, name, pattern) => `let ${name}={test:(s)=>(${name}=new ${re2}(${pattern},"u")).test(s)};`,
         );
+        const engine = await re2Package(build, dirname(args.path));
+        // The runtime only passes re2-wasm's class on; a require() of that package loads at the call.
+        if (engine)
+          lazy = lazy.replace(
+            RE2_IMPORT,
+            `const ${re2}=function(pattern,flags){return new(require(${JSON.stringify(engine)}).RE2)(pattern,flags)};`,
+          );
         return { contents: lazy, loader: 'js', resolveDir: dirname(args.path) };
       },
     );
