@@ -1,4 +1,4 @@
-// Builds the one-file synth command (.cache/synth-<hash>.mjs) that cli/synth.mjs runs: the
+// Builds the one-file synth command (.cache/synth-<hash>.cjs) that cli/synth.mjs runs: the
 // command, the pipeline, the library, the packages they use and every composition of the
 // project in one ES module, so a synth loads one file instead of hundreds through tsx. Plain
 // JavaScript: it runs before anything could compile TypeScript.
@@ -320,8 +320,13 @@ export async function buildSynthBundle(root) {
   // A file changed while esbuild ran: what it read may not be what was hashed, so this build is
   // used once and the next run builds again.
   const changed = records.some((entry) => (entry.stat ?? undefined) !== before.get(entry.path));
+  // Named by what it holds too: packages are not among the records (package-lock.json stands for
+  // them), so a changed package with the same lock builds a different bundle from the same
+  // records. Under the old name, the results recorded for it and V8's cached code of it (which
+  // V8 takes for any source of the same length) would be taken for this one's.
   const key = createHash('sha256')
     .update(JSON.stringify([FORMAT, records.map((entry) => [entry.path, entry.hash ?? null])]))
+    .update(readFileSync(temporary))
     .digest('hex')
     .slice(0, 16);
   const bundle = join(cache, `synth-${key}.cjs`);

@@ -3,7 +3,7 @@
 // each kind of thing a run reads: the result must follow every change, and only runs that end
 // well and write nothing are repeated.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -214,5 +214,47 @@ describe('what a recording leaves out', () => {
     expect(runs()).toBe(before + 1);
     expect(run('').stdout).toBe('read two in 0.10 s\n');
     expect(runs()).toBe(before + 1);
+  });
+});
+
+describe('a bundle rebuilt from the same files with a changed package', () => {
+  // The project's packages, and one of its own that the composition uses: a package the bundle
+  // holds but its records do not (package-lock.json stands for the packages).
+  const root = bundledProject('result-cache-package-test-');
+  rmSync(join(root, 'node_modules'));
+  mkdirSync(join(root, 'node_modules/lab-greeting'), { recursive: true });
+  for (const name of readdirSync(join(projectRoot, 'node_modules'))) {
+    symlinkSync(join(projectRoot, 'node_modules', name), join(root, 'node_modules', name));
+  }
+  const greeting = join(root, 'node_modules/lab-greeting/index.js');
+  writeFileSync(join(root, 'node_modules/lab-greeting/package.json'), '{"name":"lab-greeting","version":"1.0.0","main":"index.js"}\n');
+  writeFileSync(greeting, "exports.greeting = 'hello';\n");
+  writeFileSync(
+    join(root, 'apps/lab.ts'),
+    labComposition(
+      "new k8s.KubeConfigMap(chart, 'greeting', { metadata: { name: 'greeting' }, data: { greeting } });",
+      "import { greeting } from 'lab-greeting';",
+    ),
+  );
+  const synth = launcher(root);
+
+  it('is a new bundle: neither the results recorded for the old one nor its compiled code are taken for it', () => {
+    expect(synth([]).status).toBe(0);
+    expect(synth(['--check']).status).toBe(0);
+    expect(synth(['--check']).repeated).toBe(true);
+    const before = JSON.parse(readFileSync(join(root, '.cache/synth.json'), 'utf8')).bundle;
+    // Of the same length, so that V8 would take the old bundle's cached code for the new one.
+    writeFileSync(greeting, "exports.greeting = 'howdy';\n");
+    // A rebuild from unchanged records (as after editing an app and putting it back).
+    rmSync(join(root, '.cache/synth.json'));
+    const check = synth(['--check']);
+    expect(JSON.parse(readFileSync(join(root, '.cache/synth.json'), 'utf8')).bundle).not.toBe(before);
+    expect(check.repeated).toBe(false);
+    expect(check.status).toBe(1);
+    expect(check.stdout + check.stderr).toMatch(/stale: .*greeting/);
+    expect(synth([]).status).toBe(0);
+    expect(
+      readdirSync(join(root, 'dist/lab/web')).some((file) => readFileSync(join(root, 'dist/lab/web', file), 'utf8').includes('howdy')),
+    ).toBe(true);
   });
 });
