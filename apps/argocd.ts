@@ -1,4 +1,5 @@
 import { ArgoCd } from '../constructs/gitops/argocd.js';
+import { CONTROL_PLANE_ENDPOINTS_KIND } from '../constructs/monitoring/control-plane.js';
 import type { AppDefinition } from '../framework/cluster.js';
 import type { ClusterInventory } from '../inventory/schema.js';
 import { certManagerApp } from './cert-manager.js';
@@ -28,6 +29,8 @@ export const argocdApp: AppDefinition<ClusterInventory> = {
       // The GitLab client secret and webhook token, merged into the upstream argocd-secret.
       secretFile: chart.sopsFile('argocd-secret'),
       sopsAgeRecipient: inventory.gitops.sopsAgeRecipient,
+      // The install excludes EndpointSlices; the monitoring app's slices must be synced.
+      syncExcludedKinds: [CONTROL_PLANE_ENDPOINTS_KIND],
     });
   },
 };

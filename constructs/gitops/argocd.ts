@@ -2,6 +2,7 @@ import { IngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/Ing
 import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
+import { registerPolicies } from '../../framework/cluster.js';
 import { KSOPS_EXEC, KUSTOMIZE_CONTRIBUTION, type KustomizeEntries, type RenderToolchain } from '../../framework/contributions.js';
 import type { IClusterIssuer } from '../certificates/acme-cluster-issuer.js';
 import { crdSyncOptions, KustomizePatch } from '../core/kustomize-patch.js';
@@ -14,6 +15,13 @@ import { UpstreamService } from '../core/upstream-service.js';
 import { PUBLIC_REASON_ANNOTATION, SecureIngress } from '../ingress/secure-ingress.js';
 import { declareMetrics } from '../monitoring/metrics.js';
 import { SopsSecret } from '../secrets/sops-secret.js';
+import {
+  ARGOCD_RESOURCE_EXCLUSIONS,
+  type ArgoCdResourceFilter,
+  liftExclusions,
+  resourceExclusionsPolicy,
+  type SyncedExcludedKind,
+} from './resource-exclusions.js';
 
 /** The Argo CD release this library is tested with. */
 export const ARGOCD_VERSION = 'v3.5.1';
@@ -179,6 +187,18 @@ export interface ArgoCdProps {
    * @default ARGOCD_RESOURCES
    */
   readonly resources?: Readonly<Record<string, ContainerResources>>;
+  /**
+   * argocd-cm `resource.exclusions` of the install: the kinds Argo CD neither watches nor syncs.
+   * Synth refuses an object of such a kind. @default ARGOCD_RESOURCE_EXCLUSIONS[version]
+   */
+  readonly resourceExclusions?: readonly ArgoCdResourceFilter[];
+  /**
+   * Kinds the install excludes that Argo CD is to sync all the same (for example
+   * `{ group: 'discovery.k8s.io', kind: 'EndpointSlice', reason: '...' }` for endpoints of
+   * Services without selectors): argocd-cm then sets `resource.exclusions` to the install's list
+   * without them. Argo CD watches every object of such a kind in the cluster. @default none
+   */
+  readonly syncExcludedKinds?: readonly SyncedExcludedKind[];
 }
 
 /** Keys of `argocd-secret` the file given as `secretFile` must hold. */
@@ -318,6 +338,31 @@ export class ArgoCd extends Construct {
           (key) => `resources: "${key}" is no container of the install; known: ${Object.keys(ARGOCD_RESOURCES).join(', ')}`,
         ),
     });
+    const installExclusions = props.resourceExclusions ?? ARGOCD_RESOURCE_EXCLUSIONS[version];
+    const lifted = liftExclusions(installExclusions ?? [], props.syncExcludedKinds ?? []);
+    this.node.addValidation({
+      validate: () => [
+        ...(installExclusions
+          ? []
+          : [
+              `no resource.exclusions known for Argo CD ${version}: pass resourceExclusions, the list in argocd-cm of ${argoCdInstallUrl(version)}`,
+            ]),
+        ...lifted.errors,
+        ...(props.syncExcludedKinds ?? [])
+          .filter((entry) => entry.reason.trim() === '')
+          .map((entry) => `syncExcludedKinds: ${entry.group}/${entry.kind} needs a reason`),
+      ],
+    });
+    const exclusionsChanged = props.resourceExclusions !== undefined || (props.syncExcludedKinds ?? []).length > 0;
+    registerPolicies(
+      this,
+      resourceExclusionsPolicy(
+        lifted.exclusions,
+        exclusionsChanged
+          ? 'the resource.exclusions this ArgoCd writes to argocd-cm'
+          : `the resource.exclusions of Argo CD ${version}'s install (argocd-cm)`,
+      ),
+    );
     const ksopsKustomize = KSOPS_KUSTOMIZE[ksopsImage];
     if (tools) {
       this.toolchain = {
@@ -398,6 +443,7 @@ export class ArgoCd extends Construct {
           // KSOPS is a KRM exec plugin (alpha plugins + exec); some apps inflate Helm charts.
           'kustomize.buildOptions': KUSTOMIZE_BUILD_OPTIONS.join(' '),
           ...(dexConfig ? { 'dex.config': dexConfig } : {}),
+          ...(exclusionsChanged ? { 'resource.exclusions': stringify(lifted.exclusions) } : {}),
           'resource.customizations.health.networking.k8s.io_Ingress': INGRESS_HEALTH,
           'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH,
           // CA bundles are injected at runtime (cert-manager cainjector, operators): not drift.

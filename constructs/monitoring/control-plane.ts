@@ -15,6 +15,17 @@ export const CONTROL_PLANE_COMPONENTS: readonly ControlPlaneComponent[] = [
   { name: 'kube-scheduler', port: 10259 },
 ];
 
+/**
+ * The kind of the endpoints this construct renders, which Argo CD's install excludes
+ * (argocd-cm `resource.exclusions`): the cluster's ArgoCd lists it in `syncExcludedKinds`, or
+ * synth refuses the slices (rule argocd.excluded-resource).
+ */
+export const CONTROL_PLANE_ENDPOINTS_KIND = {
+  group: 'discovery.k8s.io',
+  kind: 'EndpointSlice',
+  reason: 'the EndpointSlices of the control-plane components that run on the hosts (ControlPlaneEndpoints), which Prometheus scrapes',
+} as const;
+
 export interface ControlPlaneEndpointsProps {
   /** The addresses of the hosts that run the control plane (IPv4 and IPv6). */
   readonly addresses: readonly string[];
