@@ -387,6 +387,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       problems.splice(0, problems.length, ...kept);
     }
   }
+  // A promise app code left behind fails in a later turn of the event loop: let it, so that the
+  // command reports it (cli/project.ts) before anything is written.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   files.set(OUTPUT_MARKER_FILE, OUTPUT_MARKER_TEXT);
   const stats = { clusters: loaded.clusters.length, apps, objects, files: files.size };
   if (problems.length > 0) return { files: new Map(), problems, stats, clusters: [], examples: [], heldBack };

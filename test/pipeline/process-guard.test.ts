@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,9 +11,12 @@ afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
+let lastRoot = '';
+
 function synthCli(composition: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const root = makeProject({ 'inventory/lab.json': '{}', 'apps/lab.ts': composition });
   roots.push(root);
+  lastRoot = root;
   const tsx = pathToFileURL(join(projectRoot, 'node_modules/tsx/dist/loader.mjs')).href;
   return spawnSync(
     process.execPath,
@@ -73,10 +76,12 @@ describe('app code cannot end synth', () => {
     expect(result.stderr).toContain('synth: SYNTH_STEP_TIMEOUT must be a positive number of seconds, not "soon"');
   });
 
-  it('a promise app code leaves to fail later fails synth with one line, not a stack', () => {
+  it('a promise app code leaves to fail later fails synth with one line, not a stack, before anything is written', () => {
     const result = synthCli(cluster("void Promise.reject(new Error('late failure'));"));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^error: late failure \(at \/.*\/apps\/lab\.ts:3\) was thrown outside any step/m);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stdout).not.toContain('written to');
+    expect(existsSync(join(lastRoot, 'dist'))).toBe(false);
   });
 });
