@@ -29,6 +29,16 @@ function earlierOfFamily(families: readonly (Family | undefined)[]): (number | u
   });
 }
 
+/** Powers of 1024 by unit: Kubernetes quantities (Ki, Mi ...) and Prometheus sizes (KB, MB ..., base 2 as Prometheus reads them). */
+const SIZE_UNITS: Readonly<Record<string, number>> = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4, Ki: 1, Mi: 2, Gi: 3, Ti: 4 };
+
+/** The bytes of a size such as 45GB or 50Gi; undefined for anything else. */
+function bytesOf(size: string): number | undefined {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(B|KB|MB|GB|TB|Ki|Mi|Gi|Ti)$/.exec(size);
+  const power = match ? SIZE_UNITS[match[2] as string] : undefined;
+  return match && power !== undefined ? Number(match[1]) * 1024 ** power : undefined;
+}
+
 /**
  * Checks between the fields of an inventory. `inventory` holds every field, a field that is
  * missing or has an issue of its own as an empty value ("", 0, []): each check skips those.
@@ -56,6 +66,15 @@ export function crossCheck(inventory: InventoryFacts, report: (issue: InventoryI
         `"${tsdbClass}" is an NFS class: Prometheus does not support NFS for its TSDB; name a block class (${blocks.join(', ') || 'none'})`,
       );
     }
+  }
+  const prometheus = inventory.monitoring?.prometheus;
+  const retained = bytesOf(prometheus?.retentionSize ?? '');
+  const claimed = bytesOf(prometheus?.storageSize ?? '');
+  if (retained !== undefined && claimed !== undefined && retained >= claimed) {
+    push(
+      'monitoring.prometheus.retentionSize',
+      `${prometheus?.retentionSize} is not below storageSize (${prometheus?.storageSize}): the claim would fill before Prometheus deletes old blocks; keep it about a tenth below`,
+    );
   }
   const hostNames = new Set<string>();
   const fqdns = new Map<string, string>();
@@ -225,12 +244,14 @@ export function crossCheck(inventory: InventoryFacts, report: (issue: InventoryI
       const path = `hosts[${index}].${family}`;
       if (host[family] === '') continue;
       const address = parseAddress(host[family]);
-      const first = addresses.get(host[family]);
+      // By value: 2001:db8::11 and 2001:0DB8:0:0::11 are one address.
+      const key = address ? formatAddress(address) : host[family];
+      const first = addresses.get(key);
       if (first) {
         push(path, `"${host[family]}" is also the address of ${first}`);
         continue;
       }
-      addresses.set(host[family], `hosts[${index}] (${host.name})`);
+      addresses.set(key, `hosts[${index}] (${host.name})`);
       if (address?.family !== family) continue;
       const subnet = hostSubnets.find((s) => s.path === path)?.subnet;
       const pointToPoint = subnet !== undefined && subnet.prefix >= FAMILY_BITS[family] - 1;
@@ -305,6 +326,13 @@ function checkRoutingAndBgp(
       push(
         `network.bgp.peers[${index}].timers.keepAliveSeconds`,
         `${timers.keepAliveSeconds} is not below holdTimeSeconds (${timers.holdTimeSeconds}): the session would expire between keepalives (a third of the hold time is usual)`,
+      );
+    }
+    const node = inventory.hosts.findIndex((host) => FAMILIES.some((hostFamily) => sameAddress(host[hostFamily], peer.address)));
+    if (node >= 0) {
+      push(
+        `network.bgp.peers[${index}].address`,
+        `"${peer.address}" is the address of hosts[${node}] (${inventory.hosts[node]?.name}): a peer is the router the nodes announce to, not a node; give the router's address`,
       );
     }
     const family = familyOf(peer.address);

@@ -63,10 +63,10 @@ const driver = record({
   snapshotClasses: list(snapshotClass, 0).optional(),
 }).superRefine(
   (entry, ctx) => {
-    const kind = typeof entry.driver === 'string' ? entry.driver : '';
-    if (!isIscsiKind(kind) && entry.iscsi !== undefined) {
+    const kind = typeof entry?.driver === 'string' ? entry.driver : '';
+    if (!isIscsiKind(kind) && entry?.iscsi !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['iscsi'], message: `only the iSCSI drivers take iSCSI settings (driver is ${kind})` });
-    } else if (isIscsiKind(kind) && entry.iscsi === undefined) {
+    } else if (isIscsiKind(kind) && entry?.iscsi === undefined) {
       ctx.addIssue({ code: 'invalid_type', expected: 'object', input: undefined, path: ['iscsi'], message: 'is required (an object)' });
     }
   },
@@ -97,7 +97,7 @@ export const storageFacts = record({
       if (first) ctx.addIssue({ code: 'custom', path, message: `${kind} "${value}" is also used at storage.${first}` });
       else seen.set(key, formatPath(path));
     };
-    (Array.isArray(storage.drivers) ? storage.drivers : []).forEach((entry, index) => {
+    (Array.isArray(storage?.drivers) ? storage.drivers : []).forEach((entry, index) => {
       once('driver name', entry?.name, ['drivers', index, 'name']);
       once('CSI driver name', entry?.csiDriverName, ['drivers', index, 'csiDriverName']);
       (Array.isArray(entry?.storageClasses) ? entry.storageClasses : []).forEach((storageClass, classIndex) => {

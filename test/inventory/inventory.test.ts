@@ -369,6 +369,12 @@ describe('parseInventory', () => {
         path: 'hosts[1].ipv6',
         message: '"2001:db8:235::" is the network address of its /64 subnet (2001:db8:235::/64): give the host another address',
       },
+      // The gateway is also the IPv6 BGP peer.
+      {
+        path: 'network.bgp.peers[1].address',
+        message:
+          "\"2001:db8:235::1\" is the address of hosts[0] (soarin): a peer is the router the nodes announce to, not a node; give the router's address",
+      },
     ]);
     // A /31 (RFC 3021) has no network or broadcast address to avoid; IPv6 has no broadcast address.
     const pointToPoint = tiny();
@@ -418,6 +424,42 @@ describe('parseInventory', () => {
     const data = shipped();
     data.kubernetes.serviceCidrs[0] = '10.234.64.0';
     expect(issuesOf(data)).toEqual([{ path: 'kubernetes.serviceCidrs[0]', message: '"10.234.64.0" is not a CIDR (address/prefix)' }]);
+  });
+
+  it('compares host addresses by value, refuses a BGP peer that is a node and a TSDB limit the claim cannot hold', () => {
+    const data = shipped();
+    data.hosts[1].ipv6 = '2001:0DB8:0235:0000::11';
+    data.network.bgp.peers[0].address = '192.0.2.13';
+    data.monitoring.prometheus.storageSize = '45Gi';
+    expect(issuesOf(data)).toEqual([
+      {
+        path: 'monitoring.prometheus.retentionSize',
+        message:
+          '45GB is not below storageSize (45Gi): the claim would fill before Prometheus deletes old blocks; keep it about a tenth below',
+      },
+      { path: 'hosts[1].ipv6', message: '"2001:0DB8:0235:0000::11" is also the address of hosts[0] (soarin)' },
+      {
+        path: 'network.bgp.peers[0].address',
+        message:
+          '"192.0.2.13" is the address of hosts[2] (stormfeather): a peer is the router the nodes announce to, not a node; give the router\'s address',
+      },
+    ]);
+    // Prometheus reads 45GB as 45 GiB: below a 46Gi claim.
+    data.hosts[1].ipv6 = '2001:db8:235::12';
+    data.network.bgp.peers[0].address = '192.0.2.1';
+    data.monitoring.prometheus.storageSize = '46Gi';
+    expect(() => parseInventory(data, 'k8s-235')).not.toThrow();
+  });
+
+  it('names a missing or malformed storage section instead of failing inside its checks', () => {
+    for (const storage of [undefined, null]) {
+      const data = shipped();
+      data.storage = storage;
+      expect(issuesOf(data)[0]).toEqual({ path: 'storage', message: storage === null ? 'must be an object' : 'is required (an object)' });
+    }
+    const data = shipped();
+    data.storage.drivers[0] = null;
+    expect(issuesOf(data).map((issue) => issue.path)).toContain('storage.drivers[0]');
   });
 
   it('rejects an inventory that is not a JSON object', () => {
