@@ -373,7 +373,7 @@ describe('parseInventory', () => {
       {
         path: 'network.bgp.peers[1].address',
         message:
-          "\"2001:db8:235::1\" is the address of hosts[0] (soarin): a peer is the router the nodes announce to, not a node; give the router's address",
+          '"2001:db8:235::1" is the address of hosts[0] (soarin): a peer is the router the nodes announce to, not a node; give the router\'s address',
       },
     ]);
     // A /31 (RFC 3021) has no network or broadcast address to avoid; IPv6 has no broadcast address.
