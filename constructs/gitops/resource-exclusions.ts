@@ -106,15 +106,25 @@ export function globPattern(glob: string): RegExp {
   return new RegExp(`^${source}${')'.repeat(alternatives)}$`, 's');
 }
 
+const compiled = new Map<string, RegExp>();
+/** A glob's pattern, compiled once: the policy tests every object against every entry. */
+const globOf = (glob: string): RegExp => {
+  const known = compiled.get(glob);
+  if (known) return known;
+  const pattern = globPattern(glob);
+  compiled.set(glob, pattern);
+  return pattern;
+};
+
 /** Whether an entry covers a kind of a cluster, as Argo CD's FilteredResource.Match decides. */
 export function filterMatches(filter: ArgoCdResourceFilter, { group, kind }: GroupKind, cluster = IN_CLUSTER): boolean {
   const groups = filter.apiGroups ?? [];
   const kinds = filter.kinds ?? [];
   const clusters = filter.clusters ?? [];
   return (
-    (groups.length === 0 || groups.some((pattern) => globPattern(pattern).test(group))) &&
+    (groups.length === 0 || groups.some((pattern) => globOf(pattern).test(group))) &&
     (kinds.length === 0 || kinds.some((name) => name === '*' || name === kind)) &&
-    (clusters.length === 0 || clusters.some((pattern) => globPattern(pattern).test(cluster)))
+    (clusters.length === 0 || clusters.some((pattern) => globOf(pattern).test(cluster)))
   );
 }
 
