@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { AcmeClusterIssuer, LETS_ENCRYPT } from '../../constructs/certificates/acme-cluster-issuer.js';
 import { ARGOCD_TOOLS, ArgoCd, type ArgoCdProps, argoCdPolicyCsv, KSOPS_IMAGE, KSOPS_KUSTOMIZE } from '../../constructs/gitops/argocd.js';
+import { ARGOCD_RESOURCE_EXCLUSIONS } from '../../constructs/gitops/resource-exclusions.js';
 import { ingressPolicy } from '../../constructs/ingress/policies.js';
 import { PUBLIC_REASON_ANNOTATION, UPSTREAM_BACKEND_ANNOTATION } from '../../constructs/ingress/secure-ingress.js';
 import { metricsAddon } from '../../constructs/monitoring/service-monitor.js';
@@ -289,7 +290,9 @@ describe('ArgoCd', () => {
     expect(errors({ version: 'v3.6.0' })).toContain(
       'no repo-server tools are known for Argo CD v3.6.0: pass repoServerTools with the kustomize and helm versions of its hack/tool-versions.sh',
     );
-    expect(errors({ version: 'v3.6.0', repoServerTools: { kustomize: '5.9.0', helm: ['4.3.0'] } })).toEqual([]);
+    // A release it does not know needs its resource exclusions too (argocd-resource-exclusions.test.ts).
+    const resourceExclusions = ARGOCD_RESOURCE_EXCLUSIONS['v3.5.1'];
+    expect(errors({ version: 'v3.6.0', repoServerTools: { kustomize: '5.9.0', helm: ['4.3.0'] }, resourceExclusions })).toEqual([]);
   });
 
   it('never prunes the Argo CD CRDs and applies them server-side', () => {
